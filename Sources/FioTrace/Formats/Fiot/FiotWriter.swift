@@ -1,0 +1,160 @@
+/// Streams records into a native `.fiot` trace (docs/trace-format.md).
+///
+/// Records are buffered one block at a time (`blockRecords`, default 65,536) and every
+/// finished block goes to the kernel in one write, so a writer killed at any point leaves
+/// a file whose complete blocks all read back. `finish` writes the footer index.
+/// Memory: O(blockRecords).
+public final class FiotWriter: TraceSink {
+    public struct Options: Sendable {
+        /// Records per block: bigger compresses a little better, smaller loses less on a crash.
+        public var blockRecords: Int = 65536
+        /// zstd level of block payloads.
+        public var level: Int32 = 3
+        public init(blockRecords: Int = 65536, level: Int32 = 3) {
+            self.blockRecords = blockRecords
+            self.level = level
+        }
+    }
+
+    public let out: OutputStream
+    public let options: Options
+    private var encoder: FiotBlockEncoder
+    private var pending: [TraceRecord] = []
+    private var files: [TraceFile]
+    private var newFiles: [TraceFile] = []
+    private var index: [FiotBlockInfo] = []
+    private var frame = ByteBuffer()
+    private var compressed = ByteBuffer()
+    private var finished = false
+    private var timeSorted = true
+    private var lastTime: UInt64 = 0
+    /// Records written so far (including the block being filled).
+    public private(set) var recordCount: UInt64 = 0
+
+    /// Creates `path` (`-`: stdout) and writes the header with `files` and `metadata`.
+    public convenience init(path: String, files: [TraceFile] = [], metadata: [String: String] = [:],
+                            options: Options = Options()) throws {
+        try self.init(output: OutputStream(path: path), files: files, metadata: metadata, options: options)
+    }
+
+    public init(output: OutputStream, files: [TraceFile] = [], metadata: [String: String] = [:],
+                options: Options = Options()) throws {
+        precondition(options.blockRecords > 0 && options.blockRecords <= FiotLayout.maxBlockRecords)
+        out = output
+        self.options = options
+        self.files = files
+        encoder = FiotBlockEncoder(level: options.level)
+        pending.reserveCapacity(options.blockRecords)
+        var body = ByteBuffer()
+        body.varint(0) // flags: reserved
+        body.varint(UInt64(files.count))
+        for f in files { body.fiotFile(f) }
+        body.fiotMetadata(metadata)
+        var head = ByteBuffer()
+        head.append(FiotLayout.magic)
+        head.le(FiotLayout.majorVersion)
+        head.le(FiotLayout.minorVersion)
+        head.le(UInt32(body.count))
+        body.bytes.withUnsafeBytes { head.le(FiotLayout.checksum($0)) }
+        head.append(body.bytes)
+        try head.bytes.withUnsafeBytes { try out.writeNow($0) }
+    }
+
+    public func define(file: TraceFile) throws {
+        files.append(file)
+        newFiles.append(file)
+    }
+
+    /// The file table as defined so far.
+    public var fileTable: [TraceFile] { files }
+
+    public func write(_ records: UnsafeBufferPointer<TraceRecord>) throws {
+        precondition(!finished, "write after finish")
+        var i = 0
+        while i < records.count {
+            let take = min(records.count - i, options.blockRecords - pending.count)
+            let slice = UnsafeBufferPointer(rebasing: records[i..<(i + take)])
+            for r in slice {
+                if r.file >= files.count {
+                    throw TraceError(.invalidSequence, "\(out.name): record \(recordCount) names file \(r.file) but only \(files.count) are defined")
+                }
+                if r.time < lastTime { timeSorted = false }
+                lastTime = r.time
+                recordCount += 1
+            }
+            pending.append(contentsOf: slice)
+            i += take
+            if pending.count == options.blockRecords { try flushBlock() }
+        }
+    }
+
+    /// Writes the records buffered so far as a (possibly short) block.
+    public func flushBlock() throws {
+        if pending.isEmpty && newFiles.isEmpty { return }
+        let first = recordCount - UInt64(pending.count)
+        let firstTime = pending.first?.time ?? 0
+        var minT = UInt64.max, maxT: UInt64 = 0
+        for r in pending {
+            minT = min(minT, r.time)
+            maxT = max(maxT, r.time)
+        }
+        if pending.isEmpty { minT = 0 }
+        let payloadSize = try pending.withUnsafeBufferPointer {
+            try encoder.encode($0, newFiles: newFiles, firstNewFile: files.count - newFiles.count,
+                               firstTime: firstTime, into: &compressed)
+        }
+        frame.removeAll()
+        frame.le(FiotLayout.blockMagic)
+        frame.le(UInt32(compressed.count))
+        frame.le(UInt32(payloadSize))
+        frame.le(UInt32(pending.count))
+        frame.le(first)
+        frame.le(firstTime)
+        let headSum = frame.bytes.withUnsafeBytes { FiotLayout.checksum($0) }
+        let sum = compressed.bytes.withUnsafeBytes { FiotLayout.checksum($0, seed: headSum) }
+        frame.le(sum)
+        frame.append(compressed.bytes)
+        let offset = out.written
+        try frame.bytes.withUnsafeBytes { try out.writeNow($0) }
+        index.append(FiotBlockInfo(byteOffset: offset, firstRecord: first, recordCount: UInt32(pending.count),
+                                   minTime: minT, maxTime: maxT))
+        pending.removeAll(keepingCapacity: true)
+        newFiles.removeAll()
+    }
+
+    /// Writes the last block, the footer (index, full file table, `metadata`) and the trailer.
+    public func finish(metadata: [String: String] = [:]) throws {
+        if finished { return }
+        try flushBlock()
+        finished = true
+        var body = ByteBuffer()
+        body.varint(timeSorted ? 1 : 0) // flags: bit 0 = record times never decrease
+        body.varint(UInt64(index.count))
+        var prevOff: UInt64 = 0, prevRec: UInt64 = 0, prevT: UInt64 = 0
+        for b in index {
+            body.varint(b.byteOffset - prevOff)
+            body.varint(b.firstRecord - prevRec)
+            body.varint(UInt64(b.recordCount))
+            body.svarint(Int64(bitPattern: b.minTime &- prevT))
+            body.varint(b.maxTime &- b.minTime)
+            prevOff = b.byteOffset
+            prevRec = b.firstRecord
+            prevT = b.minTime
+        }
+        body.varint(recordCount)
+        body.varint(UInt64(files.count))
+        for f in files { body.fiotFile(f) }
+        body.fiotMetadata(metadata)
+        var foot = ByteBuffer()
+        let footerOffset = out.written
+        foot.le(FiotLayout.footerMagic)
+        foot.le(UInt32(body.count))
+        body.bytes.withUnsafeBytes { foot.le(FiotLayout.checksum($0)) }
+        foot.append(body.bytes)
+        foot.le(footerOffset)
+        foot.le(recordCount)
+        foot.append(FiotLayout.trailerMagic)
+        try foot.bytes.withUnsafeBytes { try out.writeNow($0) }
+        try out.flush()
+    }
+}

@@ -1,0 +1,138 @@
+/// A stream of trace records from any format.
+///
+/// Readers hand out records in batches so that a trace of any length flows through a
+/// buffer of fixed size: memory is bounded by the batch, never by the trace.
+public protocol TraceSource {
+    /// The file table known so far. It may grow while reading (an iolog `add`, a native
+    /// block that defines new files), but every record handed out indexes a file that is
+    /// already in it.
+    var files: [TraceFile] { get }
+    /// Metadata known so far (header metadata; a native trace adds its footer's at the end).
+    var metadata: [String: String] { get }
+    /// Replaces the contents of `batch` with up to `maxCount` next records, keeping the
+    /// array's capacity. Returns false, with `batch` empty, at the end of the trace.
+    mutating func nextBatch(_ batch: inout [TraceRecord], maxCount: Int) throws -> Bool
+}
+
+/// A destination for trace records in any writable format.
+public protocol TraceSink {
+    /// Appends `file` to the file table; its index is the table's previous count.
+    mutating func define(file: TraceFile) throws
+    /// Appends records in order. Every record's file must be defined.
+    mutating func write(_ records: UnsafeBufferPointer<TraceRecord>) throws
+    /// Adds metadata, writes what is buffered and the trailer, and closes the output.
+    mutating func finish(metadata: [String: String]) throws
+}
+
+extension TraceSink {
+    /// Appends one record (convenience; batch writes are faster).
+    public mutating func write(_ record: TraceRecord) throws {
+        var r = record
+        try withUnsafePointer(to: &r) { try write(UnsafeBufferPointer(start: $0, count: 1)) }
+    }
+
+    public mutating func write(_ records: [TraceRecord]) throws {
+        try records.withUnsafeBufferPointer { try write($0) }
+    }
+}
+
+/// A one-record-at-a-time view of a source, for code that is not on a hot path.
+public struct TraceRecordIterator<Source: TraceSource>: IteratorProtocol {
+    public private(set) var source: Source
+    private var buffer: [TraceRecord] = []
+    private var index = 0
+    public private(set) var error: TraceError?
+
+    public init(_ source: Source) {
+        self.source = source
+        buffer.reserveCapacity(4096)
+    }
+
+    /// The next record, or nil at the end. Throws the source's error.
+    public mutating func nextRecord() throws -> TraceRecord? {
+        if index == buffer.count {
+            index = 0
+            guard try source.nextBatch(&buffer, maxCount: 4096) else { return nil }
+        }
+        defer { index += 1 }
+        return buffer[index]
+    }
+
+    /// `IteratorProtocol` conformance: stops at the first error and keeps it in `error`.
+    public mutating func next() -> TraceRecord? {
+        do { return try nextRecord() } catch let e as TraceError {
+            error = e
+            return nil
+        } catch {
+            self.error = TraceError(.io, "\(error)")
+            return nil
+        }
+    }
+}
+
+/// Copies a whole source into a sink, defining files as they appear. Memory: one batch.
+/// Returns the number of records copied.
+@discardableResult
+public func copyTrace<S: TraceSource, K: TraceSink>(from source: inout S, to sink: inout K,
+                                                     filter: TraceFilter? = nil,
+                                                     batchSize: Int = 65536) throws -> UInt64 {
+    var batch: [TraceRecord] = []
+    batch.reserveCapacity(batchSize)
+    var defined = 0
+    var count: UInt64 = 0
+    var kept: [TraceRecord] = []
+    while try source.nextBatch(&batch, maxCount: batchSize) {
+        let files = source.files
+        while defined < files.count {
+            try sink.define(file: files[defined])
+            defined += 1
+        }
+        if let f = filter {
+            kept.removeAll(keepingCapacity: true)
+            for r in batch where f.accepts(r, files: files) { kept.append(r) }
+            try kept.withUnsafeBufferPointer { try sink.write($0) }
+            count += UInt64(kept.count)
+        } else {
+            try batch.withUnsafeBufferPointer { try sink.write($0) }
+            count += UInt64(batch.count)
+        }
+    }
+    let files = source.files
+    while defined < files.count {
+        try sink.define(file: files[defined])
+        defined += 1
+    }
+    return count
+}
+
+/// Record filters shared by `cat` and `convert`: a time window, a set of ops and files.
+public struct TraceFilter: Sendable {
+    /// Keep records with time >= `from` (ns since start).
+    public var from: UInt64?
+    /// Keep records with time < `to` (ns since start).
+    public var to: UInt64?
+    /// Keep only these ops (file events are always kept so files stay added/opened).
+    public var ops: Set<TraceOp>?
+    /// Keep only records on files whose path equals one of these, or whose index is one.
+    public var files: [String]?
+
+    public init(from: UInt64? = nil, to: UInt64? = nil, ops: Set<TraceOp>? = nil, files: [String]? = nil) {
+        self.from = from
+        self.to = to
+        self.ops = ops
+        self.files = files
+    }
+
+    public func accepts(_ r: TraceRecord, files table: [TraceFile]) -> Bool {
+        if let names = files {
+            let idx = Int(r.file)
+            let path = idx < table.count ? table[idx].path : ""
+            if !names.contains(where: { $0 == path || $0 == String(idx) }) { return false }
+        }
+        if r.op.isFileEvent { return true }
+        if let from, r.time < from { return false }
+        if let to, r.time >= to { return false }
+        if let ops, !ops.contains(r.op) { return false }
+        return true
+    }
+}
