@@ -44,6 +44,7 @@ let package = Package(
             dependencies: [
                 "FioTrace", "FioReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .executableTarget(

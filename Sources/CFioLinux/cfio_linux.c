@@ -42,3 +42,134 @@ int cfio_syncfs(int fd) {
     if (syncfs(fd) != 0) return -errno;
     return 0;
 }
+
+// ---- timing, signals, memory ----
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <liburing.h>
+
+int cfio_set_timerslack(unsigned long ns) {
+    if (prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) != 0) return -errno;
+    return 0;
+}
+
+static volatile sig_atomic_t cfio_caught = 0;
+static void cfio_on_signal(int sig) { cfio_caught = sig; }
+
+int cfio_install_interrupt_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cfio_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; // no SA_RESTART: blocking waits return EINTR
+    if (sigaction(SIGINT, &sa, NULL) != 0) return -errno;
+    if (sigaction(SIGTERM, &sa, NULL) != 0) return -errno;
+    return 0;
+}
+int cfio_interrupted(void) { return cfio_caught; }
+void cfio_clear_interrupted(void) { cfio_caught = 0; }
+
+uint64_t cfio_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int cfio_sleep_until_ns(uint64_t deadline_ns) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+    ts.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    return r == 0 ? 0 : -r;
+}
+
+void cfio_thread_cpu_ns(uint64_t *user_ns, uint64_t *sys_ns) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_THREAD, &ru) != 0) { *user_ns = 0; *sys_ns = 0; return; }
+    *user_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000ull;
+    *sys_ns = (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000ull;
+}
+
+void *cfio_aligned_alloc(size_t align, size_t size) {
+    void *p = NULL;
+    if (posix_memalign(&p, align, size) != 0) return NULL;
+    return p;
+}
+
+// ---- io_uring ----
+struct cfio_uring { struct io_uring ring; };
+
+cfio_uring *cfio_uring_create(unsigned entries, int *err) {
+    cfio_uring *r = calloc(1, sizeof *r);
+    if (!r) { *err = -ENOMEM; return NULL; }
+    int ret = io_uring_queue_init(entries, &r->ring, 0);
+    if (ret < 0) { free(r); *err = ret; return NULL; }
+    *err = 0;
+    return r;
+}
+
+void cfio_uring_destroy(cfio_uring *r) {
+    if (!r) return;
+    io_uring_queue_exit(&r->ring);
+    free(r);
+}
+
+int cfio_uring_prep(cfio_uring *r, int op, int fd, void *buf, uint32_t len, uint64_t off,
+                    uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+    if (!sqe) return -EBUSY;
+    switch (op) {
+    case CFIO_OP_READ: io_uring_prep_read(sqe, fd, buf, len, off); break;
+    case CFIO_OP_WRITE: io_uring_prep_write(sqe, fd, buf, len, off); break;
+    case CFIO_OP_FSYNC: io_uring_prep_fsync(sqe, fd, 0); break;
+    case CFIO_OP_FDATASYNC: io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC); break;
+    case CFIO_OP_SYNC_FILE_RANGE:
+        io_uring_prep_sync_file_range(sqe, fd, len, off,
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        break;
+    default: io_uring_prep_nop(sqe); break;
+    }
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cfio_uring_submit(cfio_uring *r) { return io_uring_submit(&r->ring); }
+
+int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns) {
+    struct io_uring_cqe *cqes[64];
+    int n = 0;
+    for (;;) {
+        int want = max - n;
+        if (want <= 0) break;
+        if (want > 64) want = 64;
+        unsigned got = io_uring_peek_batch_cqe(&r->ring, cqes, (unsigned)want);
+        for (unsigned i = 0; i < got; i++) {
+            user_data[n] = io_uring_cqe_get_data64(cqes[i]);
+            res[n] = cqes[i]->res;
+            n++;
+        }
+        io_uring_cq_advance(&r->ring, got);
+        if (got < (unsigned)want) break;
+    }
+    if (n > 0 || wait_ns == 0) return n;
+    struct io_uring_cqe *cqe = NULL;
+    int ret;
+    if (wait_ns < 0) {
+        ret = io_uring_wait_cqe(&r->ring, &cqe);
+    } else {
+        struct __kernel_timespec ts;
+        ts.tv_sec = wait_ns / 1000000000ll;
+        ts.tv_nsec = wait_ns % 1000000000ll;
+        ret = io_uring_wait_cqe_timeout(&r->ring, &cqe, &ts);
+    }
+    if (ret == -ETIME) return 0;
+    if (ret < 0) return ret;
+    user_data[0] = io_uring_cqe_get_data64(cqe);
+    res[0] = cqe->res;
+    io_uring_cqe_seen(&r->ring, cqe);
+    return 1;
+}

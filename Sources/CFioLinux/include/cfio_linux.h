@@ -29,4 +29,57 @@ int cfio_sync_file_range(int fd, uint64_t off, uint64_t len);
 /// syncfs(fd); 0 or -errno.
 int cfio_syncfs(int fd);
 
+/// prctl(PR_SET_TIMERSLACK, ns): how late the kernel may wake timed sleeps; 0 or -errno.
+int cfio_set_timerslack(unsigned long ns);
+
+/// Installs a SIGINT/SIGTERM handler (no SA_RESTART, so blocking waits return EINTR)
+/// that sets a flag read by cfio_interrupted(). Returns 0 or -errno.
+int cfio_install_interrupt_handler(void);
+/// The signal number caught since install (0 if none).
+int cfio_interrupted(void);
+/// Clears the caught-signal flag.
+void cfio_clear_interrupted(void);
+
+/// CLOCK_MONOTONIC in nanoseconds.
+uint64_t cfio_now_ns(void);
+/// Sleeps until CLOCK_MONOTONIC reaches `deadline_ns` (absolute). 0, or -EINTR if a
+/// signal arrived first.
+int cfio_sleep_until_ns(uint64_t deadline_ns);
+/// CPU time (user, system) of the calling thread in nanoseconds.
+void cfio_thread_cpu_ns(uint64_t *user_ns, uint64_t *sys_ns);
+
+/// posix_memalign wrapper: `size` bytes aligned to `align`; NULL on failure.
+void *cfio_aligned_alloc(size_t align, size_t size);
+
+// ---- io_uring (liburing hidden behind an opaque handle) ----
+
+/// Opaque io_uring instance.
+typedef struct cfio_uring cfio_uring;
+
+/// Ops understood by cfio_uring_prep.
+enum {
+    CFIO_OP_READ = 0,
+    CFIO_OP_WRITE = 1,
+    CFIO_OP_FSYNC = 2,
+    CFIO_OP_FDATASYNC = 3,
+    CFIO_OP_SYNC_FILE_RANGE = 4,
+    CFIO_OP_NOP = 5,
+};
+
+/// io_uring_queue_init(entries). Returns the ring, or NULL with *err = -errno
+/// (-ENOSYS: kernel without io_uring, -EPERM: disabled by policy).
+cfio_uring *cfio_uring_create(unsigned entries, int *err);
+/// io_uring_queue_exit and free.
+void cfio_uring_destroy(cfio_uring *ring);
+/// Gets an SQE and prepares one request on it. `buf`/`len`/`off` as for pread/pwrite
+/// (ignored by fsync). Returns 0, or -EBUSY when the submission queue is full.
+int cfio_uring_prep(cfio_uring *ring, int op, int fd, void *buf, uint32_t len, uint64_t off,
+                    uint64_t user_data);
+/// io_uring_submit: number of SQEs submitted, or -errno.
+int cfio_uring_submit(cfio_uring *ring);
+/// Reaps up to `max` completions into user_data[]/res[]. If none are ready and
+/// `wait_ns` != 0, waits for one: forever if wait_ns < 0, else up to wait_ns
+/// nanoseconds. Returns the number reaped (0 on timeout), or -errno (-EINTR on signal).
+int cfio_uring_reap(cfio_uring *ring, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns);
+
 #endif

@@ -1,0 +1,23 @@
+import CFioLinux
+
+/// Monotonic clock reading in nanoseconds (CLOCK_MONOTONIC).
+@inline(__always) public func monotonicNs() -> UInt64 { cfio_now_ns() }
+
+/// Sleeps until the monotonic clock reaches `deadline` (ns, absolute). Returns false if a
+/// signal interrupted the sleep.
+@discardableResult
+@inline(__always) public func sleepUntil(ns deadline: UInt64) -> Bool { cfio_sleep_until_ns(deadline) == 0 }
+
+/// CPU time used by the calling thread so far, in nanoseconds.
+public func threadCPUTime() -> (user: UInt64, system: UInt64) {
+    var u: UInt64 = 0, s: UInt64 = 0
+    cfio_thread_cpu_ns(&u, &s)
+    return (u, s)
+}
+
+/// Installs the SIGINT/SIGTERM handler that makes a running replay stop issuing, drain and
+/// report. Call once from the command line tool; library users may install their own.
+public func installInterruptHandler() { _ = cfio_install_interrupt_handler() }
+
+/// The signal caught since `installInterruptHandler()` (0 if none).
+@inline(__always) public func interruptSignal() -> Int32 { cfio_interrupted() }

@@ -1,0 +1,166 @@
+import CFioLinux
+import FioTrace
+import Glibc
+
+/// One preallocated I/O slot: the request, its buffer and its timestamps. Slots live in a
+/// `SlotPool` for the whole run; nothing is allocated per I/O.
+public struct IOSlot {
+    /// 4096-aligned buffer of `capacity` bytes (posix_memalign).
+    public var buffer: UnsafeMutableRawPointer
+    /// Buffer size in bytes.
+    public var capacity: Int
+    /// File descriptor the I/O goes to.
+    public var fd: Int32
+    public var op: TraceOp
+    /// True when the target is a block device (trim becomes BLKDISCARD, not punch hole).
+    public var isBlockDevice: Bool
+    /// Byte offset and length on the target.
+    public var offset: UInt64
+    public var length: UInt64
+    /// Trace record number (zero-based over the whole run), for error messages.
+    public var record: UInt64
+    /// Trace file index the record named.
+    public var file: UInt32
+    /// Due time (ns, monotonic) of the I/O in the schedule; 0 when untimed.
+    public var dueNs: UInt64
+    /// Monotonic ns when the scheduler started issuing it (before `queue`).
+    public var startNs: UInt64
+    /// Monotonic ns when it was handed to the kernel (after `commit`); equals startNs for
+    /// synchronous engines.
+    public var submitNs: UInt64
+    /// Result: bytes done, or -errno. Set by synchronous completion or by `getEvents`.
+    public var result: Int64
+    /// Latency the trace recorded for this I/O (ns), 0 if none.
+    public var tracedLatency: UInt64
+}
+
+/// One reaped completion: which slot, and its result (bytes or -errno).
+public struct IOCompletion {
+    public var slot: Int32
+    public var result: Int64
+    public init(slot: Int32, result: Int64) { self.slot = slot; self.result = result }
+}
+
+/// What `queue` did with a slot, as fio's FIO_Q_QUEUED / FIO_Q_COMPLETED / FIO_Q_BUSY.
+public enum QueueStatus {
+    /// Prepared; it reaches the kernel at the next `commit`.
+    case queued
+    /// Done synchronously; `slot.result` holds the result.
+    case completed
+    /// The engine cannot take more now: commit and reap, then retry.
+    case busy
+}
+
+/// The ioengine interface, shaped like fio's ops: `init` (the engine's initializer, given
+/// the queue depth), `queue` (fio's prep + queue), `commit`, `getEvents` and `cleanup`.
+/// Engines are created once per run; the hot path makes no allocations.
+public protocol IOEngine: AnyObject {
+    /// fio's engine name: "null", "psync", "libaio", "io_uring".
+    var name: String { get }
+    /// Prepares (and, for synchronous engines, performs) the I/O in `slots[index]`.
+    func queue(_ slots: UnsafeMutablePointer<IOSlot>, _ index: Int32) -> QueueStatus
+    /// Hands queued I/Os to the kernel. Returns how many were submitted, or -errno. I/Os
+    /// that the kernel refused come back from `getEvents` with their error.
+    func commit() -> Int
+    /// Reaps up to `max` completions into `out`. `waitNs`: 0 = do not wait, < 0 = wait for
+    /// at least one, > 0 = wait for one up to that many ns. Returns the count reaped (0 on
+    /// timeout) or -errno (-EINTR when a signal arrived).
+    func getEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> Int
+    /// Releases kernel resources (rings, AIO contexts). Idempotent.
+    func cleanup()
+}
+
+/// Engines we can build.
+public enum EngineKind: String, Sendable, CaseIterable {
+    case auto
+    case null
+    case psync
+    case libaio
+    case iouring = "io_uring"
+}
+
+/// Creates an engine for `depth` in-flight I/Os. `.auto` probes io_uring, then libaio, then
+/// psync, and reports each reason to fall back through `note` (one line each).
+public func makeEngine(_ kind: EngineKind, depth: Int, note: (String) -> Void = { _ in }) throws -> any IOEngine {
+    switch kind {
+    case .null: return NullEngine(depth: depth)
+    case .psync: return PSyncEngine(depth: depth)
+    case .libaio: return try LibAIOEngine(depth: depth)
+    case .iouring: return try IOUringEngine(depth: depth)
+    case .auto:
+        do { return try IOUringEngine(depth: depth) } catch let e as ReplayError {
+            note("io_uring unavailable (\(e.message)); trying libaio")
+        }
+        do { return try LibAIOEngine(depth: depth) } catch let e as ReplayError {
+            note("libaio unavailable (\(e.message)); using psync")
+        }
+        return PSyncEngine(depth: depth)
+    }
+}
+
+/// The value of O_DIRECT here (a C macro Swift cannot import).
+public var oDirectFlag: Int32 { cfio_o_direct() }
+
+/// Performs `slot`'s I/O with plain system calls and returns bytes done or -errno. Used by
+/// psync for everything and by the async engines for ops the kernel interface lacks (trim,
+/// syncfs, fallocate, truncate).
+@inline(__always)
+func performSynchronously(_ s: UnsafeMutablePointer<IOSlot>) -> Int64 {
+    let fd = s.pointee.fd
+    switch s.pointee.op {
+    case .read:
+        let n = pread(fd, s.pointee.buffer, Int(s.pointee.length), off_t(bitPattern: s.pointee.offset))
+        return n < 0 ? -Int64(errno) : Int64(n)
+    case .write:
+        let n = pwrite(fd, s.pointee.buffer, Int(s.pointee.length), off_t(bitPattern: s.pointee.offset))
+        return n < 0 ? -Int64(errno) : Int64(n)
+    case .trim:
+        let r = s.pointee.isBlockDevice
+            ? cfio_blkdev_discard(fd, s.pointee.offset, s.pointee.length)
+            : cfio_punch_hole(fd, s.pointee.offset, s.pointee.length)
+        return r < 0 ? Int64(r) : Int64(s.pointee.length)
+    case .sync:
+        return fsync(fd) == 0 ? 0 : -Int64(errno)
+    case .datasync:
+        return fdatasync(fd) == 0 ? 0 : -Int64(errno)
+    case .syncFileRange:
+        return Int64(cfio_sync_file_range(fd, s.pointee.offset, s.pointee.length))
+    case .syncfs:
+        return Int64(cfio_syncfs(fd))
+    case .fallocate:
+        return fallocate(fd, 0, off_t(bitPattern: s.pointee.offset), off_t(bitPattern: s.pointee.length)) == 0 ? 0 : -Int64(errno)
+    case .truncate:
+        return ftruncate(fd, off_t(bitPattern: s.pointee.offset)) == 0 ? 0 : -Int64(errno)
+    case .add, .open, .close:
+        return 0
+    }
+}
+
+/// A fixed ring of completions an engine produced itself (synchronous fallbacks, refused
+/// submissions), handed out first by `getEvents`.
+struct LocalCompletions {
+    let items: UnsafeMutablePointer<IOCompletion>
+    let capacity: Int
+    var head = 0
+    var count = 0
+    init(capacity: Int) {
+        self.capacity = Swift.max(1, capacity)
+        items = .allocate(capacity: self.capacity)
+    }
+    mutating func push(_ c: IOCompletion) {
+        precondition(count < capacity, "more local completions than slots")
+        items[(head + count) % capacity] = c
+        count += 1
+    }
+    mutating func drain(into out: UnsafeMutablePointer<IOCompletion>, max: Int) -> Int {
+        var n = 0
+        while count > 0 && n < max {
+            out[n] = items[head]
+            head = (head + 1) % capacity
+            count -= 1
+            n += 1
+        }
+        return n
+    }
+    func free() { items.deallocate() }
+}

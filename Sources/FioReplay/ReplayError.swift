@@ -1,0 +1,47 @@
+import Glibc
+
+/// The one error type of FioReplay. `description` is one line a user can act on: it names
+/// the target, the record number (zero-based, counted over the whole trace) and the
+/// operation where they apply, and says what to change.
+public struct ReplayError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The target does not exist and cannot be created, or cannot be opened.
+        case targetUnavailable
+        /// The target is smaller than the trace needs and `wrap` is off.
+        case targetTooSmall
+        /// Writing to the target was refused for safety (mounted or holds a filesystem).
+        case refusedDestructive
+        /// The requested engine cannot run here (io_uring disabled, libaio missing).
+        case engineUnavailable
+        /// An I/O failed (errno in `errno`), e.g. EINVAL for misaligned O_DIRECT, ENOSPC, EIO.
+        case ioFailed
+        /// The trace could not be read.
+        case trace
+        /// Options that contradict each other or the trace.
+        case invalidOption
+        /// The run was interrupted by SIGINT/SIGTERM.
+        case interrupted
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The record number the error applies to, when it applies to one.
+    public var record: UInt64?
+    /// The errno behind it, when there is one.
+    public var errno: Int32?
+
+    public init(_ kind: Kind, _ message: String, record: UInt64? = nil, errno: Int32? = nil) {
+        self.kind = kind
+        self.message = message
+        self.record = record
+        self.errno = errno
+    }
+
+    public var description: String { message }
+
+    /// `strerror` as a Swift string.
+    public static func errnoString(_ e: Int32) -> String {
+        guard let s = strerror(e) else { return "errno \(e)" }
+        return String(cString: s)
+    }
+}

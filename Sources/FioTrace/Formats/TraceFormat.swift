@@ -1,0 +1,114 @@
+/// The trace formats we read and write, and opening any of them by path.
+public enum TraceFormat: String, CaseIterable, Sendable {
+    /// Our native, compressed, checksummed, seekable binary format.
+    case fiot
+    /// fio iolog version 2 (no timestamps; `wait` lines in ms).
+    case iolog2
+    /// fio iolog version 3 (µs timestamps).
+    case iolog3
+    /// blktrace binary, per-CPU files or a `blkparse -d` dump (read only).
+    case blktrace
+
+    public var isWritable: Bool { self != .blktrace }
+
+    /// Accepts a few spellings users type (`v3`, `iolog`, `fio`).
+    public init?(userName: String) {
+        switch userName.lowercased() {
+        case "fiot", "native": self = .fiot
+        case "iolog2", "v2", "iolog-v2": self = .iolog2
+        case "iolog3", "v3", "iolog", "iolog-v3", "fio": self = .iolog3
+        case "blktrace", "blk": self = .blktrace
+        default: return nil
+        }
+    }
+
+    /// The format a path's name suggests for writing (`.fiot`, `.iolog`/`.log` = v3,
+    /// `.v2`/`.iolog2` = v2), ignoring a `.gz`/`.zst` suffix; nil when it says nothing.
+    public static func guess(fromName path: String) -> TraceFormat? {
+        var name = path.lowercased()
+        for z in [".gz", ".zst"] where name.hasSuffix(z) { name.removeLast(z.count) }
+        if name.hasSuffix(".fiot") { return .fiot }
+        if name.hasSuffix(".v2") || name.hasSuffix(".iolog2") || name.hasSuffix(".iolog.v2") { return .iolog2 }
+        if name.hasSuffix(".iolog") || name.hasSuffix(".log") || name.hasSuffix(".v3") || name.hasSuffix(".iolog3") { return .iolog3 }
+        if name.contains(".blktrace.") || name.hasSuffix(".blktrace") { return .blktrace }
+        return nil
+    }
+
+    /// The format the first bytes of a (decompressed) stream show, or nil.
+    public static func sniff(_ b: UnsafeRawBufferPointer) -> TraceFormat? {
+        if b.count >= 8 && Array(b.prefix(8)) == FiotLayout.magic { return .fiot }
+        let v2 = Array("fio version 2 iolog".utf8), v3 = Array("fio version 3 iolog".utf8)
+        if b.count >= v2.count && Array(b.prefix(v2.count)) == v2 { return .iolog2 }
+        if b.count >= v3.count && Array(b.prefix(v3.count)) == v3 { return .iolog3 }
+        if b.count >= 4 {
+            let le = b.loadUnaligned(as: UInt32.self)
+            let m = UInt32(littleEndian: le), s = UInt32(bigEndian: le)
+            if m & 0xffff_ff00 == 0x6561_7400 || s & 0xffff_ff00 == 0x6561_7400 { return .blktrace }
+        }
+        return nil
+    }
+}
+
+/// How to open a trace.
+public struct TraceOpenOptions: Sendable {
+    /// Force a format instead of detecting it.
+    public var format: TraceFormat?
+    /// Native traces: report and skip bad blocks instead of stopping.
+    public var skipBadBlocks = false
+    /// blktrace: which events become records (Q = arrival, D = issue).
+    public var blktraceDispatch = false
+    public init(format: TraceFormat? = nil, skipBadBlocks: Bool = false, blktraceDispatch: Bool = false) {
+        self.format = format
+        self.skipBadBlocks = skipBadBlocks
+        self.blktraceDispatch = blktraceDispatch
+    }
+}
+
+/// Detects the format of `path` (`-`: stdin) from its content (after transparent gzip or
+/// zstd), falling back to its name, and opens a streaming reader.
+public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenOptions()) throws -> any TraceSource {
+    let input = try InputStream(path: path)
+    _ = try input.ensure(32)
+    let detected = TraceFormat.sniff(input.bytes)
+    let format: TraceFormat
+    if let forced = options.format {
+        format = forced
+    } else if let d = detected {
+        format = d
+    } else if let g = TraceFormat.guess(fromName: path), g != .blktrace {
+        format = g
+    } else {
+        let shown = input.bytes.prefix(16).map { b in (32..<127).contains(b) ? String(UnicodeScalar(b)) : "." }.joined()
+        throw TraceError(.unknownFormat, "\(input.name): unknown trace format (starts with \"\(shown)\"); name one with --from (\(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    switch format {
+    case .fiot:
+        return try FiotReader(input: input, skipBadBlocks: options.skipBadBlocks)
+    case .iolog2, .iolog3:
+        let r = try IologReader(input: input)
+        if options.format != nil && r.version != (format == .iolog2 ? 2 : 3) {
+            throw TraceError(.unknownFormat, "\(input.name): --from \(format.rawValue) given, but the file is a v\(r.version) iolog")
+        }
+        return r
+    case .blktrace:
+        return try openBlktrace(path: path, dispatch: options.blktraceDispatch)
+    }
+}
+
+/// Opens a sink for `path` in `format` (or the one its name suggests; `.fiot` otherwise).
+public func openTraceSink(path: String, format: TraceFormat? = nil, files: [TraceFile] = [],
+                          metadata: [String: String] = [:]) throws -> any TraceSink {
+    let f = format ?? TraceFormat.guess(fromName: path) ?? .fiot
+    switch f {
+    case .fiot:
+        let w = try FiotWriter(path: path, files: [], metadata: metadata)
+        for file in files { try w.define(file: file) }
+        return w
+    case .iolog2, .iolog3:
+        let w = try IologWriter(path: path, version: f == .iolog2 ? 2 : 3)
+        for file in files { try w.define(file: file) }
+        return w
+    case .blktrace:
+        throw TraceError(.unsupported, "\(path): writing blktrace binary is not supported; write .fiot or a fio iolog")
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import FioTrace
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Prints one line to stderr.
+func warn(_ message: String) {
+    var line = message + "\n"
+    line.withUTF8 { p in _ = Glibc.write(2, p.baseAddress, p.count) }
+}
+
+/// Runs `body`; a TraceError becomes one line on stderr and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as TraceError {
+        warn("fio-replay: error: \(e.message)")
+        throw ExitCode(1)
+    }
+}
+
+/// Options every command that reads a trace shares.
+struct TraceInputOptions: ParsableArguments {
+    @Option(name: .customLong("format"), help: "Input format (fiot, iolog2, iolog3, blktrace); detected from content when omitted.")
+    var inputFormat: String?
+
+    @Flag(name: .customLong("skip-bad-blocks"), help: "Report corrupt blocks of a .fiot trace (and a missing footer) and go on, instead of stopping.")
+    var skipBadBlocks = false
+
+    @Flag(name: .customLong("dispatch"), help: "blktrace: use D (issue) events instead of Q (arrival) events.")
+    var dispatch = false
+
+    func openOptions(format override: String? = nil) throws -> TraceOpenOptions {
+        var o = TraceOpenOptions(skipBadBlocks: skipBadBlocks, blktraceDispatch: dispatch)
+        if let name = override ?? inputFormat {
+            guard let f = TraceFormat(userName: name) else {
+                throw ValidationError("unknown format \"\(name)\" (known: \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            o.format = f
+        }
+        return o
+    }
+}
+
+/// Parses a duration: `1.5s`, `200ms`, `300us`, `1000ns`, `2m`; a bare number is seconds. Returns ns.
+func parseDuration(_ text: String) throws -> UInt64 {
+    let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+    var number = Substring(text)
+    var scale = 1e9
+    for (u, s) in units where text.hasSuffix(u) {
+        number = text.dropLast(u.count)
+        scale = s
+        break
+    }
+    guard let v = Double(number), v >= 0, v.isFinite else {
+        throw ValidationError("\"\(text)\" is not a duration (examples: 1.5s, 200ms, 300us, 1000ns)")
+    }
+    return UInt64((v * scale).rounded())
+}
+
+/// Builds a record filter from the shared filter options.
+func makeFilter(start: String?, end: String?, ops: String?, files: [String]) throws -> TraceFilter? {
+    if start == nil && end == nil && ops == nil && files.isEmpty { return nil }
+    var f = TraceFilter()
+    if let s = start { f.from = try parseDuration(s) }
+    if let e = end { f.to = try parseDuration(e) }
+    if let ops {
+        var set = Set<TraceOp>()
+        for name in ops.split(separator: ",") {
+            guard let op = TraceOp(fioName: name.trimmingCharacters(in: " ")) else {
+                throw ValidationError("unknown op \"\(name)\" in --op (known: \(TraceOp.allCases.map(\.fioName).joined(separator: ",")))")
+            }
+            set.insert(op)
+        }
+        f.ops = set
+    }
+    if !files.isEmpty { f.files = files }
+    return f
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let c = s.first, set.contains(c) { s.removeFirst() }
+        while let c = s.last, set.contains(c) { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// After reading a native trace: print what `--skip-bad-blocks` skipped.
+func reportSkipped(_ source: any TraceSource) {
+    if let r = source as? FiotReader {
+        for e in r.skipped { warn("fio-replay: warning: skipped \(e.message)") }
+    }
+}
+
+/// Streams `source` through `body` batch by batch. A truncated trace is an error, or,
+/// with `salvage`, a warning after every complete record has been handed over.
+func drain(_ source: inout any TraceSource, salvage: Bool, batchSize: Int = 65536,
+           _ body: (UnsafeBufferPointer<TraceRecord>, [TraceFile]) throws -> Void) throws {
+    var batch: [TraceRecord] = []
+    batch.reserveCapacity(batchSize)
+    do {
+        while try source.nextBatch(&batch, maxCount: batchSize) {
+            let files = source.files
+            try batch.withUnsafeBufferPointer { try body($0, files) }
+        }
+    } catch let e as TraceError where e.kind == .truncated && salvage {
+        warn("fio-replay: warning: \(e.message)")
+    }
+    reportSkipped(source)
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import FioTrace
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a trace between formats (any readable to any writable), optionally sliced by time, op or file.")
+
+    @Argument(help: "Input trace (- for stdin).")
+    var input: String
+
+    @Argument(help: "Output trace (- for stdout).")
+    var output: String
+
+    @Option(name: .customLong("from"), help: "Input format (fiot, iolog2, iolog3, blktrace); detected when omitted.")
+    var fromFormat: String?
+
+    @Option(name: .customLong("to"), help: "Output format (fiot, iolog2, iolog3); from the output name when omitted, else fiot.")
+    var toFormat: String?
+
+    @Option(name: .customLong("start"), help: "Keep records at or after this time (e.g. 1.5s, 200ms).")
+    var start: String?
+
+    @Option(name: .customLong("end"), help: "Keep records before this time.")
+    var end: String?
+
+    @Option(name: .customLong("op"), help: "Keep only these ops (comma-separated: read,write,trim,sync,...).")
+    var ops: String?
+
+    @Option(name: .customLong("file"), help: "Keep only records on this file (path or table index); repeatable.")
+    var files: [String] = []
+
+    @Option(name: .customLong("block-records"), help: "Records per block of a .fiot output.")
+    var blockRecords: Int = 65536
+
+    @Option(name: .customLong("level"), help: "zstd level of a .fiot output's blocks.")
+    var level: Int32 = 3
+
+    @OptionGroup var inputOptions: TraceInputOptions
+
+    func run() throws {
+        try reportingErrors {
+            var source = try openTraceSource(path: input, options: inputOptions.openOptions(format: fromFormat))
+            let filter = try makeFilter(start: start, end: end, ops: ops, files: files)
+            var outFormat: TraceFormat? = nil
+            if let t = toFormat {
+                guard let f = TraceFormat(userName: t), f.isWritable else {
+                    throw ValidationError("cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3)")
+                }
+                outFormat = f
+            }
+            let format = outFormat ?? TraceFormat.guess(fromName: output) ?? .fiot
+            guard format.isWritable else {
+                throw ValidationError("cannot write \(format.rawValue); use --to fiot, iolog2 or iolog3")
+            }
+            var meta = source.metadata
+            meta["converted.from"] = input
+            var sink: any TraceSink
+            if format == .fiot {
+                sink = try FiotWriter(path: output, metadata: meta,
+                                      options: .init(blockRecords: max(1, min(blockRecords, 1 << 22)), level: level))
+            } else {
+                sink = try openTraceSink(path: output, format: format)
+            }
+            var defined = 0
+            var kept: [TraceRecord] = []
+            var failure: Error?
+            do {
+                try drain(&source, salvage: inputOptions.skipBadBlocks) { batch, files in
+                    while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
+                    if let f = filter {
+                        kept.removeAll(keepingCapacity: true)
+                        for r in batch where f.accepts(r, files: files) { kept.append(r) }
+                        try kept.withUnsafeBufferPointer { try sink.write($0) }
+                    } else {
+                        try sink.write(batch)
+                    }
+                }
+            } catch {
+                failure = error // finish the output first: every record read so far is kept
+            }
+            let files = source.files
+            while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
+            try sink.finish(metadata: source.metadata)
+            if let w = sink as? IologWriter {
+                if w.droppedFields > 0 {
+                    warn("fio-replay: note: \(w.droppedFields) records carried latency/result/depth/stream/flags, which a fio iolog cannot hold")
+                }
+                if w.nonFioRecords > 0 {
+                    warn("fio-replay: note: \(w.nonFioRecords) fallocate/truncate records written; fio's own iolog parser does not read them")
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+}

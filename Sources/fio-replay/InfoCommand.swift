@@ -1,0 +1,201 @@
+import ArgumentParser
+import FioTrace
+import Foundation
+import Histogram
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Summarise a trace: counts, bytes, files, timing, block sizes, mix, footprint, latency.")
+
+    @Argument(help: "Trace file (- for stdin).")
+    var trace: String
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    @OptionGroup var input: TraceInputOptions
+
+    func run() throws {
+        try reportingErrors {
+            var source = try openTraceSource(path: trace, options: input.openOptions())
+            var s = TraceSummary()
+            try drain(&source, salvage: input.skipBadBlocks) { batch, _ in s.add(batch) }
+            s.finish()
+            let report = InfoReport(summary: s, files: source.files, metadata: source.metadata, name: trace)
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: report.json, options: [.prettyPrinted, .sortedKeys])
+                FileHandle.standardOutput.write(data)
+                FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+            } else {
+                print(report.text, terminator: "")
+            }
+        }
+    }
+}
+
+/// The figures `info` prints, in text and JSON. Units: ns for times, bytes for sizes.
+struct InfoReport {
+    let summary: TraceSummary
+    let files: [TraceFile]
+    let metadata: [String: String]
+    let name: String
+
+    static let percentiles: [Double] = [50, 90, 99, 99.9]
+    static let dataOps: [TraceOp] = [.read, .write, .trim]
+
+    var durationSeconds: Double { Double(summary.duration) / 1e9 }
+    var iops: Double { durationSeconds > 0 ? Double(summary.dataIOs) / durationSeconds : 0 }
+    var bandwidth: Double { durationSeconds > 0 ? Double(summary.dataBytes) / durationSeconds : 0 }
+    var sequentialShare: Double { summary.dataIOs > 0 ? Double(summary.sequential) / Double(summary.dataIOs) : 0 }
+
+    func pct(_ h: Histogram<UInt64>) -> [String: UInt64] {
+        var m: [String: UInt64] = [:]
+        for p in Self.percentiles { m["p\(formatPercent(p))"] = h.valueAtPercentile(p) }
+        m["min"] = h.min
+        m["max"] = h.max
+        return m
+    }
+
+    var json: [String: Any] {
+        let s = summary
+        var ops: [String: Any] = [:]
+        for op in TraceOp.allCases where s.ops[Int(op.rawValue)].count > 0 {
+            ops[op.fioName] = ["count": s.ops[Int(op.rawValue)].count, "bytes": s.ops[Int(op.rawValue)].bytes]
+        }
+        var bs: [String: Any] = [:]
+        for (i, op) in Self.dataOps.enumerated() where !s.blockSizes[i].isEmpty {
+            bs[op.fioName] = Dictionary(uniqueKeysWithValues: s.blockSizes[i].map { (String($0.key), $0.value) })
+        }
+        var out: [String: Any] = [
+            "trace": name,
+            "records": s.records,
+            "data_ios": s.dataIOs,
+            "data_bytes": s.dataBytes,
+            "ops": ops,
+            "files": files.map { f -> [String: Any] in
+                var d: [String: Any] = ["path": f.path]
+                if let sz = f.size { d["size"] = sz }
+                if let dev = f.device { d["device"] = dev.description }
+                return d
+            },
+            "duration_ns": s.duration,
+            "iops_mean": iops,
+            "bw_bytes_mean": bandwidth,
+            "block_sizes": bs,
+            "read_share": s.dataIOs > 0 ? Double(s.ops[0].count) / Double(s.dataIOs) : 0,
+            "write_share": s.dataIOs > 0 ? Double(s.ops[1].count) / Double(s.dataIOs) : 0,
+            "read_bytes_share": s.dataBytes > 0 ? Double(s.ops[0].bytes) / Double(s.dataBytes) : 0,
+            "sequential_share": sequentialShare,
+            "footprint_bytes": s.footprint.bytes,
+            "footprint_unaligned_ios": s.footprint.unalignedIOs,
+            "time_sorted": s.timeSorted,
+            "errors": s.errors,
+            "metadata": metadata,
+        ]
+        if s.interArrival.totalCount > 0 { out["interarrival_ns"] = pct(s.interArrival) }
+        var lat: [String: Any] = [:]
+        for (i, label) in ["read", "write", "trim", "sync"].enumerated() where s.latency[i].totalCount > 0 {
+            var p = pct(s.latency[i]) as [String: Any]
+            p["mean"] = s.latency[i].mean
+            p["count"] = s.latency[i].totalCount
+            lat[label] = p
+        }
+        if !lat.isEmpty { out["latency_ns"] = lat }
+        if s.depth.totalCount > 0 {
+            var p = pct(s.depth) as [String: Any]
+            p["mean"] = s.depth.mean
+            out["depth"] = p
+        }
+        return out
+    }
+
+    var text: String {
+        let s = summary
+        var t = "trace: \(name)\n"
+        t += "records: \(s.records) (\(s.dataIOs) data I/Os, \(human(s.dataBytes)))\n"
+        for op in TraceOp.allCases where s.ops[Int(op.rawValue)].count > 0 {
+            let o = s.ops[Int(op.rawValue)]
+            t += "  \(op.fioName.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(o.count).leftPad(10))"
+            if op.isData { t += "  \(human(o.bytes))" }
+            t += "\n"
+        }
+        t += "files: \(files.count)\n"
+        for (i, f) in files.prefix(20).enumerated() {
+            t += "  [\(i)] \(f.path)"
+            if let sz = f.size { t += " size=\(human(sz))" }
+            if let d = f.device { t += " dev=\(d)" }
+            t += "\n"
+        }
+        if files.count > 20 { t += "  ... \(files.count - 20) more\n" }
+        t += String(format: "duration: %.6f s\n", durationSeconds)
+        t += String(format: "mean: %.1f IOPS, %@/s\n", iops, human(UInt64(bandwidth)))
+        if s.dataIOs > 0 {
+            t += String(format: "mix: read %.2f%%, write %.2f%%, trim %.2f%% of I/Os; read %.2f%% of bytes\n",
+                        100 * Double(s.ops[0].count) / Double(s.dataIOs),
+                        100 * Double(s.ops[1].count) / Double(s.dataIOs),
+                        100 * Double(s.ops[2].count) / Double(s.dataIOs),
+                        s.dataBytes > 0 ? 100 * Double(s.ops[0].bytes) / Double(s.dataBytes) : 0)
+            t += String(format: "sequential: %.2f%% of data I/Os start where the previous one on their file ended\n", 100 * sequentialShare)
+            t += "footprint: \(human(s.footprint.bytes)) distinct (\(s.footprint.bytes) bytes)"
+            if s.footprint.unalignedIOs > 0 { t += ", rounded out to 512 B sectors for \(s.footprint.unalignedIOs) unaligned I/Os" }
+            t += "\n"
+            t += "block sizes:\n"
+            let all = s.allBlockSizes.sorted { $0.key < $1.key }
+            for (size, count) in all.prefix(32) {
+                var per: [String] = []
+                for (i, op) in Self.dataOps.enumerated() { if let c = s.blockSizes[i][size] { per.append("\(op.fioName) \(c)") } }
+                t += String(format: "  %@ %6.2f%%  (%@)\n", human(size).leftPad(10), 100 * Double(count) / Double(s.dataIOs), per.joined(separator: ", "))
+            }
+            if all.count > 32 { t += "  ... \(all.count - 32) more sizes\n" }
+        }
+        if s.interArrival.totalCount > 0 { t += "inter-arrival: \(pctLine(s.interArrival))\n" }
+        for (i, label) in ["read", "write", "trim", "sync"].enumerated() where s.latency[i].totalCount > 0 {
+            t += "latency \(label): \(pctLine(s.latency[i])) (\(s.latency[i].totalCount) I/Os)\n"
+        }
+        if s.depth.totalCount > 0 {
+            t += String(format: "depth: mean %.2f, p50 %llu, p99 %llu, max %llu\n", s.depth.mean,
+                        s.depth.valueAtPercentile(50), s.depth.valueAtPercentile(99), s.depth.max)
+        }
+        if s.errors > 0 { t += "errors: \(s.errors) records completed with an error\n" }
+        if !s.timeSorted { t += "note: record times are not in order\n" }
+        if !metadata.isEmpty {
+            t += "metadata:\n"
+            for k in metadata.keys.sorted() {
+                let v = metadata[k]!.replacingOccurrences(of: "\n", with: "\\n")
+                t += "  \(k): \(v.count > 200 ? String(v.prefix(200)) + "..." : v)\n"
+            }
+        }
+        return t
+    }
+
+    func pctLine(_ h: Histogram<UInt64>) -> String {
+        Self.percentiles.map { "p\(formatPercent($0)) \(humanTime(h.valueAtPercentile($0)))" }.joined(separator: ", ")
+            + ", max \(humanTime(h.max))"
+    }
+}
+
+func formatPercent(_ p: Double) -> String {
+    p == p.rounded() ? String(Int(p)) : String(p)
+}
+
+/// Bytes with a binary unit (KiB, MiB, ...).
+func human(_ bytes: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    var v = Double(bytes)
+    var i = 0
+    while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+    return i == 0 ? "\(bytes) B" : String(format: "%.2f %@", v, units[i])
+}
+
+/// ns with a readable unit.
+func humanTime(_ ns: UInt64) -> String {
+    if ns < 1_000 { return "\(ns) ns" }
+    if ns < 1_000_000 { return String(format: "%.2f us", Double(ns) / 1e3) }
+    if ns < 1_000_000_000 { return String(format: "%.2f ms", Double(ns) / 1e6) }
+    return String(format: "%.3f s", Double(ns) / 1e9)
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
