@@ -14,24 +14,25 @@ public protocol TraceSource {
     mutating func nextBatch(_ batch: inout [TraceRecord], maxCount: Int) throws -> Bool
 }
 
-/// A destination for trace records in any writable format.
-public protocol TraceSink {
+/// A destination for trace records in any writable format. Sinks own an output file,
+/// so they are reference types.
+public protocol TraceSink: AnyObject {
     /// Appends `file` to the file table; its index is the table's previous count.
-    mutating func define(file: TraceFile) throws
+    func define(file: TraceFile) throws
     /// Appends records in order. Every record's file must be defined.
-    mutating func write(_ records: UnsafeBufferPointer<TraceRecord>) throws
+    func write(_ records: UnsafeBufferPointer<TraceRecord>) throws
     /// Adds metadata, writes what is buffered and the trailer, and closes the output.
-    mutating func finish(metadata: [String: String]) throws
+    func finish(metadata: [String: String]) throws
 }
 
 extension TraceSink {
     /// Appends one record (convenience; batch writes are faster).
-    public mutating func write(_ record: TraceRecord) throws {
+    public func write(_ record: TraceRecord) throws {
         var r = record
         try withUnsafePointer(to: &r) { try write(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
-    public mutating func write(_ records: [TraceRecord]) throws {
+    public func write(_ records: [TraceRecord]) throws {
         try records.withUnsafeBufferPointer { try write($0) }
     }
 }
@@ -73,7 +74,7 @@ public struct TraceRecordIterator<Source: TraceSource>: IteratorProtocol {
 /// Copies a whole source into a sink, defining files as they appear. Memory: one batch.
 /// Returns the number of records copied.
 @discardableResult
-public func copyTrace<S: TraceSource, K: TraceSink>(from source: inout S, to sink: inout K,
+public func copyTrace<S: TraceSource, K: TraceSink>(from source: inout S, to sink: K,
                                                      filter: TraceFilter? = nil,
                                                      batchSize: Int = 65536) throws -> UInt64 {
     var batch: [TraceRecord] = []

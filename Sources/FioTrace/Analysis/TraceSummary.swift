@@ -20,7 +20,7 @@ public struct TraceSummary {
     public private(set) var lastTime: UInt64 = 0
     /// Data I/Os that start where the previous data I/O on the same file ended.
     public private(set) var sequential: UInt64 = 0
-    public private(set) var footprint = Footprint()
+    public let footprint = Footprint()
     /// Gaps between consecutive data I/Os, ns.
     public private(set) var interArrival = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
     /// Completion latency per data op (read, write, trim) and for syncs, ns, when recorded.
@@ -49,43 +49,71 @@ public struct TraceSummary {
     /// Span from the first to the last record, ns.
     public var duration: UInt64 { records == 0 ? 0 : lastTime - firstTime }
 
+    /// Adds a batch. The loop keeps its counters in locals and raw buffers so that the
+    /// per-record cost is a few nanoseconds plus one histogram record.
     public mutating func add(_ batch: UnsafeBufferPointer<TraceRecord>) {
-        for r in batch { add(r) }
+        var maxFile = 0
+        for r in batch { maxFile = max(maxFile, Int(r.file)) }
+        if maxFile >= lastEnd.count { lastEnd.append(contentsOf: repeatElement(UInt64.max, count: maxFile - lastEnd.count + 1)) }
+        var records = self.records, first = firstTime, last = lastTime, prev = prevTime
+        var sorted = timeSorted, seq = sequential, errs = errors
+        var lastData = lastDataTime
+        let fp = footprint
+        var opsL: [OpStats] = [], lastEndL: [UInt64] = []
+        swap(&opsL, &ops)
+        swap(&lastEndL, &lastEnd)
+        defer {
+            swap(&opsL, &ops)
+            swap(&lastEndL, &lastEnd)
+        }
+        opsL.withUnsafeMutableBufferPointer { ops in
+        lastEndL.withUnsafeMutableBufferPointer { lastEnd in
+            for r in batch {
+                records &+= 1
+                let o = Int(r.op.rawValue)
+                ops[o].count &+= 1
+                if r.time < first { first = r.time }
+                if r.time > last { last = r.time }
+                if r.time < prev { sorted = false }
+                prev = r.time
+                if let res = r.result, res < 0 { errs &+= 1 }
+                if let d = r.depth { depth.record(UInt64(d)) }
+                guard o <= 2 else {
+                    if r.op.isSync, let l = r.latency { latency[3].record(l) }
+                    continue
+                }
+                ops[o].bytes &+= r.length
+                if sizeCacheKey[o] == r.length {
+                    sizeCacheCount[o] &+= 1
+                } else {
+                    flushSizeCache(o)
+                    sizeCacheKey[o] = r.length
+                    sizeCacheCount[o] = 1
+                }
+                let f = Int(r.file)
+                if lastEnd[f] == r.offset { seq &+= 1 }
+                lastEnd[f] = r.offset &+ r.length
+                fp.add(file: r.file, offset: r.offset, length: r.length)
+                if let lt = lastData {
+                    interArrival.record(r.time >= lt ? r.time - lt : lt - r.time)
+                }
+                lastData = r.time
+                if let l = r.latency { latency[o].record(l) }
+            }
+        }}
+        self.records = records
+        firstTime = first
+        lastTime = last
+        prevTime = prev
+        timeSorted = sorted
+        sequential = seq
+        errors = errs
+        lastDataTime = lastData
     }
 
-    @inline(__always)
     public mutating func add(_ r: TraceRecord) {
-        records &+= 1
-        let o = Int(r.op.rawValue)
-        ops[o].count &+= 1
-        if r.time < firstTime { firstTime = r.time }
-        if r.time > lastTime { lastTime = r.time }
-        if r.time < prevTime { timeSorted = false }
-        prevTime = r.time
-        if let res = r.result, res < 0 { errors &+= 1 }
-        if let d = r.depth { depth.record(UInt64(d)) }
-        guard r.op.isData else {
-            if r.op.isSync, let l = r.latency { latency[3].record(l) }
-            return
-        }
-        ops[o].bytes &+= r.length
-        if sizeCacheKey[o] == r.length {
-            sizeCacheCount[o] &+= 1
-        } else {
-            flushSizeCache(o)
-            sizeCacheKey[o] = r.length
-            sizeCacheCount[o] = 1
-        }
-        let f = Int(r.file)
-        if f >= lastEnd.count { lastEnd.append(contentsOf: repeatElement(UInt64.max, count: f - lastEnd.count + 1)) }
-        if lastEnd[f] == r.offset { sequential &+= 1 }
-        lastEnd[f] = r.offset &+ r.length
-        footprint.add(file: r.file, offset: r.offset, length: r.length)
-        if let lt = lastDataTime {
-            interArrival.record(r.time >= lt ? r.time - lt : lt - r.time)
-        }
-        lastDataTime = r.time
-        if let l = r.latency { latency[o].record(l) }
+        var r = r
+        withUnsafePointer(to: &r) { add(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
     private mutating func flushSizeCache(_ o: Int) {

@@ -11,20 +11,29 @@ public final class IologReader: TraceSource {
     public let version: Int
     public private(set) var files: [TraceFile] = []
     public var metadata: [String: String] {
-        ["source.format": "iolog\(version)", "source.file": input.name, "time.unit": version == 3 ? "us" : "ms"]
+        var m = ["source.format": "iolog\(version)", "source.file": input.name, "time.unit": version == 3 ? "us" : "ms"]
+        if segments > 1 { m["iolog.segments"] = String(segments) }
+        return m
     }
     private var fileIndex: [String: UInt32] = [:]
     private var isOpen: [Bool] = []
     private var lineNumber = 1
     private var clock: UInt64 = 0 // v2: ns set by the last `wait`
+    private var segmentBase: UInt64 = 0 // ns added to times of the current appended log
+    private var maxTime: UInt64 = 0
+    /// Logs found in the file (fio appends a new one on each run that names the same file).
+    public private(set) var segments = 1
     private var done = false
 
     public convenience init(path: String) throws {
         try self.init(input: InputStream(path: path))
     }
 
+    deinit { spans.deallocate() }
+
     public init(input: InputStream) throws {
         self.input = input
+        spans.initialize(repeating: (0, 0), count: 16)
         guard let first = try input.nextLine() else {
             throw TraceError(.unknownFormat, "\(input.name):1: empty file, expected \"fio version 2 iolog\" or \"fio version 3 iolog\"")
         }
@@ -55,8 +64,9 @@ public final class IologReader: TraceSource {
         return TraceError(.malformedLine, "\(input.name):\(lineNumber): \(what): \"\(text)\"")
     }
 
-    /// Token boundaries of one line (start, end) for up to 16 tokens.
-    private var spans = [(Int, Int)](repeating: (0, 0), count: 16)
+    /// Token boundaries of one line (start, end) for up to 16 tokens. A `let` pointer:
+    /// a class `var` array would be checked for exclusive access on every token.
+    private let spans = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: 16)
 
     private func parse(_ line: UnsafeBufferPointer<UInt8>) throws -> TraceRecord? {
         var n = 0
@@ -74,37 +84,56 @@ public final class IologReader: TraceSource {
         var first = 0
         var time = clock
         if version == 3 {
-            guard let ts = parseNumber(line, spans[0]) else { throw fail(line, "timestamp is not a number") }
-            guard ts <= UInt64.max / 1000 else { throw fail(line, "timestamp too large") }
-            time = ts &* 1000
+            guard let ts = parseNumber(line, spans[0]) else {
+                if line.starts(with: "fio version ".utf8) { return try newSegment(line) }
+                throw fail(line, "timestamp is not a number")
+            }
+            guard ts <= (UInt64.max - segmentBase) / 1000 else { throw fail(line, "timestamp too large") }
+            time = segmentBase &+ ts &* 1000
+            if time > maxTime { maxTime = time }
             first = 1
+        } else if line.starts(with: "fio version ".utf8) {
+            return try newSegment(line)
         }
         guard n - first >= 2 else { throw fail(line, "expected a file name and an action") }
         // File event: FILE add|open|close (the last token).
-        let last = token(line, spans[n - 1])
-        if let op = TraceOp(fioName: last), op.isFileEvent || (op.isSync && n - first == 2) {
+        if let op = action(line, spans[n - 1]), op.isFileEvent || (op.isSync && n - first == 2) {
             let name = String(decoding: UnsafeBufferPointer(rebasing: line[spans[first].0..<spans[n - 2].1]), as: UTF8.self)
             return try fileEvent(op, name: name, time: time, line: line)
         }
         guard n - first >= 4 else { throw fail(line, "expected FILE ACTION OFFSET LENGTH") }
-        let actionTok = token(line, spans[n - 3])
+        let actionSpan = spans[n - 3]
         guard let off = parseNumber(line, spans[n - 2]) else { throw fail(line, "offset is not a number") }
         guard let len = parseNumber(line, spans[n - 1]) else { throw fail(line, "length is not a number") }
         let nameBytes = UnsafeBufferPointer(rebasing: line[spans[first].0..<spans[n - 4].1])
-        if actionTok == "wait" {
+        let op = action(line, actionSpan)
+        if op == nil && token(line, actionSpan) == "wait" {
             guard version == 2 else { throw fail(line, "`wait` is not allowed in a v3 iolog") }
             guard off <= UInt64.max / 1_000_000 else { throw fail(line, "wait time too large") }
-            clock = off &* 1_000_000
+            clock = segmentBase &+ off &* 1_000_000
             return nil
         }
-        guard let op = TraceOp(fioName: actionTok), !op.isFileEvent else {
-            throw fail(line, "unknown action \"\(actionTok)\"")
+        guard let op, !op.isFileEvent else {
+            throw fail(line, "unknown action \"\(token(line, actionSpan))\"")
         }
         let idx = try lookup(nameBytes, line: line)
         guard isOpen[Int(idx)] else {
             throw fail(line, "\(op.fioName) on \"\(files[Int(idx)].path)\", which is not open (no `open` line before it)")
         }
         return TraceRecord(time: time, op: op, file: idx, offset: off, length: len)
+    }
+
+    /// fio's write_iolog appends to an existing file, so one file can hold several logs,
+    /// each with its own header and a clock that starts again at 0. Each later log is
+    /// placed after the previous one: its times are offset by the latest time so far.
+    private func newSegment(_ line: UnsafeBufferPointer<UInt8>) throws -> TraceRecord? {
+        let head = String(decoding: line, as: UTF8.self).trimmingSpaces
+        guard head == "fio version \(version) iolog" else {
+            throw fail(line, "a second header of another version inside a v\(version) iolog")
+        }
+        segments += 1
+        segmentBase = version == 3 ? maxTime : clock
+        return nil
     }
 
     private func fileEvent(_ op: TraceOp, name: String, time: UInt64, line: UnsafeBufferPointer<UInt8>) throws -> TraceRecord {
@@ -143,6 +172,27 @@ public final class IologReader: TraceSource {
         lastName = Array(name)
         lastIndex = idx
         return idx
+    }
+
+    /// The op an action word names, compared as bytes (no String per line).
+    @inline(__always) private func action(_ line: UnsafeBufferPointer<UInt8>, _ s: (Int, Int)) -> TraceOp? {
+        let n = s.1 - s.0
+        let p = line.baseAddress! + s.0
+        @inline(__always) func eq(_ w: StaticString) -> Bool {
+            w.utf8CodeUnitCount == n && memcmp(p, w.utf8Start, n) == 0
+        }
+        switch p[0] {
+        case UInt8(ascii: "r"): return eq("read") ? .read : nil
+        case UInt8(ascii: "w"): return eq("write") ? .write : nil
+        case UInt8(ascii: "t"): return eq("trim") ? .trim : eq("truncate") ? .truncate : nil
+        case UInt8(ascii: "s"): return eq("sync") ? .sync : eq("sync_file_range") ? .syncFileRange : eq("syncfs") ? .syncfs : nil
+        case UInt8(ascii: "d"): return eq("datasync") ? .datasync : eq("discard") ? .trim : nil
+        case UInt8(ascii: "f"): return eq("fsync") ? .sync : eq("fdatasync") ? .datasync : eq("fallocate") ? .fallocate : eq("ftruncate") ? .truncate : nil
+        case UInt8(ascii: "a"): return eq("add") ? .add : nil
+        case UInt8(ascii: "o"): return eq("open") ? .open : nil
+        case UInt8(ascii: "c"): return eq("close") ? .close : nil
+        default: return nil
+        }
     }
 
     @inline(__always) private func token(_ line: UnsafeBufferPointer<UInt8>, _ s: (Int, Int)) -> Substring {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The trace formats we read and write, and opening any of them by path.
 public enum TraceFormat: String, CaseIterable, Sendable {
     /// Our native, compressed, checksummed, seekable binary format.
@@ -40,11 +44,7 @@ public enum TraceFormat: String, CaseIterable, Sendable {
         let v2 = Array("fio version 2 iolog".utf8), v3 = Array("fio version 3 iolog".utf8)
         if b.count >= v2.count && Array(b.prefix(v2.count)) == v2 { return .iolog2 }
         if b.count >= v3.count && Array(b.prefix(v3.count)) == v3 { return .iolog3 }
-        if b.count >= 4 {
-            let le = b.loadUnaligned(as: UInt32.self)
-            let m = UInt32(littleEndian: le), s = UInt32(bigEndian: le)
-            if m & 0xffff_ff00 == 0x6561_7400 || s & 0xffff_ff00 == 0x6561_7400 { return .blktrace }
-        }
+        if BlktraceReader.sniff(b) { return .blktrace }
         return nil
     }
 }
@@ -67,8 +67,16 @@ public struct TraceOpenOptions: Sendable {
 /// Detects the format of `path` (`-`: stdin) from its content (after transparent gzip or
 /// zstd), falling back to its name, and opens a streaming reader.
 public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenOptions()) throws -> any TraceSource {
+    let events: BlktraceEventKind = options.blktraceDispatch ? .dispatch : .queue
+    // blkparse-style device name: `x/sda` stands for `x/sda.blktrace.*`.
+    if path != "-" && access(path, F_OK) != 0 && access(path + ".blktrace.0", F_OK) == 0 {
+        return try BlktraceReader.open(path: path, events: events)
+    }
     let input = try InputStream(path: path)
     _ = try input.ensure(32)
+    if input.available == 0 {
+        throw TraceError(.unknownFormat, "\(input.name): the file is empty, not a trace")
+    }
     let detected = TraceFormat.sniff(input.bytes)
     let format: TraceFormat
     if let forced = options.format {
@@ -91,7 +99,7 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         }
         return r
     case .blktrace:
-        return try openBlktrace(path: path, dispatch: options.blktraceDispatch)
+        return try BlktraceReader.open(path: path, events: events)
     }
 }
 

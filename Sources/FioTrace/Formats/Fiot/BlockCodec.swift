@@ -200,20 +200,49 @@ public struct FiotBlockEncoder: ~Copyable {
 
 
 /// Decodes block payloads; one per thread (it owns a zstd context and scratch columns).
+/// Scratch: 10 columns of 8 bytes plus 4 presence bytes per record of the largest block.
 public struct FiotBlockDecoder: ~Copyable {
-    private var cols: [[UInt64]]
-    private var presence: [[UInt8]]
+    private static let columnCount = FiotLayout.Column.allCases.count
+    /// Column k occupies cols[k*capacity ..< (k+1)*capacity].
+    private var cols: UnsafeMutablePointer<UInt64>
+    /// Presence flags of the optional columns 6...9 (index k-6).
+    private var presence: UnsafeMutablePointer<UInt8>
+    private var capacity = 0
+    /// Records are built here, then copied into the caller's array in one go.
+    private var recs: UnsafeMutablePointer<TraceRecord> = .allocate(capacity: 1)
+    private var recCap = 0
     private var expect: [UInt64] = []
     private var raw: [UInt8] = []
     private let dctx: OpaquePointer
 
+    /// Valid op codes, by raw value.
+    private static let validOp: [Bool] = (0..<256).map { TraceOp(rawValue: UInt8($0)) != nil }
+    /// Ops by raw value (invalid codes are rejected before this table is used).
+    private static let opTable: [TraceOp] = (0..<256).map { TraceOp(rawValue: UInt8($0)) ?? .read }
+
     public init() {
-        cols = Array(repeating: [], count: FiotLayout.Column.allCases.count)
-        presence = Array(repeating: [], count: FiotLayout.Column.allCases.count)
+        cols = .allocate(capacity: 1)
+        presence = .allocate(capacity: 1)
         dctx = ZSTD_createDCtx()
     }
 
-    deinit { ZSTD_freeDCtx(dctx) }
+    deinit {
+        cols.deallocate()
+        presence.deallocate()
+        recs.deallocate()
+        ZSTD_freeDCtx(dctx)
+    }
+
+    private mutating func reserve(_ n: Int) {
+        guard n > capacity else { return }
+        cols.deallocate()
+        presence.deallocate()
+        capacity = n
+        cols = .allocate(capacity: n * Self.columnCount)
+        presence = .allocate(capacity: n * 4)
+    }
+
+    @inline(__always) private func col(_ k: Int) -> UnsafeMutablePointer<UInt64> { cols + k * capacity }
 
     /// Decompresses and decodes one block payload, appending its records to `out`. Files the
     /// block defines are added to `files` (the table so far) at the index the block gives;
@@ -235,7 +264,10 @@ public struct FiotBlockDecoder: ~Copyable {
         guard got == payloadSize else {
             throw fail("payload decompresses to \(got) bytes, header says \(payloadSize)")
         }
-        try raw.withUnsafeBytes { all in
+        var rawCopy: [UInt8] = []
+        swap(&rawCopy, &raw)
+        defer { swap(&rawCopy, &raw) }
+        try rawCopy.withUnsafeBytes { all in
             var c = ByteCursor(UnsafeRawBufferPointer(rebasing: all[0..<payloadSize]), fail: fail)
             try decodePayload(&c, recordCount: recordCount, into: &out, files: &files)
         }
@@ -261,105 +293,124 @@ public struct FiotBlockDecoder: ~Copyable {
             }
         }
         guard n == 0 || files.count > 0 else { throw c.fail("records but no files defined") }
-        for k in 0..<cols.count where cols[k].count < n {
-            cols[k] = Array(repeating: 0, count: n)
-            presence[k] = Array(repeating: 0, count: n)
-        }
-        let opT = try readValues(&c, into: 0, n: n)
-        let fileT = try readValues(&c, into: 1, n: n)
-        let lenT = try readValues(&c, into: 2, n: n)
-        let offT = try readValues(&c, into: 3, n: n)
-        let timeT = try readValues(&c, into: 4, n: n)
-        let flagT = try readValues(&c, into: 5, n: n)
+        reserve(n)
+        let opT = try readValues(&c, into: col(0), n: n)
+        let fileT = try readValues(&c, into: col(1), n: n)
+        let lenT = try readValues(&c, into: col(2), n: n)
+        let offT = try readValues(&c, into: col(3), n: n)
+        let timeT = try readValues(&c, into: col(4), n: n)
+        let flagT = try readValues(&c, into: col(5), n: n)
         guard opT == .raw, fileT == .raw, lenT == .raw, flagT == .raw, timeT == .delta, offT != .delta else {
             throw c.fail("unexpected column transform")
         }
-        var has = [Bool](repeating: false, count: 10)
-        var mixed = [Bool](repeating: false, count: 10)
+        // Optional columns: `has` says the column is present at all, `mixed` that some records lack it.
+        var has: (Bool, Bool, Bool, Bool) = (false, false, false, false)
+        var mixed: (Bool, Bool, Bool, Bool) = (false, false, false, false)
         for k in 6..<10 {
             let p = try c.u8()
             guard let pres = FiotLayout.Presence(rawValue: p) else { throw c.fail("unknown presence code \(p)") }
+            var h = false, m = false
             switch pres {
-            case .none: continue
-            case .all: has[k] = true
+            case .none: break
+            case .all: h = true
             case .mixed:
-                has[k] = true
-                mixed[k] = true
-                _ = try readValues(&c, into: k, n: n)
-                for i in 0..<n { presence[k][i] = cols[k][i] == 0 ? 0 : 1 }
+                h = true
+                m = true
+                let flags = col(k)
+                _ = try readValues(&c, into: flags, n: n)
+                let pr = presence + (k - 6) * capacity
+                for i in 0..<n { pr[i] = flags[i] == 0 ? 0 : 1 }
             }
-            guard try readValues(&c, into: k, n: n) == .raw else { throw c.fail("unexpected column transform") }
+            if h { guard try readValues(&c, into: col(k), n: n) == .raw else { throw c.fail("unexpected column transform") } }
+            switch k {
+            case 6: has.0 = h; mixed.0 = m
+            case 7: has.1 = h; mixed.1 = m
+            case 8: has.2 = h; mixed.2 = m
+            default: has.3 = h; mixed.3 = m
+            }
         }
         guard c.atEnd else { throw c.fail("\(c.remaining) unexpected bytes after the columns") }
 
-        // Validate ops before building records.
-        let validOps = TraceOp.allCases.map { UInt64($0.rawValue) }
+        let op = col(0), file = col(1), len = col(2), off = col(3), tim = col(4), flg = col(5)
         var maxFile: UInt64 = 0
-        for i in 0..<n {
-            let o = cols[0][i]
-            if o > 15 || !validOps.contains(o) { throw c.fail("record \(i) has unknown op code \(o)") }
-            if cols[1][i] > maxFile { maxFile = cols[1][i] }
+        var badOp: UInt64 = 0
+        var maxFlags: UInt64 = 0
+        Self.validOp.withUnsafeBufferPointer { valid in
+            for i in 0..<n {
+                let o = op[i]
+                if o > 255 || !valid[Int(o)] { badOp = max(badOp, o | 0x1_0000_0000_0000) }
+                maxFile = max(maxFile, file[i])
+                maxFlags = max(maxFlags, flg[i])
+            }
         }
+        if badOp != 0 { throw c.fail("a record has unknown op code \(badOp & 0xffff_ffff_ffff)") }
+        guard maxFlags <= 0xff else { throw c.fail("a record has flags \(maxFlags) out of range") }
         guard n == 0 || maxFile < UInt64(files.count) else {
             throw c.fail("a record names file \(maxFile) but the file table has \(files.count) entries")
         }
         if offT == .fileDelta {
             guard maxFile < 1 << 20 else { throw c.fail("file index \(maxFile) too large for delta offsets") }
             if expect.count <= Int(maxFile) { expect = Array(repeating: 0, count: Int(maxFile) + 1) }
-            for i in 0..<n { expect[Int(cols[1][i])] = 0 }
+            expect.withUnsafeMutableBufferPointer { e in
+                for i in 0..<n { e[Int(file[i])] = 0 }
+                for i in 0..<n {
+                    let f = Int(file[i])
+                    let o = e[f] &+ UInt64(bitPattern: unzigzag(off[i]))
+                    off[i] = o
+                    e[f] = o &+ len[i]
+                }
+            }
+        }
+        // Times: running sum of deltas.
+        var t = firstTime
+        for i in 0..<n {
+            t = t &+ UInt64(bitPattern: unzigzag(tim[i]))
+            tim[i] = t
         }
 
-        out.reserveCapacity(out.count + n)
-        var t = firstTime
-        let l6 = has[6], l7 = has[7], l8 = has[8], l9 = has[9]
-        let anyOptional = l6 || l7 || l8 || l9
-        try cols[0].withUnsafeBufferPointer { op in
-        try cols[1].withUnsafeBufferPointer { file in
-        try cols[2].withUnsafeBufferPointer { len in
-        try cols[3].withUnsafeBufferPointer { off in
-        try cols[4].withUnsafeBufferPointer { tim in
-        try cols[5].withUnsafeBufferPointer { flg in
+        if recCap < n {
+            recs.deallocate()
+            recs = .allocate(capacity: n)
+            recCap = n
+        }
+        let lat = col(6), res = col(7), dep = col(8), str = col(9)
+        let p6 = presence, p7 = presence + capacity, p8 = presence + 2 * capacity, p9 = presence + 3 * capacity
+        let anyOptional = has.0 || has.1 || has.2 || has.3
+        Self.opTable.withUnsafeBufferPointer { ops in
+        do {
+            let dst = recs
             for i in 0..<n {
-                t = t &+ UInt64(bitPattern: unzigzag(tim[i]))
-                let f = file[i]
-                var offset = off[i]
-                if offT == .fileDelta {
-                    offset = expect[Int(f)] &+ UInt64(bitPattern: unzigzag(offset))
-                    expect[Int(f)] = offset &+ len[i]
-                }
-                guard flg[i] <= 0xff else { throw c.fail("record \(i) has flags \(flg[i]) out of range") }
-                var r = TraceRecord(time: t, op: TraceOp(rawValue: UInt8(truncatingIfNeeded: op[i]))!,
-                                    file: UInt32(truncatingIfNeeded: f), offset: offset, length: len[i],
-                                    flags: TraceFlags(rawValue: UInt8(truncatingIfNeeded: flg[i])))
-                if anyOptional {
-                    if l6 && (!mixed[6] || presence[6][i] != 0) { r.latency = cols[6][i] }
-                    if l7 && (!mixed[7] || presence[7][i] != 0) {
-                        r.result = unzigzag(cols[7][i]) &+ (r.op.isData ? Int64(bitPattern: r.length) : 0)
-                    }
-                    if l8 && (!mixed[8] || presence[8][i] != 0) { r.depth = UInt32(truncatingIfNeeded: cols[8][i]) }
-                    if l9 && (!mixed[9] || presence[9][i] != 0) { r.stream = UInt32(truncatingIfNeeded: cols[9][i]) }
-                }
-                out.append(r)
+                let opv = ops[Int(truncatingIfNeeded: op[i] & 0xff)]
+                (dst + i).initialize(to: TraceRecord(time: tim[i], op: opv, file: UInt32(truncatingIfNeeded: file[i]),
+                                     offset: off[i], length: len[i],
+                                     flags: TraceFlags(rawValue: UInt8(truncatingIfNeeded: flg[i]))))
             }
-        }}}}}}
+            if anyOptional {
+            for i in 0..<n {
+                if has.0 && (!mixed.0 || p6[i] != 0) { dst[i].latency = lat[i] }
+                if has.1 && (!mixed.1 || p7[i] != 0) {
+                    dst[i].result = unzigzag(res[i]) &+ (dst[i].op.isData ? Int64(bitPattern: dst[i].length) : 0)
+                }
+                if has.2 && (!mixed.2 || p8[i] != 0) { dst[i].depth = UInt32(truncatingIfNeeded: dep[i]) }
+                if has.3 && (!mixed.3 || p9[i] != 0) { dst[i].stream = UInt32(truncatingIfNeeded: str[i]) }
+            }
+            }
+        }}
+        // TraceRecord is trivial (no references): one memcpy moves the block into `out`.
+        out.append(contentsOf: UnsafeBufferPointer(start: recs, count: n))
     }
 
-    /// Reads one column into `cols[k][0..<n]`; returns its transform.
-    private mutating func readValues(_ c: inout ByteCursor, into k: Int, n: Int) throws -> FiotLayout.Transform {
+    /// Reads one column into `d[0..<n]`; returns its transform.
+    private func readValues(_ c: inout ByteCursor, into d: UnsafeMutablePointer<UInt64>, n: Int) throws -> FiotLayout.Transform {
         let e = try c.u8()
         let tr = try c.u8()
         guard let enc = FiotLayout.Encoding(rawValue: e) else { throw c.fail("unknown column encoding \(e)") }
         guard let transform = FiotLayout.Transform(rawValue: tr) else { throw c.fail("unknown column transform \(tr)") }
         switch enc {
         case .zero:
-            cols[k].withUnsafeMutableBufferPointer { p in
-                p.baseAddress!.update(repeating: 0, count: n)
-            }
+            d.update(repeating: 0, count: n)
         case .constant:
-            let v = try c.varint()
-            cols[k].withUnsafeMutableBufferPointer { p in
-                p.baseAddress!.update(repeating: v, count: n)
-            }
+            d.update(repeating: try c.varint(), count: n)
         case .planes:
             let base = try c.varint()
             let div = try c.varint()
@@ -367,21 +418,18 @@ public struct FiotBlockDecoder: ~Copyable {
             guard width >= 1 && width <= 8, div >= 1 else { throw c.fail("bad column width \(width) or divisor \(div)") }
             let planes = try c.bytes(width * n)
             let src = planes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            cols[k].withUnsafeMutableBufferPointer { p in
-                let d = p.baseAddress!
-                for i in 0..<n { d[i] = UInt64(src[i]) }
-                var plane = 1
-                while plane < width {
-                    let s = src + plane * n
-                    let sh = UInt64(8 * plane)
-                    for i in 0..<n { d[i] |= UInt64(s[i]) << sh }
-                    plane += 1
-                }
-                if div != 1 {
-                    for i in 0..<n { d[i] = base &+ d[i] &* div }
-                } else if base != 0 {
-                    for i in 0..<n { d[i] = base &+ d[i] }
-                }
+            for i in 0..<n { d[i] = UInt64(src[i]) }
+            var plane = 1
+            while plane < width {
+                let s = src + plane * n
+                let sh = UInt64(8 * plane)
+                for i in 0..<n { d[i] |= UInt64(s[i]) << sh }
+                plane += 1
+            }
+            if div != 1 {
+                for i in 0..<n { d[i] = base &+ d[i] &* div }
+            } else if base != 0 {
+                for i in 0..<n { d[i] = base &+ d[i] }
             }
         }
         return transform

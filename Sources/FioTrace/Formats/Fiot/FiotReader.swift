@@ -87,6 +87,14 @@ public final class FiotReader: TraceSource {
         if input.isSeekableFile { footer = try? loadFooter() }
     }
 
+    /// The footer's byte offset from the trailer, or nil.
+    private func loadFooterOffset() -> UInt64? {
+        guard let size = input.fileSize, size >= UInt64(FiotLayout.trailerSize),
+              let t = try? input.readAt(size - UInt64(FiotLayout.trailerSize), count: FiotLayout.trailerSize),
+              t.count == FiotLayout.trailerSize, Array(t[16..<24]) == FiotLayout.trailerMagic else { return nil }
+        return t.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+    }
+
     /// Reads the trailer and footer with pread; nil when the file has none (truncated).
     private func loadFooter() throws -> Footer? {
         guard let size = input.fileSize, size >= UInt64(FiotLayout.trailerSize) else { return nil }
@@ -222,20 +230,36 @@ public final class FiotReader: TraceSource {
                 err = e
             }
         }
-        input.consume(FiotLayout.blockHeaderSize + clen)
         if let e = err {
             guard skipBadBlocks else { done = true; throw e }
             skipped.append(e)
+            // The frame's own lengths can't be trusted: find the next block afresh.
+            nextRecord += UInt64(count)
+            try resync(after: offset)
+            return
         }
+        input.consume(FiotLayout.blockHeaderSize + clen)
         nextRecord += UInt64(count)
         blockNumber += 1
     }
 
-    /// After a bad frame whose length can't be trusted: scan forward to the next block or
-    /// footer magic whose frame checks out.
+    /// After a bad frame: go to the next block the footer index lists, or, without an
+    /// index (a pipe, a truncated file), scan forward to the next block or footer magic
+    /// (whose frame is then checked like any other).
     private func resync(after offset: UInt64) throws {
-        input.consume(1)
         blockNumber += 1
+        if let f = footer, input.isSeekableFile {
+            if let next = f.blocks.first(where: { $0.byteOffset > offset }) {
+                try input.reposition(to: next.byteOffset)
+                nextRecord = next.firstRecord
+            } else if let end = loadFooterOffset() {
+                try input.reposition(to: end)
+            } else {
+                done = true
+            }
+            return
+        }
+        input.consume(1)
         while true {
             guard try input.ensure(4) else { return }
             let b = input.bytes
