@@ -45,13 +45,13 @@ struct ConvertCommand: ParsableCommand {
             var outFormat: TraceFormat? = nil
             if let t = toFormat {
                 guard let f = TraceFormat(userName: t), f.isWritable else {
-                    throw ValidationError("cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3)")
+                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3)")
                 }
                 outFormat = f
             }
             let format = outFormat ?? TraceFormat.guess(fromName: output) ?? .fiot
             guard format.isWritable else {
-                throw ValidationError("cannot write \(format.rawValue); use --to fiot, iolog2 or iolog3")
+                throw TraceError(.unsupported, "cannot write \(format.rawValue); use --to fiot, iolog2 or iolog3")
             }
             var meta = source.metadata
             meta["converted.from"] = input

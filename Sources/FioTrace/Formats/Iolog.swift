@@ -52,7 +52,11 @@ public final class IologReader: TraceSource {
     public func nextBatch(_ batch: inout [TraceRecord], maxCount: Int) throws -> Bool {
         batch.removeAll(keepingCapacity: true)
         while batch.count < maxCount, !done {
-            guard let line = try input.nextLine() else { done = true; break }
+            // Hand over what we have rather than block on a pipe for more.
+            guard let line = try input.nextLine(refill: batch.isEmpty) else {
+                if batch.isEmpty { done = true }
+                break
+            }
             lineNumber += 1
             if let r = try parse(line) { batch.append(r) }
         }

@@ -99,6 +99,8 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         }
         return r
     case .blktrace:
+        // A named file brings in its per-CPU siblings; stdin is read as one (already sniffed) stream.
+        if path == "-" { return try BlktraceReader(inputs: [input], events: events) }
         return try BlktraceReader.open(path: path, events: events)
     }
 }

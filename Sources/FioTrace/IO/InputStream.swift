@@ -201,6 +201,13 @@ public final class InputStream {
     /// The next line without its `\n` (and a trailing `\r`), valid until the next call;
     /// nil at end of stream. A last line without a newline is returned too.
     public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
+        try nextLine(refill: true)
+    }
+
+    /// Like `nextLine()`, but with `refill: false` it returns nil instead of reading
+    /// when no complete line is buffered (so a reader on a pipe can hand over what it has
+    /// before blocking for more).
+    public func nextLine(refill: Bool) throws -> UnsafeBufferPointer<UInt8>? {
         var scanFrom = start
         while true {
             let p = buf.assumingMemoryBound(to: UInt8.self)
@@ -213,6 +220,7 @@ public final class InputStream {
                 return line
             }
             let scanned = end - start
+            if !refill && !eof { return nil }
             if !(try fill()) {
                 if end > start {
                     let line = UnsafeBufferPointer(start: buf.assumingMemoryBound(to: UInt8.self) + start, count: end - start)

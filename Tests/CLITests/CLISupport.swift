@@ -1,0 +1,81 @@
+import Foundation
+@testable import FioTrace
+
+/// The directory holding the built executables: the test bundle's own directory.
+let binDir: String = {
+    if let env = ProcessInfo.processInfo.environment["FIOTRACE_BIN_DIR"] { return env }
+    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+}()
+
+let sharedTraces: String = {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/traces").path
+}()
+
+struct RunResult {
+    var status: Int32
+    var signaled: Bool
+    var stdout: String
+    var stderr: String
+    var stdoutData: Data
+}
+
+/// Runs a tool (`fio-replay`, `fio-gen`, or an absolute path / PATH name) to completion.
+@discardableResult
+func run(_ tool: String, _ args: [String], stdin: Data? = nil, cwd: String? = nil) throws -> RunResult {
+    let p = Process()
+    let local = binDir + "/" + tool
+    if FileManager.default.isExecutableFile(atPath: local) {
+        p.executableURL = URL(fileURLWithPath: local)
+        p.arguments = args
+    } else {
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [tool] + args
+    }
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    let inPipe = Pipe()
+    p.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
+    try p.run()
+    if let stdin {
+        DispatchQueue.global().async {
+            inPipe.fileHandleForWriting.write(stdin)
+            try? inPipe.fileHandleForWriting.close()
+        }
+    }
+    // Read both pipes concurrently so neither can fill up and block the child.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errBox = Box()
+    let g = DispatchGroup()
+    g.enter()
+    DispatchQueue.global().async {
+        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+        g.leave()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    g.wait()
+    let errData = errBox.data
+    p.waitUntilExit()
+    return RunResult(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
+                     stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
+                     stdoutData: outData)
+}
+
+func makeTempDir(_ tag: String = "cli") -> String {
+    let dir = NSTemporaryDirectory() + "\(tag)-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func cleanup(_ dir: String) { try? FileManager.default.removeItem(atPath: dir) }
+
+func json(_ r: RunResult) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: r.stdoutData) as! [String: Any]
+}
+
+func haveTool(_ name: String) -> Bool {
+    (try? run("sh", ["-c", "command -v \(name)"]).status) == 0
+}
