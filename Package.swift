@@ -54,6 +54,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "fiotrace-bench", dependencies: ["FioTrace"]),
         .testTarget(name: "FioTraceTests", dependencies: ["FioTrace"]),
         .testTarget(name: "FioReplayTests", dependencies: ["FioReplay", "FioTrace"]),
         .testTarget(name: "CLITests", dependencies: ["FioTrace"]),

@@ -39,6 +39,27 @@ import Testing
         #expect(size < 1500 * 2)
     }
 
+    @Test func interleavedSequentialStreamsWithMixedLengths() throws {
+        // Offsets code as deltas from each file's previous end; lengths vary, so the
+        // length column is byte-plane coded too (a regression: its codes once overwrote
+        // the lengths the offset deltas are computed from).
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        var rng = TestRNG(seed: 21)
+        var next = [UInt64](repeating: 0, count: 3)
+        var recs: [TraceRecord] = []
+        for i in 0..<20_000 {
+            let f = Int(rng.below(3))
+            let len = (rng.below(16) + 1) * 512
+            recs.append(TraceRecord(time: UInt64(i) * 1000, op: .write, file: UInt32(f), offset: next[f], length: len))
+            next[f] += len
+        }
+        try writeFiot(dir + "/i.fiot", recs, files: files, blockRecords: 4096)
+        let (back, _) = try readAll(path: dir + "/i.fiot")
+        #expect(back == recs)
+        let size = try FileManager.default.attributesOfItem(atPath: dir + "/i.fiot")[.size] as! Int
+        #expect(Double(size) / 20_000 < 1.5, "sequential streams should code small: \(size) bytes")
+    }
+
     @Test func randomTraceIsSmall() throws {
         // 200k random 4 KiB reads/writes over 4 GiB with µs timestamps: the bar is 3.5 B/IO.
         let dir = makeTempDir(); defer { cleanup(dir) }

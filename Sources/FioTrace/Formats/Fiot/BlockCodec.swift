@@ -1,25 +1,31 @@
 import CZstd
 
 /// Column-wise integer coding of one block of records (docs/trace-format.md, "Block
-/// payload"). Scratch memory is owned and reused: O(block records) bytes, never more.
+/// payload"). Scratch memory is owned and reused: 8 bytes per column per record of the
+/// largest block, plus the payload and compressed buffers.
 public struct FiotBlockEncoder: ~Copyable {
-    private var cols: [[UInt64]]
-    private var presence: [UInt64]
-    private var expect: [UInt64]
-    private var scratch: [UInt64] = []
+    private static let columnCount = FiotLayout.Column.allCases.count
+    /// Column k occupies cols[k*capacity ..< (k+1)*capacity]; columns `columnCount` and
+    /// `columnCount + 1` are scratch (the second holds the codes `writeValues` computes).
+    private var cols: UnsafeMutablePointer<UInt64>
+    private var capacity = 0
+    private var expect: [UInt64] = []
     private var payload = ByteBuffer()
     private let cctx: OpaquePointer
     public let level: Int32
 
     public init(level: Int32 = 3) {
-        cols = Array(repeating: [], count: FiotLayout.Column.allCases.count)
-        presence = []
-        expect = []
+        cols = .allocate(capacity: 1)
         cctx = ZSTD_createCCtx()
         self.level = level
     }
 
-    deinit { ZSTD_freeCCtx(cctx) }
+    deinit {
+        cols.deallocate()
+        ZSTD_freeCCtx(cctx)
+    }
+
+    @inline(__always) private func col(_ k: Int) -> UnsafeMutablePointer<UInt64> { cols + k * capacity }
 
     /// Encodes `records` (and the files first defined in this block) and compresses the
     /// payload into `out` (replacing its contents). Returns the uncompressed payload size.
@@ -32,69 +38,72 @@ public struct FiotBlockEncoder: ~Copyable {
         payload.varint(UInt64(newFiles.count))
         payload.varint(UInt64(firstNewFile))
         for f in newFiles { payload.fiotFile(f) }
-        for c in 0..<cols.count where cols[c].count < n {
-            cols[c] = Array(repeating: 0, count: n)
+        if capacity < n {
+            cols.deallocate()
+            capacity = n
+            cols = .allocate(capacity: n * (Self.columnCount + 2))
         }
-        if presence.count < n { presence = Array(repeating: 0, count: n) }
+        let op = col(0), file = col(1), len = col(2), off = col(3), tim = col(4), flg = col(5)
+        let scratch = col(Self.columnCount)
 
-        // op, file, length, flags: raw.
+        // op, file, length, flags: raw. time: delta from the previous record.
         var maxFile: UInt32 = 0
+        var prev = firstTime
         for i in 0..<n {
             let r = records[i]
-            cols[0][i] = UInt64(r.op.rawValue)
-            cols[1][i] = UInt64(r.file)
-            cols[2][i] = r.length
-            cols[5][i] = UInt64(r.flags.rawValue)
+            op[i] = UInt64(r.op.rawValue)
+            file[i] = UInt64(r.file)
+            len[i] = r.length
+            flg[i] = UInt64(r.flags.rawValue)
+            off[i] = r.offset
+            tim[i] = zigzag(Int64(bitPattern: r.time &- prev))
+            prev = r.time
             if r.file > maxFile { maxFile = r.file }
         }
-        writeColumn(0, n: n, transform: .raw)
-        writeColumn(1, n: n, transform: .raw)
-        writeColumn(2, n: n, transform: .raw)
+        writeValues(op, n, transform: .raw)
+        writeValues(file, n, transform: .raw)
+        writeValues(len, n, transform: .raw)
 
         // offset: raw or delta from the previous end on the same file, whichever is smaller.
         var rawCost = 0, deltaCost = 0
         let canDelta = maxFile < 1 << 20
         if canDelta {
             if expect.count <= Int(maxFile) { expect = Array(repeating: 0, count: Int(maxFile) + 1) }
-            for i in 0..<n { expect[Int(records[i].file)] = 0 }
-        }
-        if scratch.count < n { scratch = Array(repeating: 0, count: n) }
-        for i in 0..<n {
-            let r = records[i]
-            cols[3][i] = r.offset
-            rawCost &+= 64 - r.offset.leadingZeroBitCount
-            if canDelta {
-                let f = Int(r.file)
-                let d = zigzag(Int64(bitPattern: r.offset &- expect[f]))
-                scratch[i] = d
-                deltaCost &+= 64 - d.leadingZeroBitCount
-                expect[f] = r.offset &+ r.length
+            expect.withUnsafeMutableBufferPointer { e in
+                for i in 0..<n { e[Int(file[i])] = 0 }
+                for i in 0..<n {
+                    let f = Int(file[i])
+                    let o = off[i]
+                    rawCost &+= 64 - o.leadingZeroBitCount
+                    let d = zigzag(Int64(bitPattern: o &- e[f]))
+                    scratch[i] = d
+                    deltaCost &+= 64 - d.leadingZeroBitCount
+                    e[f] = o &+ len[i]
+                }
             }
         }
         if canDelta && deltaCost < rawCost {
-            swap(&cols[3], &scratch)
-            writeColumn(3, n: n, transform: .fileDelta)
+            writeValues(scratch, n, transform: .fileDelta)
         } else {
-            writeColumn(3, n: n, transform: .raw)
+            writeValues(off, n, transform: .raw)
         }
-
-        // time: delta from the previous record (the first from `firstTime`).
-        var prev = firstTime
-        for i in 0..<n {
-            let t = records[i].time
-            cols[4][i] = zigzag(Int64(bitPattern: t &- prev))
-            prev = t
-        }
-        writeColumn(4, n: n, transform: .delta)
-        writeColumn(5, n: n, transform: .raw)
+        writeValues(tim, n, transform: .delta)
+        writeValues(flg, n, transform: .raw)
 
         // Optional columns: presence, then values (0 where absent).
-        writeOptional(6, records) { $0.latency }
-        writeOptional(7, records) { r in
+        var anyLat = false, anyRes = false, anyDep = false, anyStr = false
+        for r in records {
+            anyLat = anyLat || r.latency != nil
+            anyRes = anyRes || r.result != nil
+            anyDep = anyDep || r.depth != nil
+            anyStr = anyStr || r.stream != nil
+        }
+        writeOptional(anyLat, records) { $0.latency }
+        writeOptional(anyRes, records) { r in
             r.result.map { zigzag($0 &- (r.op.isData ? Int64(bitPattern: r.length) : 0)) }
         }
-        writeOptional(8, records) { $0.depth.map(UInt64.init) }
-        writeOptional(9, records) { $0.stream.map(UInt64.init) }
+        writeOptional(anyDep, records) { $0.depth.map(UInt64.init) }
+        writeOptional(anyStr, records) { $0.stream.map(UInt64.init) }
 
         // Compress.
         let bound = ZSTD_compressBound(payload.count)
@@ -112,45 +121,41 @@ public struct FiotBlockEncoder: ~Copyable {
         return payload.count
     }
 
-    private mutating func writeOptional(_ c: Int, _ records: UnsafeBufferPointer<TraceRecord>,
+    private mutating func writeOptional(_ any: Bool, _ records: UnsafeBufferPointer<TraceRecord>,
                                         _ get: (TraceRecord) -> UInt64?) {
+        guard any else {
+            payload.u8(FiotLayout.Presence.none.rawValue)
+            return
+        }
         let n = records.count
+        let values = col(6), flags = col(Self.columnCount)
         var present = 0
         for i in 0..<n {
             if let v = get(records[i]) {
-                cols[c][i] = v
-                presence[i] = 1
+                values[i] = v
+                flags[i] = 1
                 present += 1
             } else {
-                cols[c][i] = 0
-                presence[i] = 0
+                values[i] = 0
+                flags[i] = 0
             }
-        }
-        if present == 0 {
-            payload.u8(FiotLayout.Presence.none.rawValue)
-            return
         }
         if present == n {
             payload.u8(FiotLayout.Presence.all.rawValue)
         } else {
             payload.u8(FiotLayout.Presence.mixed.rawValue)
-            presence.withUnsafeBufferPointer { writeValues(UnsafeBufferPointer(rebasing: $0[0..<n]), transform: .raw) }
+            writeValues(flags, n, transform: .raw)
         }
-        writeColumn(c, n: n, transform: .raw)
-    }
-
-    private mutating func writeColumn(_ c: Int, n: Int, transform: FiotLayout.Transform) {
-        cols[c].withUnsafeBufferPointer { writeValues(UnsafeBufferPointer(rebasing: $0[0..<n]), transform: transform) }
+        writeValues(values, n, transform: .raw)
     }
 
     /// Frame of reference (minimum), common divisor, then the smallest byte width, stored
     /// as byte planes so that zstd's entropy coder sees each byte position on its own.
-    private mutating func writeValues(_ v: UnsafeBufferPointer<UInt64>, transform: FiotLayout.Transform) {
-        let n = v.count
+    private mutating func writeValues(_ v: UnsafePointer<UInt64>, _ n: Int, transform: FiotLayout.Transform) {
         var lo = UInt64.max, hi: UInt64 = 0
-        for x in v {
-            lo = Swift.min(lo, x)
-            hi = Swift.max(hi, x)
+        for i in 0..<n {
+            lo = Swift.min(lo, v[i])
+            hi = Swift.max(hi, v[i])
         }
         if n == 0 || hi == 0 {
             payload.u8(FiotLayout.Encoding.zero.rawValue)
@@ -163,11 +168,18 @@ public struct FiotBlockEncoder: ~Copyable {
             payload.varint(lo)
             return
         }
-        var g: UInt64 = 0
-        for x in v {
-            g = gcd(g, x &- lo)
-            if g == 1 { break }
+        // The common divisor: OR finds its power of two at once; the odd part by gcd.
+        var bits: UInt64 = 0
+        for i in 0..<n { bits |= v[i] &- lo }
+        let shift = UInt64(bits.trailingZeroBitCount)
+        var odd: UInt64 = 0
+        for i in 0..<n {
+            odd = gcd(odd, (v[i] &- lo) >> shift)
+            if odd == 1 { break }
         }
+        let g = odd << shift
+        // Exact division by g: shift, then multiply by the inverse of the odd part mod 2^64.
+        let inverse = oddInverse(odd)
         let maxCode = (hi &- lo) / g
         let width = (64 - maxCode.leadingZeroBitCount + 7) / 8
         payload.u8(FiotLayout.Encoding.planes.rawValue)
@@ -175,21 +187,25 @@ public struct FiotBlockEncoder: ~Copyable {
         payload.varint(lo)
         payload.varint(g)
         payload.u8(UInt8(width))
+        let codes = col(Self.columnCount + 1) // never the input: callers reuse their columns
         payload.appendUninitialized(width * n) { dst in
             let d = dst.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            if g == 1 {
-                for i in 0..<n {
-                    let code = v[i] &- lo
-                    for p in 0..<width { d[p &* n &+ i] = UInt8(truncatingIfNeeded: code >> (8 &* UInt64(p))) }
-                }
-            } else {
-                for i in 0..<n {
-                    let code = (v[i] &- lo) / g
-                    for p in 0..<width { d[p &* n &+ i] = UInt8(truncatingIfNeeded: code >> (8 &* UInt64(p))) }
-                }
+            for i in 0..<n { codes[i] = ((v[i] &- lo) >> shift) &* inverse }
+            for p in 0..<width {
+                let plane = d + p * n
+                let sh = UInt64(8 * p)
+                for i in 0..<n { plane[i] = UInt8(truncatingIfNeeded: codes[i] >> sh) }
             }
         }
     }
+}
+
+/// The inverse of an odd number modulo 2^64 (Newton's iteration: each step doubles the
+/// correct low bits), so that exact division by it is one multiplication.
+@inline(__always) func oddInverse(_ a: UInt64) -> UInt64 {
+    var x = a // correct to 3 bits for odd a
+    for _ in 0..<5 { x = x &* (2 &- a &* x) }
+    return x
 }
 
 @inline(__always) func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {
@@ -368,24 +384,21 @@ public struct FiotBlockDecoder: ~Copyable {
             tim[i] = t
         }
 
-        if recCap < n {
-            recs.deallocate()
-            recs = .allocate(capacity: n)
-            recCap = n
-        }
         let lat = col(6), res = col(7), dep = col(8), str = col(9)
         let p6 = presence, p7 = presence + capacity, p8 = presence + 2 * capacity, p9 = presence + 3 * capacity
         let anyOptional = has.0 || has.1 || has.2 || has.3
-        Self.opTable.withUnsafeBufferPointer { ops in
-        do {
-            let dst = recs
-            for i in 0..<n {
-                let opv = ops[Int(truncatingIfNeeded: op[i] & 0xff)]
-                (dst + i).initialize(to: TraceRecord(time: tim[i], op: opv, file: UInt32(truncatingIfNeeded: file[i]),
-                                     offset: off[i], length: len[i],
-                                     flags: TraceFlags(rawValue: UInt8(truncatingIfNeeded: flg[i]))))
+        let opTable = Self.opTable
+        // Builds the records straight into their final storage.
+        func build(_ dst: UnsafeMutablePointer<TraceRecord>) {
+            opTable.withUnsafeBufferPointer { ops in
+                for i in 0..<n {
+                    let opv = ops[Int(truncatingIfNeeded: op[i] & 0xff)]
+                    (dst + i).initialize(to: TraceRecord(time: tim[i], op: opv, file: UInt32(truncatingIfNeeded: file[i]),
+                                                         offset: off[i], length: len[i],
+                                                         flags: TraceFlags(rawValue: UInt8(truncatingIfNeeded: flg[i]))))
+                }
             }
-            if anyOptional {
+            guard anyOptional else { return }
             for i in 0..<n {
                 if has.0 && (!mixed.0 || p6[i] != 0) { dst[i].latency = lat[i] }
                 if has.1 && (!mixed.1 || p7[i] != 0) {
@@ -394,10 +407,24 @@ public struct FiotBlockDecoder: ~Copyable {
                 if has.2 && (!mixed.2 || p8[i] != 0) { dst[i].depth = UInt32(truncatingIfNeeded: dep[i]) }
                 if has.3 && (!mixed.3 || p9[i] != 0) { dst[i].stream = UInt32(truncatingIfNeeded: str[i]) }
             }
+        }
+        if out.isEmpty {
+            // The common case (a reader's block buffer): no copy. The array this replaces is
+            // freed and its memory reused by malloc for the next block.
+            out = Array(unsafeUninitializedCapacity: n) { buf, count in
+                build(buf.baseAddress!)
+                count = n
             }
-        }}
-        // TraceRecord is trivial (no references): one memcpy moves the block into `out`.
-        out.append(contentsOf: UnsafeBufferPointer(start: recs, count: n))
+        } else {
+            if recCap < n {
+                recs.deallocate()
+                recs = .allocate(capacity: n)
+                recCap = n
+            }
+            build(recs)
+            // TraceRecord is trivial (no references): one memcpy moves the block into `out`.
+            out.append(contentsOf: UnsafeBufferPointer(start: recs, count: n))
+        }
     }
 
     /// Reads one column into `d[0..<n]`; returns its transform.
@@ -418,13 +445,25 @@ public struct FiotBlockDecoder: ~Copyable {
             guard width >= 1 && width <= 8, div >= 1 else { throw c.fail("bad column width \(width) or divisor \(div)") }
             let planes = try c.bytes(width * n)
             let src = planes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            for i in 0..<n { d[i] = UInt64(src[i]) }
-            var plane = 1
-            while plane < width {
-                let s = src + plane * n
-                let sh = UInt64(8 * plane)
-                for i in 0..<n { d[i] |= UInt64(s[i]) << sh }
-                plane += 1
+            switch width {
+            case 1:
+                for i in 0..<n { d[i] = UInt64(src[i]) }
+            case 2:
+                let s1 = src + n
+                for i in 0..<n { d[i] = UInt64(src[i]) | UInt64(s1[i]) << 8 }
+            case 3:
+                let s1 = src + n, s2 = src + 2 * n
+                for i in 0..<n { d[i] = UInt64(src[i]) | UInt64(s1[i]) << 8 | UInt64(s2[i]) << 16 }
+            default:
+                let s1 = src + n, s2 = src + 2 * n, s3 = src + 3 * n
+                for i in 0..<n { d[i] = UInt64(src[i]) | UInt64(s1[i]) << 8 | UInt64(s2[i]) << 16 | UInt64(s3[i]) << 24 }
+                var plane = 4
+                while plane < width {
+                    let s = src + plane * n
+                    let sh = UInt64(8 * plane)
+                    for i in 0..<n { d[i] |= UInt64(s[i]) << sh }
+                    plane += 1
+                }
             }
             if div != 1 {
                 for i in 0..<n { d[i] = base &+ d[i] &* div }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the system packages FioTrace needs when any is missing (Debian/Ubuntu).
+# Libraries: zstd, zlib, xxhash, libaio, liburing. Tools used by tests and benchmarks:
+# fio (the peer and ground truth), blktrace (blkparse), zstd, gzip, strace.
+set -euo pipefail
+need=()
+for h in zstd.h zlib.h xxhash.h libaio.h liburing.h; do
+    [ -f "/usr/include/$h" ] || need+=("$h")
+done
+for t in fio blkparse zstd gzip strace; do
+    command -v "$t" >/dev/null 2>&1 || need+=("$t")
+done
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq libzstd-dev zlib1g-dev libxxhash-dev libaio-dev liburing-dev \
+    fio blktrace zstd gzip strace >/dev/null
