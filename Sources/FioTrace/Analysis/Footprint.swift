@@ -10,13 +10,15 @@
 /// past 2^20 and files past 65,535 go to a dictionary). A reference type: copies of a
 /// `TraceSummary` share it.
 public final class Footprint {
-    static let minShift: UInt64 = 9
-    static let startShift: UInt64 = 12
+    // Computed constants, not `static let`s: those are lazily initialised globals whose
+    // accessor (with its once-check) would run several times per I/O.
+    @inline(__always) static var minShift: UInt64 { 9 }
+    @inline(__always) static var startShift: UInt64 { 12 }
     /// Units per page: 2^15 (a 4 KiB bitmap).
-    static let pageShift: UInt64 = 15
-    static let wordsPerPage = 1 << (15 - 6)
-    static let denseLimit = 1 << 20
-    static let denseFiles = 1 << 16
+    @inline(__always) static var pageShift: UInt64 { 15 }
+    @inline(__always) static var wordsPerPage: Int { 512 }
+    @inline(__always) static var denseLimit: Int { 1 << 20 }
+    @inline(__always) static var denseFiles: Int { 1 << 16 }
 
     /// The hot state lives behind a `let` pointer: class `var`s would cost a dynamic
     /// exclusivity check on every access, several per I/O.
@@ -126,6 +128,14 @@ public final class Footprint {
     @inline(__always)
     private static func setBits(_ w: UnsafeMutablePointer<UInt64>, _ first: Int, _ last: Int) -> UInt64 {
         let fw = first >> 6, lw = last >> 6
+        if first == last {
+            // One unit (the usual case: an I/O of the bitmap's unit size): a bit test,
+            // no population count (which is a dozen instructions without POPCNT).
+            let bit: UInt64 = 1 << UInt64(first & 63)
+            let was = w[fw] & bit
+            w[fw] |= bit
+            return was == 0 ? 1 : 0
+        }
         if fw == lw {
             let width = last - first + 1
             let mask = (width == 64 ? UInt64.max : ((1 << UInt64(width)) - 1)) << UInt64(first & 63)

@@ -31,6 +31,8 @@ public struct TraceSummary {
     public private(set) var errors: UInt64 = 0
     public private(set) var timeSorted = true
 
+    private var gapValue: UInt64 = 0
+    private var gapCount: UInt64 = 0
     private var lastEnd: [UInt64] = []
     private var lastDataTime: UInt64?
     private var prevTime: UInt64 = 0
@@ -66,6 +68,16 @@ public struct TraceSummary {
             swap(&opsL, &ops)
             swap(&lastEndL, &lastEnd)
         }
+        // Block-size run counters per data op, kept in raw buffers for the loop.
+        var keyL: [UInt64] = [], countL: [UInt64] = []
+        swap(&keyL, &sizeCacheKey)
+        swap(&countL, &sizeCacheCount)
+        defer {
+            swap(&keyL, &sizeCacheKey)
+            swap(&countL, &sizeCacheCount)
+        }
+        keyL.withUnsafeMutableBufferPointer { sizeKey in
+        countL.withUnsafeMutableBufferPointer { sizeCount in
         opsL.withUnsafeMutableBufferPointer { ops in
         lastEndL.withUnsafeMutableBufferPointer { lastEnd in
             for r in batch {
@@ -83,24 +95,33 @@ public struct TraceSummary {
                     continue
                 }
                 ops[o].bytes &+= r.length
-                if sizeCacheKey[o] == r.length {
-                    sizeCacheCount[o] &+= 1
+                if sizeKey[o] == r.length {
+                    sizeCount[o] &+= 1
                 } else {
-                    flushSizeCache(o)
-                    sizeCacheKey[o] = r.length
-                    sizeCacheCount[o] = 1
+                    if sizeCount[o] > 0 { blockSizes[o][sizeKey[o], default: 0] += sizeCount[o] }
+                    sizeKey[o] = r.length
+                    sizeCount[o] = 1
                 }
                 let f = Int(r.file)
                 if lastEnd[f] == r.offset { seq &+= 1 }
                 lastEnd[f] = r.offset &+ r.length
                 fp.add(file: r.file, offset: r.offset, length: r.length)
                 if let lt = lastData {
-                    interArrival.record(r.time >= lt ? r.time - lt : lt - r.time)
+                    // Quantised clocks (fio's µs, blktrace's merged CPUs) repeat the same
+                    // gaps: count runs and record each run once.
+                    let gap = r.time >= lt ? r.time - lt : lt - r.time
+                    if gap == gapValue {
+                        gapCount &+= 1
+                    } else {
+                        if gapCount > 0 { interArrival.record(gapValue, count: gapCount) }
+                        gapValue = gap
+                        gapCount = 1
+                    }
                 }
                 lastData = r.time
                 if let l = r.latency { latency[o].record(l) }
             }
-        }}
+        }}}}
         self.records = records
         firstTime = first
         lastTime = last
@@ -125,6 +146,8 @@ public struct TraceSummary {
     /// Call once after the last record (folds cached counters in).
     public mutating func finish() {
         for o in 0..<3 { flushSizeCache(o) }
+        if gapCount > 0 { interArrival.record(gapValue, count: gapCount) }
+        gapCount = 0
     }
 
     /// Block sizes over all data ops, merged.

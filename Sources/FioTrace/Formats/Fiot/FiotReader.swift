@@ -150,7 +150,8 @@ public final class FiotReader: TraceSource {
             try readBlock()
         }
         let take = min(maxCount, decoded.count - decodedPos)
-        if decodedPos == 0 && take == decoded.count && batch.capacity <= decoded.capacity {
+        if decodedPos == 0 && take == decoded.count {
+            // Hand the whole decoded block over without copying.
             swap(&batch, &decoded)
             decoded.removeAll(keepingCapacity: true)
             decodedPos = 0
