@@ -22,7 +22,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
 
 /// Options every command that reads a trace shares.
 struct TraceInputOptions: ParsableArguments {
-    @Option(name: .customLong("format"), help: "Input format (fiot, iolog2, iolog3, blktrace); detected from content when omitted.")
+    @Option(name: .customLong("format"), help: "Input format (fiot, iolog2, iolog3, blktrace, msr, alibaba, tencent, spc, disksim, mqsim, blkreplay, csv); detected from content when omitted.")
     var inputFormat: String?
 
     @Flag(name: .customLong("skip-bad-blocks"), help: "Report corrupt blocks of a .fiot trace (and a missing footer) and go on, instead of stopping.")

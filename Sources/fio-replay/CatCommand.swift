@@ -21,7 +21,7 @@ struct CatCommand: ParsableCommand {
     @Option(name: .customLong("file"), help: "Keep only records on this file (path or table index); repeatable.")
     var files: [String] = []
 
-    @Option(name: .customLong("as"), help: "Output: iolog3 (default), iolog2, or records (every field, tab-separated).")
+    @Option(name: .customLong("as"), help: "Output: iolog3 (default), iolog2, csv, or records (every field, tab-separated).")
     var outputFormat: String = "iolog3"
 
     @OptionGroup var input: TraceInputOptions
@@ -36,7 +36,8 @@ struct CatCommand: ParsableCommand {
             case "iolog3", "v3": sink = try IologWriter(output: out, version: 3)
             case "iolog2", "v2": sink = try IologWriter(output: out, version: 2)
             case "records": sink = RecordDumpWriter(out: out)
-            default: throw ValidationError("unknown --as \"\(outputFormat)\" (iolog3, iolog2, records)")
+            case "csv": sink = try CSVTraceWriter(output: out)
+            default: throw ValidationError("unknown --as \"\(outputFormat)\" (iolog3, iolog2, csv, records)")
             }
             var defined = 0
             var kept: [TraceRecord] = []

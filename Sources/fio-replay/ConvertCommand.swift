@@ -12,10 +12,10 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Output trace (- for stdout).")
     var output: String
 
-    @Option(name: .customLong("from"), help: "Input format (fiot, iolog2, iolog3, blktrace); detected when omitted.")
+    @Option(name: .customLong("from"), help: "Input format (fiot, iolog2, iolog3, blktrace, msr, alibaba, tencent, spc, disksim, mqsim, blkreplay, csv); detected when omitted.")
     var fromFormat: String?
 
-    @Option(name: .customLong("to"), help: "Output format (fiot, iolog2, iolog3); from the output name when omitted, else fiot.")
+    @Option(name: .customLong("to"), help: "Output format (fiot, iolog2, iolog3, csv); from the output name when omitted, else fiot.")
     var toFormat: String?
 
     @Option(name: .customLong("start"), help: "Keep records at or after this time (e.g. 1.5s, 200ms).")
@@ -45,13 +45,13 @@ struct ConvertCommand: ParsableCommand {
             var outFormat: TraceFormat? = nil
             if let t = toFormat {
                 guard let f = TraceFormat(userName: t), f.isWritable else {
-                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3)")
+                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3, csv)")
                 }
                 outFormat = f
             }
             let format = outFormat ?? TraceFormat.guess(fromName: output) ?? .fiot
             guard format.isWritable else {
-                throw TraceError(.unsupported, "cannot write \(format.rawValue); use --to fiot, iolog2 or iolog3")
+                throw TraceError(.unsupported, "cannot write \(format.rawValue); use --to fiot, iolog2, iolog3 or csv")
             }
             var meta = source.metadata
             meta["converted.from"] = input

@@ -12,8 +12,15 @@ public enum TraceFormat: String, CaseIterable, Sendable {
     case iolog3
     /// blktrace binary, per-CPU files or a `blkparse -d` dump (read only).
     case blktrace
+    /// Public text traces (read only; see PublicTraces.swift for columns and units).
+    case msr, alibaba, tencent, spc, disksim, mqsim, blkreplay
+    /// Our plain CSV with every record field (read and write).
+    case csv
 
-    public var isWritable: Bool { self != .blktrace }
+    public var isWritable: Bool { [.fiot, .iolog2, .iolog3, .csv].contains(self) }
+
+    /// The public text format this names, if it is one.
+    public var publicFormat: PublicTraceFormat? { PublicTraceFormat(rawValue: rawValue) }
 
     /// Accepts a few spellings users type (`v3`, `iolog`, `fio`).
     public init?(userName: String) {
@@ -22,7 +29,11 @@ public enum TraceFormat: String, CaseIterable, Sendable {
         case "iolog2", "v2", "iolog-v2": self = .iolog2
         case "iolog3", "v3", "iolog", "iolog-v3", "fio": self = .iolog3
         case "blktrace", "blk": self = .blktrace
-        default: return nil
+        case "snia", "iotta": self = .msr
+        case "umass", "spc1": self = .spc
+        default:
+            guard let f = TraceFormat(rawValue: userName.lowercased()) else { return nil }
+            self = f
         }
     }
 
@@ -35,6 +46,7 @@ public enum TraceFormat: String, CaseIterable, Sendable {
         if name.hasSuffix(".v2") || name.hasSuffix(".iolog2") || name.hasSuffix(".iolog.v2") { return .iolog2 }
         if name.hasSuffix(".iolog") || name.hasSuffix(".log") || name.hasSuffix(".v3") || name.hasSuffix(".iolog3") { return .iolog3 }
         if name.contains(".blktrace.") || name.hasSuffix(".blktrace") { return .blktrace }
+        if name.hasSuffix(".csv") { return .csv }
         return nil
     }
 
@@ -77,13 +89,13 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
     if input.available == 0 {
         throw TraceError(.unknownFormat, "\(input.name): the file is empty, not a trace")
     }
-    let detected = TraceFormat.sniff(input.bytes)
+    let detected = TraceFormat.sniff(input.bytes) ?? PublicTraceReader.detect(input).flatMap { TraceFormat(rawValue: $0.rawValue) }
     let format: TraceFormat
     if let forced = options.format {
         format = forced
     } else if let d = detected {
         format = d
-    } else if let g = TraceFormat.guess(fromName: path), g != .blktrace {
+    } else if let g = TraceFormat.guess(fromName: path), g != .blktrace, g != .csv {
         format = g
     } else {
         let shown = input.bytes.prefix(16).map { b in (32..<127).contains(b) ? String(UnicodeScalar(b)) : "." }.joined()
@@ -102,6 +114,8 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         // A named file brings in its per-CPU siblings; stdin is read as one (already sniffed) stream.
         if path == "-" { return try BlktraceReader(inputs: [input], events: events) }
         return try BlktraceReader.open(path: path, events: events)
+    case .msr, .alibaba, .tencent, .spc, .disksim, .mqsim, .blkreplay, .csv:
+        return PublicTraceReader(input: input, format: format.publicFormat!)
     }
 }
 
@@ -118,7 +132,11 @@ public func openTraceSink(path: String, format: TraceFormat? = nil, files: [Trac
         let w = try IologWriter(path: path, version: f == .iolog2 ? 2 : 3)
         for file in files { try w.define(file: file) }
         return w
-    case .blktrace:
-        throw TraceError(.unsupported, "\(path): writing blktrace binary is not supported; write .fiot or a fio iolog")
+    case .csv:
+        let w = try CSVTraceWriter(path: path)
+        for file in files { try w.define(file: file) }
+        return w
+    case .blktrace, .msr, .alibaba, .tencent, .spc, .disksim, .mqsim, .blkreplay:
+        throw TraceError(.unsupported, "\(path): writing \(f.rawValue) is not supported; write fiot, iolog3, iolog2 or csv")
     }
 }
