@@ -1,0 +1,381 @@
+/// Turns `strace -f -ttt -T -y -s 0` output into file I/O records: the capture back end of
+/// `fio-replay record`.
+///
+/// File positions are tracked per open file description, as the kernel does: `read` and
+/// `write` use and advance it, `lseek` sets it, `dup`/`dup2`/`dup3`/`fcntl(F_DUPFD*)`
+/// share it, a forked child inherits its parent's descriptors, and `O_APPEND` writes go to
+/// the file's end (tracked from `initialSizes` plus what the trace wrote and truncated).
+/// Each call becomes one record at its start time with its duration as latency and its
+/// return value as result; a failed call keeps the requested length and a negative errno.
+/// Calls the recorder cannot see the I/O of (io_uring, file-backed mmap) are counted in
+/// `invisible` so the caller can warn. Memory: the open descriptors and the file table.
+public final class StraceReader: TraceSource {
+    public let input: InputStream
+    public private(set) var files: [TraceFile] = []
+    /// Only files whose path starts with one of these are recorded (all when empty).
+    public let pathPrefixes: [String]
+    /// Calls whose I/O is not visible to the recorder, by name (io_uring_enter, mmap).
+    public private(set) var invisible: [String: UInt64] = [:]
+    /// Lines that were not system calls the recorder understands (signals, exits).
+    public private(set) var skippedLines: UInt64 = 0
+    /// Bytes written with O_APPEND per path, and paths truncated (O_TRUNC, ftruncate):
+    /// a first pass over a capture gives these, so that a second pass can start each
+    /// appended file at its size before the run (its size after, less what was appended).
+    public private(set) var appendedBytes: [String: UInt64] = [:]
+    public private(set) var truncatedPaths: Set<String> = []
+
+    public var metadata: [String: String] {
+        var m = ["source.format": "strace", "source.file": input.name, "time.unit": "us"]
+        for (k, v) in invisible { m["strace.invisible.\(k)"] = String(v) }
+        return m
+    }
+
+    /// An open file description.
+    final class Description {
+        let path: String
+        var offset: UInt64 = 0
+        let append: Bool
+        init(path: String, append: Bool) {
+            self.path = path
+            self.append = append
+        }
+    }
+
+    private var fdTables: [Int: [Int: Description]] = [:]
+    /// Descriptors (over all processes) open on each path: the trace gets `open` when a
+    /// path goes from none to one and `close` when its last descriptor closes, so that
+    /// dup2-then-close (as dd does) never shows I/O on a closed file.
+    private var openCount: [String: Int] = [:]
+
+    private func setFD(_ pid: Int, _ fd: Int, _ d: Description?) {
+        if let old = fdTables[pid]?[fd] { openCount[old.path, default: 1] -= 1 }
+        fdTables[pid, default: [:]][fd] = d
+        if let d { openCount[d.path, default: 0] += 1 }
+    }
+    private var pending: [Int: (String, Int64)] = [:] // pid -> text and start of an unfinished call
+    private var fileIndex: [String: UInt32] = [:]
+    private var sizes: [String: UInt64]
+    private var opened: Set<UInt32> = []
+    private var startMicros: Int64?
+    private var lineNumber = 0
+    private var done = false
+
+    public init(input: InputStream, pathPrefixes: [String] = [], initialSizes: [String: UInt64] = [:]) {
+        self.input = input
+        self.pathPrefixes = pathPrefixes
+        self.sizes = initialSizes
+    }
+
+    public convenience init(path: String, pathPrefixes: [String] = [], initialSizes: [String: UInt64] = [:]) throws {
+        try self.init(input: InputStream(path: path), pathPrefixes: pathPrefixes, initialSizes: initialSizes)
+    }
+
+    public func nextBatch(_ batch: inout [TraceRecord], maxCount: Int) throws -> Bool {
+        batch.removeAll(keepingCapacity: true)
+        while batch.count < maxCount && !done {
+            guard let raw = try input.nextLine() else { done = true; break }
+            lineNumber += 1
+            try parse(String(decoding: raw, as: UTF8.self), into: &batch)
+        }
+        return !batch.isEmpty
+    }
+
+    private func fail(_ line: String, _ what: String) -> TraceError {
+        TraceError(.malformedLine, "\(input.name):\(lineNumber): \(what): \"\(line.prefix(200))\"")
+    }
+
+    private func wanted(_ path: String) -> Bool {
+        pathPrefixes.isEmpty || pathPrefixes.contains { path.hasPrefix($0) }
+    }
+
+    private func fileID(_ path: String) -> UInt32 {
+        if let i = fileIndex[path] { return i }
+        let i = UInt32(files.count)
+        files.append(TraceFile(path: path))
+        fileIndex[path] = i
+        return i
+    }
+
+    // MARK: - Line parsing
+
+    /// `PID SECONDS.MICROS name(args) = ret <duration>`, possibly split into
+    /// `... <unfinished ...>` and `PID SECONDS.MICROS <... name resumed>rest`.
+    private func parse(_ line: String, into batch: inout [TraceRecord]) throws {
+        var rest = Substring(line)
+        guard let sp = rest.firstIndex(of: " "), let pid = Int(rest[..<sp]) else {
+            skippedLines += 1
+            return
+        }
+        rest = rest[rest.index(after: sp)...].drop { $0 == " " }
+        guard let sp2 = rest.firstIndex(of: " ") else { skippedLines += 1; return }
+        let stamp = rest[..<sp2]
+        guard var micros = Self.micros(stamp) else { throw fail(line, "timestamp \"\(stamp)\" is not seconds.microseconds (was strace run with -ttt?)") }
+        var call = String(rest[rest.index(after: sp2)...])
+        if call.hasSuffix("<unfinished ...>") {
+            pending[pid] = (String(call.dropLast("<unfinished ...>".count)), micros)
+            return
+        }
+        if call.hasPrefix("<... ") {
+            guard let close = call.firstRange(of: " resumed>") else { skippedLines += 1; return }
+            guard let (head, started) = pending.removeValue(forKey: pid) else { skippedLines += 1; return }
+            call = head + call[close.upperBound...]
+            micros = started // a call's time is when it was issued
+        }
+        if call.hasPrefix("+++ exited") || call.hasPrefix("+++ killed") {
+            // The process is gone: so are its descriptors (closed by the kernel).
+            if startMicros == nil { startMicros = micros }
+            let time = UInt64(max(0, micros - startMicros!)) * 1000
+            for (n, d) in table(pid).sorted(by: { $0.key < $1.key }) {
+                setFD(pid, n, nil)
+                if wanted(d.path) && (openCount[d.path] ?? 0) == 0 {
+                    batch.append(TraceRecord(time: time, op: .close, file: fileID(d.path), stream: UInt32(truncatingIfNeeded: pid)))
+                }
+            }
+            fdTables[pid] = nil
+            skippedLines += 1
+            return
+        }
+        // Exits, signals and "+++ exited with" lines.
+        guard let paren = call.firstIndex(of: "("), !call.hasPrefix("+++"), !call.hasPrefix("---") else {
+            skippedLines += 1
+            return
+        }
+        let name = String(call[..<paren])
+        guard let eq = Self.lastRange(of: ") = ", in: call) else { skippedLines += 1; return }
+        let args = Self.splitArgs(call[call.index(after: paren)..<eq.lowerBound])
+        let tail = call[eq.upperBound...]
+        let (ret, retPath, errno) = Self.parseReturn(tail)
+        let duration = Self.duration(tail)
+        if startMicros == nil { startMicros = micros }
+        let time = UInt64(max(0, micros - startMicros!)) * 1000
+        try apply(name: name, pid: pid, args: args, ret: ret, retPath: retPath, errno: errno,
+                  time: time, latency: duration, line: line, into: &batch)
+    }
+
+    private func table(_ pid: Int) -> [Int: Description] { fdTables[pid] ?? [:] }
+
+    private func apply(name: String, pid: Int, args: [Substring], ret: Int64?, retPath: String?, errno: Int64?,
+                       time: UInt64, latency: UInt64?, line: String, into batch: inout [TraceRecord]) throws {
+        func fd(_ i: Int) -> (Int, String?)? {
+            guard i < args.count else { return nil }
+            let a = args[i]
+            let lt = a.firstIndex(of: "<")
+            guard let n = Int(lt.map { a[..<$0] } ?? a) else { return nil }
+            var path: String? = nil
+            if let lt, a.hasSuffix(">") { path = String(a[a.index(after: lt)..<a.index(before: a.endIndex)]) }
+            return (n, path)
+        }
+        func num(_ i: Int) -> UInt64? { i < args.count ? UInt64(args[i]) : nil }
+        func record(_ op: TraceOp, _ d: Description, offset: UInt64, length: UInt64) {
+            guard wanted(d.path) else { return }
+            let f = fileID(d.path)
+            batch.append(TraceRecord(time: time, op: op, file: f, offset: offset, length: length, latency: latency,
+                                     result: errno.map { -$0 } ?? ret, stream: UInt32(truncatingIfNeeded: pid)))
+        }
+        func description(_ i: Int) -> Description? {
+            guard let (n, path) = fd(i) else { return nil }
+            if let d = table(pid)[n] { return d }
+            // A descriptor opened before the trace started (or inherited): adopt it.
+            guard let path, path.hasPrefix("/") else { return nil }
+            let d = Description(path: path, append: false)
+            setFD(pid, n, d)
+            return d
+        }
+        let ok = errno == nil
+        switch name {
+        case "open", "openat", "creat", "openat2":
+            guard ok, let r = ret, let path = retPath else { return }
+            let flagsArg = name == "creat" ? "O_CREAT|O_WRONLY|O_TRUNC" : String(args[name == "open" ? 1 : 2])
+            let d = Description(path: path, append: flagsArg.contains("O_APPEND"))
+            let wasOpen = (openCount[path] ?? 0) > 0
+            setFD(pid, Int(r), d)
+            if flagsArg.contains("O_TRUNC") {
+                sizes[path] = 0
+                truncatedPaths.insert(path)
+            }
+            guard wanted(path) else { return }
+            let f = fileID(path)
+            if !opened.contains(f) {
+                opened.insert(f)
+                batch.append(TraceRecord(time: time, op: .add, file: f))
+            }
+            if !wasOpen {
+                batch.append(TraceRecord(time: time, op: .open, file: f, latency: latency, result: 0, stream: UInt32(truncatingIfNeeded: pid)))
+            }
+        case "close":
+            guard let (n, _) = fd(0), let d = table(pid)[n] else { return }
+            setFD(pid, n, nil)
+            if wanted(d.path) && (openCount[d.path] ?? 0) == 0 {
+                batch.append(TraceRecord(time: time, op: .close, file: fileID(d.path), latency: latency,
+                                         result: errno.map { -$0 } ?? 0, stream: UInt32(truncatingIfNeeded: pid)))
+            }
+        case "dup", "dup2", "dup3", "fcntl", "fcntl64":
+            if name.hasPrefix("fcntl") {
+                guard args.count > 1, args[1].hasPrefix("F_DUPFD") else { return }
+            }
+            guard ok, let r = ret, let d = description(0) else { return }
+            setFD(pid, Int(r), d)
+        case "lseek", "_llseek":
+            guard ok, let r = ret, let d = description(0) else { return }
+            d.offset = UInt64(r)
+        case "read", "write", "readv", "writev":
+            guard let d = description(0) else { return }
+            let isWrite = name.hasPrefix("write")
+            var requested: UInt64 = 0
+            if name == "read" || name == "write" { requested = num(2) ?? 0 }
+            else { requested = Self.iovTotal(args.count > 1 ? args[1] : "") }
+            let offset = isWrite && d.append ? (sizes[d.path] ?? 0) : d.offset
+            let done = ok ? UInt64(max(0, ret ?? 0)) : requested
+            record(isWrite ? .write : .read, d, offset: offset, length: ok ? done : requested)
+            if ok {
+                d.offset = offset + done
+                if isWrite { sizes[d.path] = max(sizes[d.path] ?? 0, offset + done) }
+                if isWrite && d.append { appendedBytes[d.path, default: 0] += done }
+            }
+        case "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2":
+            guard let d = description(0) else { return }
+            let isWrite = name.hasPrefix("pwrite")
+            let vector = name.hasSuffix("v") || name.hasSuffix("v2")
+            let requested = vector ? Self.iovTotal(args.count > 1 ? args[1] : "") : (num(2) ?? 0)
+            guard let off = num(3) else { throw fail(line, "\(name) without an offset") }
+            let done = ok ? UInt64(max(0, ret ?? 0)) : requested
+            record(isWrite ? .write : .read, d, offset: off, length: ok ? done : requested)
+            if ok && isWrite { sizes[d.path] = max(sizes[d.path] ?? 0, off + done) }
+        case "fsync", "fdatasync":
+            guard let d = description(0) else { return }
+            record(name == "fsync" ? .sync : .datasync, d, offset: 0, length: 0)
+        case "sync_file_range", "sync_file_range2":
+            guard let d = description(0) else { return }
+            record(.syncFileRange, d, offset: num(1) ?? 0, length: num(2) ?? 0)
+        case "fallocate":
+            guard let d = description(0) else { return }
+            let punch = args.count > 1 && args[1].contains("PUNCH_HOLE")
+            record(punch ? .trim : .fallocate, d, offset: num(2) ?? 0, length: num(3) ?? 0)
+            if ok && !punch && !(args.count > 1 && args[1].contains("KEEP_SIZE")) {
+                sizes[d.path] = max(sizes[d.path] ?? 0, (num(2) ?? 0) + (num(3) ?? 0))
+            }
+        case "ftruncate", "ftruncate64":
+            guard let d = description(0) else { return }
+            let size = num(1) ?? 0
+            record(.truncate, d, offset: size, length: 0)
+            if ok {
+                sizes[d.path] = size
+                truncatedPaths.insert(d.path)
+            }
+        case "clone", "clone3", "fork", "vfork":
+            // The parent's line carries the child's pid: the child starts with its descriptors.
+            guard ok, let child = ret, child > 0 else { return }
+            for (n, d) in table(pid) { setFD(Int(child), n, d) }
+        case "io_uring_setup", "io_uring_enter", "io_uring_register":
+            invisible[name, default: 0] += 1
+        case "mmap", "mmap2":
+            // File-backed mappings (fd >= 0): their loads and stores are not system calls.
+            if args.count > 4, let (n, path) = fd(4), n >= 0, path.map(wanted) ?? true {
+                invisible["mmap", default: 0] += 1
+            }
+        default:
+            skippedLines += 1
+        }
+    }
+
+    // MARK: - Lexing helpers
+
+    static func micros(_ s: Substring) -> Int64? {
+        guard let dot = s.firstIndex(of: "."), let sec = Int64(s[..<dot]) else { return nil }
+        let frac = s[s.index(after: dot)...]
+        guard frac.count == 6, let us = Int64(frac) else { return nil }
+        return sec * 1_000_000 + us
+    }
+
+    /// Splits call arguments at top-level commas (outside quotes, brackets and braces).
+    static func splitArgs(_ s: Substring) -> [Substring] {
+        var out: [Substring] = []
+        var depth = 0
+        var inQuote = false
+        var escaped = false
+        var start = s.startIndex
+        var i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if inQuote {
+                if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inQuote = false }
+            } else {
+                switch c {
+                case "\"": inQuote = true
+                case "[", "{", "(": depth += 1
+                case "]", "}", ")": depth -= 1
+                case "," where depth == 0:
+                    out.append(trim(s[start..<i]))
+                    start = s.index(after: i)
+                default: break
+                }
+            }
+            i = s.index(after: i)
+        }
+        let last = trim(s[start..<s.endIndex])
+        if !last.isEmpty || !out.isEmpty { out.append(last) }
+        return out
+    }
+
+    static func lastRange(of needle: String, in s: String) -> Range<String.Index>? {
+        var found: Range<String.Index>? = nil
+        var rest = s[...]
+        while let r = rest.firstRange(of: needle) {
+            found = r
+            rest = s[r.upperBound...]
+        }
+        return found
+    }
+
+    static func trim(_ s: Substring) -> Substring {
+        var t = s
+        while t.first == " " { t = t.dropFirst() }
+        while t.last == " " { t = t.dropLast() }
+        return t
+    }
+
+    /// `4096`, `3</tmp/f>`, or `-1 ENOENT (No such file or directory)`, then ` <0.000010>`.
+    static func parseReturn(_ tail: Substring) -> (Int64?, String?, Int64?) {
+        let token = tail.prefix { $0 != " " }
+        if token.hasPrefix("-1"), let sp = tail.firstIndex(of: " ") {
+            let name = tail[tail.index(after: sp)...].prefix { $0 != " " }
+            return (-1, nil, errnoNumbers[String(name)] ?? 5)
+        }
+        if let lt = token.firstIndex(of: "<"), token.hasSuffix(">") {
+            return (Int64(token[..<lt]), String(token[token.index(after: lt)..<token.index(before: token.endIndex)]), nil)
+        }
+        if token.hasPrefix("0x") { return (Int64(token.dropFirst(2), radix: 16), nil, nil) }
+        return (Int64(token), nil, nil)
+    }
+
+    /// The `<seconds>` duration at the end of the line, in ns.
+    static func duration(_ tail: Substring) -> UInt64? {
+        guard tail.hasSuffix(">"), let lt = tail.lastIndex(of: "<") else { return nil }
+        let d = tail[tail.index(after: lt)..<tail.index(before: tail.endIndex)]
+        guard let dot = d.firstIndex(of: "."), let s = UInt64(d[..<dot]), let us = UInt64(d[d.index(after: dot)...]) else { return nil }
+        let digits = d.distance(from: d.index(after: dot), to: d.endIndex)
+        var scale: UInt64 = 1_000_000_000
+        for _ in 0..<digits { scale /= 10 }
+        return s * 1_000_000_000 + us * scale
+    }
+
+    /// Sum of `iov_len=N` in an iovec array argument.
+    static func iovTotal(_ s: Substring) -> UInt64 {
+        var total: UInt64 = 0
+        var rest = s
+        while let r = rest.firstRange(of: "iov_len=") {
+            let digits = rest[r.upperBound...].prefix { $0.isNumber }
+            total += UInt64(digits) ?? 0
+            rest = rest[r.upperBound...]
+        }
+        return total
+    }
+
+    static let errnoNumbers: [String: Int64] = [
+        "EPERM": 1, "ENOENT": 2, "EINTR": 4, "EIO": 5, "ENXIO": 6, "E2BIG": 7, "EBADF": 9, "EAGAIN": 11,
+        "ENOMEM": 12, "EACCES": 13, "EFAULT": 14, "EBUSY": 16, "EEXIST": 17, "EXDEV": 18, "ENODEV": 19,
+        "ENOTDIR": 20, "EISDIR": 21, "EINVAL": 22, "ENFILE": 23, "EMFILE": 24, "ETXTBSY": 26, "EFBIG": 27,
+        "ENOSPC": 28, "ESPIPE": 29, "EROFS": 30, "EPIPE": 32, "EDQUOT": 122, "EOPNOTSUPP": 95, "ENOSYS": 38,
+        "ESTALE": 116, "ECANCELED": 125,
+    ]
+}
