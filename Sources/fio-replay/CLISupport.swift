@@ -111,3 +111,31 @@ func drain(_ source: inout any TraceSource, salvage: Bool, batchSize: Int = 6553
     }
     reportSkipped(source)
 }
+
+/// Copies `source` into `sink` through `filter`, defining files as they appear, then
+/// finishes the sink with `metadata` (the source's when nil) even when reading failed, so
+/// every record read so far is kept in a valid output; the read error is rethrown after.
+func pump(_ source: inout any TraceSource, into sink: any TraceSink, filter: TraceFilter?, salvage: Bool,
+          metadata: [String: String]? = nil) throws {
+    var defined = 0
+    var kept: [TraceRecord] = []
+    var failure: Error?
+    do {
+        try drain(&source, salvage: salvage) { batch, files in
+            while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
+            if let f = filter {
+                kept.removeAll(keepingCapacity: true)
+                for r in batch where f.accepts(r, files: files) { kept.append(r) }
+                try kept.withUnsafeBufferPointer { try sink.write($0) }
+            } else {
+                try sink.write(batch)
+            }
+        }
+    } catch {
+        failure = error
+    }
+    let files = source.files
+    while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
+    try sink.finish(metadata: metadata ?? source.metadata)
+    if let failure { throw failure }
+}

@@ -31,7 +31,7 @@ struct CatCommand: ParsableCommand {
             var source = try openTraceSource(path: trace, options: input.openOptions())
             let filter = try makeFilter(start: start, end: end, ops: ops, files: files)
             let out = try OutputStream(path: "-")
-            var sink: any TraceSink
+            let sink: any TraceSink
             switch outputFormat {
             case "iolog3", "v3": sink = try IologWriter(output: out, version: 3)
             case "iolog2", "v2": sink = try IologWriter(output: out, version: 2)
@@ -39,25 +39,7 @@ struct CatCommand: ParsableCommand {
             case "csv": sink = try CSVTraceWriter(output: out)
             default: throw ValidationError("unknown --as \"\(outputFormat)\" (iolog3, iolog2, csv, records)")
             }
-            var defined = 0
-            var kept: [TraceRecord] = []
-            var failure: Error?
-            do {
-                try drain(&source, salvage: input.skipBadBlocks) { batch, files in
-                    while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
-                    if let f = filter {
-                        kept.removeAll(keepingCapacity: true)
-                        for r in batch where f.accepts(r, files: files) { kept.append(r) }
-                        try kept.withUnsafeBufferPointer { try sink.write($0) }
-                    } else {
-                        try sink.write(batch)
-                    }
-                }
-            } catch {
-                failure = error
-            }
-            try sink.finish(metadata: [:])
-            if let failure { throw failure }
+            try pump(&source, into: sink, filter: filter, salvage: input.skipBadBlocks, metadata: [:])
         }
     }
 }

@@ -55,33 +55,19 @@ struct ConvertCommand: ParsableCommand {
             }
             var meta = source.metadata
             meta["converted.from"] = input
-            var sink: any TraceSink
+            let sink: any TraceSink
             if format == .fiot {
                 sink = try FiotWriter(path: output, metadata: meta,
                                       options: .init(blockRecords: max(1, min(blockRecords, 1 << 22)), level: level))
             } else {
                 sink = try openTraceSink(path: output, format: format)
             }
-            var defined = 0
-            var kept: [TraceRecord] = []
             var failure: Error?
             do {
-                try drain(&source, salvage: inputOptions.skipBadBlocks) { batch, files in
-                    while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
-                    if let f = filter {
-                        kept.removeAll(keepingCapacity: true)
-                        for r in batch where f.accepts(r, files: files) { kept.append(r) }
-                        try kept.withUnsafeBufferPointer { try sink.write($0) }
-                    } else {
-                        try sink.write(batch)
-                    }
-                }
+                try pump(&source, into: sink, filter: filter, salvage: inputOptions.skipBadBlocks)
             } catch {
-                failure = error // finish the output first: every record read so far is kept
+                failure = error // the output is finished and valid; report after the notes below
             }
-            let files = source.files
-            while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
-            try sink.finish(metadata: source.metadata)
             if let w = sink as? IologWriter {
                 if w.droppedFields > 0 {
                     warn("fio-replay: note: \(w.droppedFields) records carried latency/result/depth/stream/flags, which a fio iolog cannot hold")
