@@ -1,7 +1,212 @@
 import ArgumentParser
 import FioTrace
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct FioGenCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "fio-gen")
+    static let configuration = CommandConfiguration(
+        commandName: "fio-gen",
+        abstract: "Generate a synthetic I/O trace from fio's workload vocabulary.",
+        discussion: """
+        Give a fio job file, or fio's options as flags (fio's names, with '_' or '-'):
+
+          fio-gen job.fio -o out.fiot
+          fio-gen --rw randrw --bs 4k --size 1g --number_ios 100000 -o out.fiot
+
+        As on fio's command line, each --name starts a job and the options before the first --name apply to all jobs. Flags given with a job file override it. An option fio-gen does not model is an error naming it (and its line), never ignored.
+
+        Output: .fiot by default; fio iolog v3 for .iolog/.log, v2 for .v2/.iolog2, or --format.
+
+        Timing: rate-limited directions (rate, rate_iops, rate_process) follow their schedule. Unthrottled jobs use the service-time model: a closed loop at the job's iodepth in which every data I/O takes --service-time (default 100us) plus length / --service-bw when given; a sync waits for the I/O in flight; thinktime waits, then thinks. --no-timing stamps every record at 0. The metadata records the job, seed, timing model and version.
+        """)
+
+    @Option(name: .shortAndLong, help: "Output trace ('-' for stdout).")
+    var output: String?
+
+    @Flag(help: "Generate the records but write nothing (measures the generator alone).")
+    var discard = false
+
+    @Option(help: "Output format: fiot, iolog3 or iolog2 (default: from the extension, else fiot).")
+    var format: String?
+
+    @Option(help: "Random seed (overrides randseed; default fio's, or the clock with randrepeat=0).")
+    var seed: UInt64?
+
+    @Option(name: .customLong("service-time"), help: "Per-I/O service time of the timing model (e.g. 100us, 2ms).")
+    var serviceTime: String = "100us"
+
+    @Option(name: .customLong("service-bw"), help: "Transfer rate of the timing model in bytes/s (e.g. 2g); adds length / rate per I/O.")
+    var serviceBW: String?
+
+    @Flag(name: .customLong("no-timing"), help: "Write every record at time 0 (no timing model).")
+    var noTiming = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing on success.")
+    var quiet = false
+
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("JOBFILE and/or fio options (--rw=randread ...).", valueName: "job-or-options"))
+    var rest: [String] = []
+
+    func run() throws {
+        do {
+            try generate()
+        } catch let e as TraceError {
+            // A bad job or an I/O failure: one line naming the file and line, no usage text.
+            printError("fio-gen: \(e.description)\n")
+            throw ExitCode.failure
+        }
+    }
+
+    func generate() throws {
+        let (jobFiles, options) = try parseRest(rest)
+        guard jobFiles.count <= 1 else { throw ValidationError("give one job file (got \(jobFiles.joined(separator: ", ")))") }
+        let jobs: [JobSpec]
+        let jobText: String
+        if let path = jobFiles.first {
+            jobs = try parseJobFile(path: path, extraOptions: options)
+            jobText = try readJobText(path) + (options.isEmpty ? "" : "\n# command line overrides: " + options.map(\.description).joined(separator: " ") + "\n")
+        } else {
+            guard !options.isEmpty else { throw ValidationError("give a job file or fio options (e.g. --rw=randread --bs=4k --size=1g)") }
+            jobs = try parseJobOptions(options)
+            jobText = jobFileText(options: options)
+        }
+        let timing: GeneratorOptions.Timing
+        if noTiming {
+            timing = .none
+        } else {
+            guard let st = FioValue.time(serviceTime, defaultUnit: 1_000) else {
+                throw ValidationError("--service-time \(serviceTime): not a time (e.g. 100us, 1ms)")
+            }
+            var bw: UInt64?
+            if let s = serviceBW {
+                guard let v = FioValue.size(s), v > 0 else { throw ValidationError("--service-bw \(s): not a rate in bytes/s (e.g. 2g)") }
+                bw = v
+            }
+            timing = .serviceModel(serviceTime: st, bytesPerSecond: bw)
+        }
+        var fmt: TraceFormat?
+        if let f = format {
+            guard let t = TraceFormat(userName: f), t.isWritable else {
+                throw ValidationError("--format \(f): expected fiot, iolog3 or iolog2")
+            }
+            fmt = t
+        }
+        var gen = try WorkloadGenerator(jobs: jobs, options: GeneratorOptions(seed: seed, timing: timing, jobText: jobText))
+        var t0 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t0)
+        guard discard || output != nil else { throw ValidationError("give the output trace with -o PATH") }
+        let output = discard ? "(discarded)" : output!
+        var sink: any TraceSink = discard ? DiscardSink() : try openTraceSink(path: output, format: fmt, files: gen.files, metadata: gen.metadata)
+        let n = try writeAll(&gen, to: &sink)
+        var t1 = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t1)
+        if !quiet && output != "-" {
+            let secs = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
+            let rate = secs > 0 ? Double(n) / secs / 1e6 : 0
+            var line = "fio-gen: \(n) records, \(gen.jobs.count) job\(gen.jobs.count == 1 ? "" : "s"), \(gen.files.count) file\(gen.files.count == 1 ? "" : "s"), seed \(gen.seed) -> \(output)"
+            line += " (\(String(format1(secs))) s, \(format1(rate)) M records/s)\n"
+            printError(line)
+        }
+    }
+
+    /// Records per batch: small enough that a batch is still in the CPU cache when the
+    /// writer copies and encodes it.
+    static let batchSize = 4096
+
+    func writeAll(_ gen: inout WorkloadGenerator, to sink: inout any TraceSink) throws -> UInt64 {
+        var batch: [TraceRecord] = []
+        batch.reserveCapacity(Self.batchSize)
+        var n: UInt64 = 0
+        while gen.nextBatch(&batch, maxCount: Self.batchSize) {
+            try batch.withUnsafeBufferPointer { try sink.write($0) }
+            n += UInt64(batch.count)
+        }
+        var md = gen.metadata
+        md["fio-gen.records"] = String(n)
+        try sink.finish(metadata: md)
+        return n
+    }
+
+    func readJobText(_ path: String) throws -> String {
+        guard let f = fopen(path, "rb") else { return "" }
+        defer { fclose(f) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let k = fread(&buf, 1, buf.count, f)
+            if k > 0 { out.append(contentsOf: buf[0..<k]) }
+            if k < buf.count { break }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A sink that drops everything (--discard).
+final class DiscardSink: TraceSink {
+    func define(file: TraceFile) throws {}
+    func write(_ records: UnsafeBufferPointer<TraceRecord>) throws {}
+    func finish(metadata: [String: String]) throws {}
+}
+
+private func printError(_ s: String) {
+    var s = s
+    s.withUTF8 { p in _ = write(2, p.baseAddress, p.count) }
+}
+
+private func format1(_ x: Double) -> String {
+    let v = (x * 10).rounded() / 10
+    return String(v)
+}
+
+/// fio options that may be given without a value (`--time_based`): a following token is
+/// taken as their value only if it is 0/1/true/false.
+private let bareFlagOptions: Set<String> = [
+    "time_based", "norandommap", "stonewall", "wait_for_previous", "end_fsync", "fsync_on_close",
+    "randrepeat", "direct", "buffered", "group_reporting", "thread", "bs_unaligned", "new_group",
+    "softrandommap", "unlink", "overwrite", "do_verify", "invalidate", "refill_buffers",
+    "scramble_buffers", "zero_buffers", "sync", "gtod_reduce", "disable_lat", "disable_clat",
+    "disable_slat", "disable_bw_measurement", "exitall", "allrandrepeat", "create_serialize",
+    "create_fsync", "unified_rw_reporting", "stats", "per_job_logs", "rand_repeatable",
+]
+
+/// Splits the unrecognized arguments into job files and fio options, in order.
+func parseRest(_ rest: [String]) throws -> ([String], [JobOption]) {
+    var files: [String] = []
+    var opts: [JobOption] = []
+    var i = 0
+    while i < rest.count {
+        let t = rest[i]
+        i += 1
+        if t.hasPrefix("--") && t.count > 2 {
+            let body = String(t.dropFirst(2))
+            if let eq = body.firstIndex(of: "=") {
+                opts.append(JobOption(name: String(body[..<eq]), value: String(body[body.index(after: eq)...]), line: 0))
+                continue
+            }
+            let key = body.lowercased().map { $0 == "-" ? "_" : $0 }
+            let name = String(key)
+            let next = i < rest.count ? rest[i] : nil
+            if bareFlagOptions.contains(name) {
+                if let n = next, ["0", "1", "true", "false"].contains(n.lowercased()) {
+                    opts.append(JobOption(name: body, value: n, line: 0))
+                    i += 1
+                } else {
+                    opts.append(JobOption(name: body, value: nil, line: 0))
+                }
+                continue
+            }
+            guard let n = next, !n.hasPrefix("--") else {
+                throw ValidationError("option --\(body) needs a value (--\(body)=VALUE)")
+            }
+            opts.append(JobOption(name: body, value: n, line: 0))
+            i += 1
+        } else if t.hasPrefix("-") && t != "-" {
+            throw ValidationError("unknown option \(t) (fio options are long: --name=value)")
+        } else {
+            files.append(t)
+        }
+    }
+    return (files, opts)
 }

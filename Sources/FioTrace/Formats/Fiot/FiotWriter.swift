@@ -30,6 +30,8 @@ public final class FiotWriter: TraceSink {
     private var lastTime: UInt64 = 0
     /// Records written so far (including the block being filled).
     public private(set) var recordCount: UInt64 = 0
+    /// Records already in written blocks: the number of the next block's first record.
+    private var recordsInBlocks: UInt64 = 0
 
     /// Creates `path` (`-`: stdout) and writes the header with `files` and `metadata`.
     public convenience init(path: String, files: [TraceFile] = [], metadata: [String: String] = [:],
@@ -71,8 +73,9 @@ public final class FiotWriter: TraceSink {
     public func write(_ records: UnsafeBufferPointer<TraceRecord>) throws {
         precondition(!finished, "write after finish")
         var i = 0
+        let blockSize = options.blockRecords
         while i < records.count {
-            let take = min(records.count - i, options.blockRecords - pending.count)
+            let take = min(records.count - i, blockSize - pending.count)
             let slice = UnsafeBufferPointer(rebasing: records[i..<(i + take)])
             for r in slice {
                 if r.file >= files.count {
@@ -80,34 +83,43 @@ public final class FiotWriter: TraceSink {
                 }
                 if r.time < lastTime { timeSorted = false }
                 lastTime = r.time
-                recordCount += 1
             }
-            pending.append(contentsOf: slice)
+            recordCount += UInt64(take)
+            if pending.isEmpty && take == blockSize {
+                // A whole block from the caller's buffer: encode it in place, no copy.
+                try writeBlock(slice)
+            } else {
+                pending.append(contentsOf: slice)
+                if pending.count == blockSize { try flushBlock() }
+            }
             i += take
-            if pending.count == options.blockRecords { try flushBlock() }
         }
     }
 
     /// Writes the records buffered so far as a (possibly short) block.
     public func flushBlock() throws {
         if pending.isEmpty && newFiles.isEmpty { return }
-        let first = recordCount - UInt64(pending.count)
-        let firstTime = pending.first?.time ?? 0
+        try pending.withUnsafeBufferPointer { try writeBlock($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Encodes, frames and writes one block (the last `block.count` records counted).
+    private func writeBlock(_ block: UnsafeBufferPointer<TraceRecord>) throws {
+        let first = recordsInBlocks
+        let firstTime = block.first?.time ?? 0
         var minT = UInt64.max, maxT: UInt64 = 0
-        for r in pending {
+        for r in block {
             minT = min(minT, r.time)
             maxT = max(maxT, r.time)
         }
-        if pending.isEmpty { minT = 0 }
-        let payloadSize = try pending.withUnsafeBufferPointer {
-            try encoder.encode($0, newFiles: newFiles, firstNewFile: files.count - newFiles.count,
-                               firstTime: firstTime, into: &compressed)
-        }
+        if block.isEmpty { minT = 0 }
+        let payloadSize = try encoder.encode(block, newFiles: newFiles, firstNewFile: files.count - newFiles.count,
+                                             firstTime: firstTime, into: &compressed)
         frame.removeAll()
         frame.le(FiotLayout.blockMagic)
         frame.le(UInt32(compressed.count))
         frame.le(UInt32(payloadSize))
-        frame.le(UInt32(pending.count))
+        frame.le(UInt32(block.count))
         frame.le(first)
         frame.le(firstTime)
         let headSum = frame.bytes.withUnsafeBytes { FiotLayout.checksum($0) }
@@ -116,9 +128,9 @@ public final class FiotWriter: TraceSink {
         frame.append(compressed.bytes)
         let offset = out.written
         try frame.bytes.withUnsafeBytes { try out.writeNow($0) }
-        index.append(FiotBlockInfo(byteOffset: offset, firstRecord: first, recordCount: UInt32(pending.count),
+        index.append(FiotBlockInfo(byteOffset: offset, firstRecord: first, recordCount: UInt32(block.count),
                                    minTime: minT, maxTime: maxT))
-        pending.removeAll(keepingCapacity: true)
+        recordsInBlocks += UInt64(block.count)
         newFiles.removeAll()
     }
 

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Generation-rate benchmark: fio-gen writing a 10M-record random 4 KiB read/write trace
+# into .fiot (one core, release build) against fio 3.33 producing the same job with the
+# null engine and write_iolog. Prints records/s for both and the ratio.
+#
+#   scripts/bench-gen.sh [RECORDS]        (default 10000000; FIO_RECORDS for fio's run)
+#
+# Environment: OUT_DIR (default: a fresh directory under /tmp), SKIP_BUILD=1, RUNS (best of,
+# default 3), CPU (the core to pin both tools to, default 0).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RECORDS=${1:-10000000}
+FIO_RECORDS=${FIO_RECORDS:-$RECORDS}
+RUNS=${RUNS:-3}
+CPU=${CPU:-0}   # the one core everything runs on
+SCRATCH=${SCRATCH:-$PWD/.build-gen-release}
+OUT_DIR=${OUT_DIR:-$(mktemp -d /tmp/bench-gen.XXXXXX)}
+trap 'rm -rf "$OUT_DIR"' EXIT
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    echo "building fio-gen (release, $SCRATCH)..." >&2
+    swift build -c release --scratch-path "$SCRATCH" --product fio-gen >&2
+fi
+GEN="$SCRATCH/release/fio-gen"
+
+# 4 KiB random read/write, 70/30, over a region large enough for RECORDS distinct blocks
+# (the random map visits each block once); fio's default seed in both.
+SIZE_G=$(( (RECORDS * 4096 + (1 << 30) - 1) / (1 << 30) + 1 ))
+JOB=(--name=bench --rw=randrw --rwmixread=70 --bs=4k --size=${SIZE_G}g)
+
+now() { date +%s.%N; }
+best=""
+for ((i = 1; i <= RUNS; i++)); do
+    t0=$(now)
+    taskset -c "$CPU" "$GEN" "${JOB[@]}" --number_ios=$RECORDS -o "$OUT_DIR/gen.fiot" -q
+    t1=$(now)
+    t=$(echo "$t1 - $t0" | bc -l)
+    if [[ -z "$best" ]] || (( $(echo "$t < $best" | bc -l) )); then best=$t; fi
+done
+ours_rate=$(echo "$RECORDS / $best" | bc -l)
+bytes=$(stat -c %s "$OUT_DIR/gen.fiot")
+
+t0=$(now)
+taskset -c "$CPU" "$GEN" "${JOB[@]}" --number_ios=$RECORDS --discard -q
+t1=$(now)
+gen_only=$(echo "$RECORDS / ($t1 - $t0)" | bc -l)
+
+echo "running fio (null engine, write_iolog, $FIO_RECORDS I/Os)..." >&2
+t0=$(now)
+(cd "$OUT_DIR" && taskset -c "$CPU" fio "${JOB[@]}" --ioengine=null --number_ios=$FIO_RECORDS \
+    --write_iolog="$OUT_DIR/fio.log" --output=/dev/null)
+t1=$(now)
+fio_t=$(echo "$t1 - $t0" | bc -l)
+fio_lines=$(grep -c -E ' (read|write) ' "$OUT_DIR/fio.log" || true)
+fio_rate=$(echo "$fio_lines / $fio_t" | bc -l)
+fio_bytes=$(stat -c %s "$OUT_DIR/fio.log")
+
+printf 'fio-gen  %d records -> .fiot in %.3f s (best of %d): %6.2f M records/s, %.2f B/record\n' \
+    "$RECORDS" "$best" "$RUNS" "$(echo "$ours_rate / 1000000" | bc -l)" "$(echo "$bytes / $RECORDS" | bc -l)"
+printf 'fio-gen  generator alone (--discard):            %6.2f M records/s\n' "$(echo "$gen_only / 1000000" | bc -l)"
+printf 'fio 3.33 %d I/Os -> write_iolog in %.3f s:      %6.2f M records/s, %.2f B/record (text)\n' \
+    "$fio_lines" "$fio_t" "$(echo "$fio_rate / 1000000" | bc -l)" "$(echo "$fio_bytes / $fio_lines" | bc -l)"
+printf 'ratio    fio-gen / fio: %.1fx (goal: fio-gen >= 20 M records/s)\n' "$(echo "$ours_rate / $fio_rate" | bc -l)"
