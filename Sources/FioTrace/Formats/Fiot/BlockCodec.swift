@@ -5,8 +5,8 @@ import CZstd
 /// largest block, plus the payload and compressed buffers.
 public struct FiotBlockEncoder: ~Copyable {
     private static let columnCount = FiotLayout.Column.allCases.count
-    /// Column k occupies cols[k*capacity ..< (k+1)*capacity]; columns `columnCount` and
-    /// `columnCount + 1` are scratch (the second holds the codes `writeValues` computes).
+    /// Column k occupies cols[k*capacity ..< (k+1)*capacity]; column `columnCount` is
+    /// scratch (offset deltas, presence flags). `writeValues` never writes its input.
     private var cols: UnsafeMutablePointer<UInt64>
     private var capacity = 0
     private var expect: [UInt64] = []
@@ -41,7 +41,7 @@ public struct FiotBlockEncoder: ~Copyable {
         if capacity < n {
             cols.deallocate()
             capacity = n
-            cols = .allocate(capacity: n * (Self.columnCount + 2))
+            cols = .allocate(capacity: n * (Self.columnCount + 1))
         }
         let op = col(0), file = col(1), len = col(2), off = col(3), tim = col(4), flg = col(5)
         let scratch = col(Self.columnCount)
@@ -152,10 +152,15 @@ public struct FiotBlockEncoder: ~Copyable {
     /// Frame of reference (minimum), common divisor, then the smallest byte width, stored
     /// as byte planes so that zstd's entropy coder sees each byte position on its own.
     private mutating func writeValues(_ v: UnsafePointer<UInt64>, _ n: Int, transform: FiotLayout.Transform) {
-        var lo = UInt64.max, hi: UInt64 = 0
+        // One pass: range, and the OR of differences from the first value (whose trailing
+        // zeros are those of the common divisor: gcd{v - lo} = gcd{v - v0}).
+        var lo = UInt64.max, hi: UInt64 = 0, bits: UInt64 = 0
+        let v0 = n > 0 ? v[0] : 0
         for i in 0..<n {
-            lo = Swift.min(lo, v[i])
-            hi = Swift.max(hi, v[i])
+            let x = v[i]
+            lo = Swift.min(lo, x)
+            hi = Swift.max(hi, x)
+            bits |= x &- v0
         }
         if n == 0 || hi == 0 {
             payload.u8(FiotLayout.Encoding.zero.rawValue)
@@ -168,9 +173,6 @@ public struct FiotBlockEncoder: ~Copyable {
             payload.varint(lo)
             return
         }
-        // The common divisor: OR finds its power of two at once; the odd part by gcd.
-        var bits: UInt64 = 0
-        for i in 0..<n { bits |= v[i] &- lo }
         let shift = UInt64(bits.trailingZeroBitCount)
         var odd: UInt64 = 0
         for i in 0..<n {
@@ -187,14 +189,32 @@ public struct FiotBlockEncoder: ~Copyable {
         payload.varint(lo)
         payload.varint(g)
         payload.u8(UInt8(width))
-        let codes = col(Self.columnCount + 1) // never the input: callers reuse their columns
         payload.appendUninitialized(width * n) { dst in
             let d = dst.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            for i in 0..<n { codes[i] = ((v[i] &- lo) >> shift) &* inverse }
-            for p in 0..<width {
-                let plane = d + p * n
-                let sh = UInt64(8 * p)
-                for i in 0..<n { plane[i] = UInt8(truncatingIfNeeded: codes[i] >> sh) }
+            @inline(__always) func code(_ i: Int) -> UInt64 { ((v[i] &- lo) >> shift) &* inverse }
+            switch width {
+            case 1:
+                for i in 0..<n { d[i] = UInt8(truncatingIfNeeded: code(i)) }
+            case 2:
+                let p1 = d + n
+                for i in 0..<n {
+                    let c = code(i)
+                    d[i] = UInt8(truncatingIfNeeded: c)
+                    p1[i] = UInt8(truncatingIfNeeded: c >> 8)
+                }
+            case 3:
+                let p1 = d + n, p2 = d + 2 * n
+                for i in 0..<n {
+                    let c = code(i)
+                    d[i] = UInt8(truncatingIfNeeded: c)
+                    p1[i] = UInt8(truncatingIfNeeded: c >> 8)
+                    p2[i] = UInt8(truncatingIfNeeded: c >> 16)
+                }
+            default:
+                for i in 0..<n {
+                    let c = code(i)
+                    for p in 0..<width { d[p &* n &+ i] = UInt8(truncatingIfNeeded: c >> (8 &* UInt64(p))) }
+                }
             }
         }
     }
