@@ -38,6 +38,11 @@ int cfio_sync_file_range(int fd, uint64_t off, uint64_t len) {
     return 0;
 }
 
+int cfio_fallocate(int fd, uint64_t off, uint64_t len) {
+    if (fallocate(fd, 0, (off_t)off, (off_t)len) != 0) return -errno;
+    return 0;
+}
+
 int cfio_syncfs(int fd) {
     if (syncfs(fd) != 0) return -errno;
     return 0;
@@ -57,6 +62,15 @@ int cfio_set_timerslack(unsigned long ns) {
     return 0;
 }
 
+#include <sched.h>
+int cfio_set_realtime(int prio) {
+    struct sched_param sp;
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = prio;
+    if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) return -errno;
+    return 0;
+}
+
 static volatile sig_atomic_t cfio_caught = 0;
 static void cfio_on_signal(int sig) { cfio_caught = sig; }
 
@@ -68,6 +82,12 @@ int cfio_install_interrupt_handler(void) {
     sa.sa_flags = 0; // no SA_RESTART: blocking waits return EINTR
     if (sigaction(SIGINT, &sa, NULL) != 0) return -errno;
     if (sigaction(SIGTERM, &sa, NULL) != 0) return -errno;
+    // A parent may have spawned us with these signals blocked; unblock them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
     return 0;
 }
 int cfio_interrupted(void) { return cfio_caught; }
@@ -85,6 +105,12 @@ int cfio_sleep_until_ns(uint64_t deadline_ns) {
     ts.tv_nsec = (long)(deadline_ns % 1000000000ull);
     int r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     return r == 0 ? 0 : -r;
+}
+
+uint64_t cfio_thread_cpu_total_ns(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 void cfio_thread_cpu_ns(uint64_t *user_ns, uint64_t *sys_ns) {
@@ -106,7 +132,14 @@ struct cfio_uring { struct io_uring ring; };
 cfio_uring *cfio_uring_create(unsigned entries, int *err) {
     cfio_uring *r = calloc(1, sizeof *r);
     if (!r) { *err = -ENOMEM; return NULL; }
-    int ret = io_uring_queue_init(entries, &r->ring, 0);
+    // Completions are posted when this (single) submitting thread next enters the kernel,
+    // without interrupting it (COOP_TASKRUN); TASKRUN_FLAG tells a peek that some are waiting.
+    // Older kernels refuse these flags with EINVAL: retry without.
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
+    int ret = io_uring_queue_init_params(entries, &r->ring, &p);
+    if (ret == -EINVAL) ret = io_uring_queue_init(entries, &r->ring, 0);
     if (ret < 0) { free(r); *err = ret; return NULL; }
     *err = 0;
     return r;
@@ -138,6 +171,8 @@ int cfio_uring_prep(cfio_uring *r, int op, int fd, void *buf, uint32_t len, uint
 }
 
 int cfio_uring_submit(cfio_uring *r) { return io_uring_submit(&r->ring); }
+
+int cfio_uring_submit_and_wait(cfio_uring *r) { return io_uring_submit_and_wait(&r->ring, 1); }
 
 int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns) {
     struct io_uring_cqe *cqes[64];
@@ -171,5 +206,19 @@ int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, i
     user_data[0] = io_uring_cqe_get_data64(cqe);
     res[0] = cqe->res;
     io_uring_cqe_seen(&r->ring, cqe);
-    return 1;
+    n = 1;
+    // Take whatever else completed meanwhile, so one wait serves a whole batch.
+    while (n < max) {
+        int want = max - n;
+        if (want > 64) want = 64;
+        unsigned got = io_uring_peek_batch_cqe(&r->ring, cqes, (unsigned)want);
+        for (unsigned i = 0; i < got; i++) {
+            user_data[n] = io_uring_cqe_get_data64(cqes[i]);
+            res[n] = cqes[i]->res;
+            n++;
+        }
+        io_uring_cq_advance(&r->ring, got);
+        if (got < (unsigned)want) break;
+    }
+    return n;
 }

@@ -8,7 +8,11 @@ import CFioLinux
 @discardableResult
 @inline(__always) public func sleepUntil(ns deadline: UInt64) -> Bool { cfio_sleep_until_ns(deadline) == 0 }
 
-/// CPU time used by the calling thread so far, in nanoseconds.
+/// CPU time used by the calling thread so far, in nanoseconds (precise).
+@inline(__always) public func threadCPUTotal() -> UInt64 { cfio_thread_cpu_total_ns() }
+
+/// CPU time used by the calling thread so far, split into user and system, in nanoseconds.
+/// The kernel samples this split at ticks; use `threadCPUTotal` for the total.
 public func threadCPUTime() -> (user: UInt64, system: UInt64) {
     var u: UInt64 = 0, s: UInt64 = 0
     cfio_thread_cpu_ns(&u, &s)

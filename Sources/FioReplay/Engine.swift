@@ -68,6 +68,17 @@ public protocol IOEngine: AnyObject {
     func getEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> Int
     /// Releases kernel resources (rings, AIO contexts). Idempotent.
     func cleanup()
+    /// `commit` then a blocking `getEvents` (wait for at least one, up to `waitNs`); an engine
+    /// may do both in one system call (io_uring does). Returns (submitted or -errno, reaped or
+    /// -errno).
+    func commitAndGetEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> (Int, Int)
+}
+
+extension IOEngine {
+    public func commitAndGetEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> (Int, Int) {
+        let c = commit()
+        return (c, getEvents(out, max: max, waitNs: waitNs))
+    }
 }
 
 /// Engines we can build.
@@ -109,10 +120,10 @@ func performSynchronously(_ s: UnsafeMutablePointer<IOSlot>) -> Int64 {
     let fd = s.pointee.fd
     switch s.pointee.op {
     case .read:
-        let n = pread(fd, s.pointee.buffer, Int(s.pointee.length), off_t(bitPattern: s.pointee.offset))
+        let n = pread(fd, s.pointee.buffer, Int(s.pointee.length), off_t(truncatingIfNeeded: s.pointee.offset))
         return n < 0 ? -Int64(errno) : Int64(n)
     case .write:
-        let n = pwrite(fd, s.pointee.buffer, Int(s.pointee.length), off_t(bitPattern: s.pointee.offset))
+        let n = pwrite(fd, s.pointee.buffer, Int(s.pointee.length), off_t(truncatingIfNeeded: s.pointee.offset))
         return n < 0 ? -Int64(errno) : Int64(n)
     case .trim:
         let r = s.pointee.isBlockDevice
@@ -128,9 +139,9 @@ func performSynchronously(_ s: UnsafeMutablePointer<IOSlot>) -> Int64 {
     case .syncfs:
         return Int64(cfio_syncfs(fd))
     case .fallocate:
-        return fallocate(fd, 0, off_t(bitPattern: s.pointee.offset), off_t(bitPattern: s.pointee.length)) == 0 ? 0 : -Int64(errno)
+        return Int64(cfio_fallocate(fd, s.pointee.offset, s.pointee.length))
     case .truncate:
-        return ftruncate(fd, off_t(bitPattern: s.pointee.offset)) == 0 ? 0 : -Int64(errno)
+        return ftruncate(fd, off_t(truncatingIfNeeded: s.pointee.offset)) == 0 ? 0 : -Int64(errno)
     case .add, .open, .close:
         return 0
     }

@@ -26,11 +26,17 @@ int cfio_punch_hole(int fd, uint64_t off, uint64_t len);
 /// sync_file_range(fd, off, len, SYNC_FILE_RANGE_WRITE | WAIT_AFTER); 0 or -errno.
 int cfio_sync_file_range(int fd, uint64_t off, uint64_t len);
 
+/// fallocate(fd, 0, off, len); 0 or -errno.
+int cfio_fallocate(int fd, uint64_t off, uint64_t len);
+
 /// syncfs(fd); 0 or -errno.
 int cfio_syncfs(int fd);
 
 /// prctl(PR_SET_TIMERSLACK, ns): how late the kernel may wake timed sleeps; 0 or -errno.
 int cfio_set_timerslack(unsigned long ns);
+
+/// Makes the calling thread SCHED_FIFO at `prio` (1..99); 0 or -errno (EPERM unprivileged).
+int cfio_set_realtime(int prio);
 
 /// Installs a SIGINT/SIGTERM handler (no SA_RESTART, so blocking waits return EINTR)
 /// that sets a flag read by cfio_interrupted(). Returns 0 or -errno.
@@ -45,7 +51,10 @@ uint64_t cfio_now_ns(void);
 /// Sleeps until CLOCK_MONOTONIC reaches `deadline_ns` (absolute). 0, or -EINTR if a
 /// signal arrived first.
 int cfio_sleep_until_ns(uint64_t deadline_ns);
-/// CPU time (user, system) of the calling thread in nanoseconds.
+/// CPU time of the calling thread in nanoseconds (CLOCK_THREAD_CPUTIME_ID: precise, unlike
+/// the tick-sampled user/system split of getrusage).
+uint64_t cfio_thread_cpu_total_ns(void);
+/// CPU time (user, system) of the calling thread in nanoseconds (getrusage, tick-sampled).
 void cfio_thread_cpu_ns(uint64_t *user_ns, uint64_t *sys_ns);
 
 /// posix_memalign wrapper: `size` bytes aligned to `align`; NULL on failure.
@@ -77,6 +86,9 @@ int cfio_uring_prep(cfio_uring *ring, int op, int fd, void *buf, uint32_t len, u
                     uint64_t user_data);
 /// io_uring_submit: number of SQEs submitted, or -errno.
 int cfio_uring_submit(cfio_uring *ring);
+/// io_uring_submit_and_wait(ring, 1): submits what is prepared and waits for at least one
+/// completion in a single system call. Returns the number submitted or -errno.
+int cfio_uring_submit_and_wait(cfio_uring *ring);
 /// Reaps up to `max` completions into user_data[]/res[]. If none are ready and
 /// `wait_ns` != 0, waits for one: forever if wait_ns < 0, else up to wait_ns
 /// nanoseconds. Returns the number reaped (0 on timeout), or -errno (-EINTR on signal).

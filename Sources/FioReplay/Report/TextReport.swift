@@ -1,0 +1,141 @@
+import Foundation
+
+/// Writes a `ReplayResult` as fio's `--output-format=normal` summary, followed by the replay
+/// fidelity lines of our own.
+public struct TextReport {
+    public var jobName: String
+    public init(jobName: String = "replay") { self.jobName = jobName }
+
+    /// fio's unit choice: nsec, switching to usec when the minimum reaches 10 us and to
+    /// msec when it reaches 10 ms.
+    static func unitFor(_ l: LatencyStat) -> (String, Double) {
+        let m = l.minValue
+        if m >= 10_000_000 { return ("msec", 1_000_000) }
+        if m >= 10_000 { return ("usec", 1_000) }
+        return ("nsec", 1)
+    }
+
+    static func bw(_ bytesPerSec: Double) -> String {
+        let mib = bytesPerSec / 1_048_576
+        let mb = bytesPerSec / 1_000_000
+        if mib >= 1 { return String(format: "%.1fMiB/s (%.1fMB/s)", mib, mb) }
+        return String(format: "%.1fKiB/s (%.1fkB/s)", bytesPerSec / 1024, bytesPerSec / 1000)
+    }
+
+    static func size(_ b: UInt64) -> String {
+        if b >= 10 * 1_048_576 { return "\(b / 1_048_576)MiB" }
+        return "\(b / 1024)KiB"
+    }
+
+    static func iops(_ v: Double) -> String {
+        if v >= 10_000 { return String(format: "%.1fk", v / 1000) }
+        return String(Int(v.rounded()))
+    }
+
+    public func render(_ r: ReplayResult) -> String {
+        let s = r.stats
+        var out = ""
+        let rtMs = max(1, s.runtimeNs / 1_000_000)
+        let err = r.error?.errno ?? (r.error == nil ? 0 : 5)
+        out += "\(jobName): (groupid=0, jobs=1): err=\(String(format: "%2d", err)): pid=\(getpid()): \(ctimeString(time(nil)))\n"
+        for op in [StatOp.read, .write, .trim] where s[op].ios > 0 {
+            let o = s[op]
+            let secs = Double(rtMs) / 1000
+            out += "  \(op.fioKey): IOPS=\(Self.iops(Double(o.ios) / secs)), BW=\(Self.bw(Double(o.bytes) / secs))(\(Self.size(o.bytes))/\(rtMs)msec)\n"
+            if o.slat.count > 0 { out += line("slat", o.slat) }
+            out += line("clat", o.clat)
+            out += line(" lat", o.lat)
+            out += percentiles("clat", o.clat)
+            if o.bwSamples.count > 0 {
+                let pct = 100.0
+                out += String(format: "   bw (  KiB/s): min=%6.0f, max=%6.0f, per=%.2f%%, avg=%.2f, stdev=%.2f, samples=%d\n",
+                              o.bwSamples.minValue, o.bwSamples.max, pct, o.bwSamples.mean, o.bwSamples.stddev, Int(o.bwSamples.count))
+                out += String(format: "   iops        : min=%6.0f, max=%6.0f, avg=%.2f, stdev=%.2f, samples=%d\n",
+                              o.iopsSamples.minValue, o.iopsSamples.max, o.iopsSamples.mean, o.iopsSamples.stddev, Int(o.iopsSamples.count))
+            }
+        }
+        let dataIOs = s.read.ios + s.write.ios + s.trim.ios
+        if dataIOs > 0 {
+            let keys = ["2", "4", "10", "20", "50", "100", "250", "500", "750", "1000"]
+            for (unit, counts, ks) in [("nsec", s.latencyNs, keys), ("usec", s.latencyUs, keys), ("msec", s.latencyMs, keys + ["2000", ">=2000"])] {
+                let parts = zip(ks, counts).filter { $0.1 > 0 }.map { String(format: "%@=%.2f%%", $0.0, Double($0.1) * 100 / Double(dataIOs)) }
+                var i = 0
+                while i < parts.count {
+                    out += "  lat (\(unit))   : " + parts[i..<min(i + 5, parts.count)].joined(separator: ", ") + "\n"
+                    i += 5
+                }
+            }
+        }
+        if s.sync.ios > 0 {
+            out += "  fsync/fdatasync/sync_file_range:\n"
+            out += line("sync", s.sync.lat)
+            out += percentiles("sync", s.sync.lat)
+        }
+        let rt = Double(max(1, s.runtimeNs))
+        out += String(format: "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%llu, majf=%llu, minf=%llu\n",
+                      Double(s.cpuUserNs) * 100 / rt, Double(s.cpuSystemNs) * 100 / rt, s.contextSwitches, s.majorFaults, s.minorFaults)
+        let total = Double(max(1, s.depthLevels.reduce(0, +)))
+        let dk = ["1", "2", "4", "8", "16", "32", ">=64"]
+        out += "  IO depths    : " + zip(dk, s.depthLevels).map { String(format: "%@=%.1f%%", $0.0, Double($0.1) * 100 / total) }.joined(separator: ", ") + "\n"
+        out += "     issued rwts: total=\(s.read.ios),\(s.write.ios),\(s.trim.ios),\(s.sync.ios) short=\(s.read.shortIOs),\(s.write.shortIOs),\(s.trim.shortIOs),0 dropped=\(s.read.droppedIOs),\(s.write.droppedIOs),\(s.trim.droppedIOs),\(s.sync.droppedIOs)\n"
+        out += "     latency   : target=0, window=0, percentile=100.00%, depth=\(r.iodepth)\n"
+        out += "\nRun status group 0 (all jobs):\n"
+        for op in [StatOp.read, .write, .trim] where s[op].ios > 0 {
+            let o = s[op]
+            let bps = Double(o.bytes) / (Double(rtMs) / 1000)
+            let name = op.fioKey.uppercased()
+            let b = Self.bw(bps)
+            let (bin, dec) = (String(b[..<b.firstIndex(of: " ")!]), String(b[b.index(after: b.firstIndex(of: "(")!)..<b.firstIndex(of: ")")!]))
+            out += String(repeating: " ", count: max(0, 7 - name.count)) + name
+            out += ": bw=\(b), \(bin)-\(bin) (\(dec)-\(dec)), io=\(Self.size(o.bytes)) (\(o.bytes / 1000)kB), run=\(rtMs)-\(rtMs)msec\n"
+        }
+        out += "\nReplay: engine=\(r.engineName), timing=\(r.timing.rawValue)\(r.timing == .original && r.speed != 1 ? String(format: " x%.3g", r.speed) : ""), iodepth=\(r.iodepth) (max in flight \(s.maxInFlight)), records=\(s.recordsRead), issued=\(s.issued), skipped=\(s.skipped)\n"
+        let expected = Double(s.traceDurationNs) / r.speed
+        out += String(format: "  duration     : trace=%.6fs, replay=%.6fs", expected / 1e9, Double(s.runtimeNs) / 1e9)
+        if r.timing == .original && expected > 0 {
+            out += String(format: ", error=%+.3f%%", (Double(s.runtimeNs) - expected) / expected * 100)
+        }
+        out += "\n"
+        if s.lateness.count > 0 {
+            let l = s.lateness
+            out += "  lateness (ns): p50=\(l.percentile(50) ?? 0), p90=\(l.percentile(90) ?? 0), p99=\(l.percentile(99) ?? 0), p99.9=\(l.percentile(99.9) ?? 0), max=\(l.max)\n"
+            out += String(format: "                 within 10us=%.2f%%, within 100us=%.2f%%\n",
+                          Double(s.within10us) * 100 / Double(l.count), Double(s.within100us) * 100 / Double(l.count))
+        }
+        out += String(format: "  scheduler cpu: usr=%.3fs, sys=%.3fs, spinning=%.3fs (%.1f%% of wall)\n",
+                      Double(s.cpuUserNs) / 1e9, Double(s.cpuSystemNs) / 1e9, Double(s.spinNs) / 1e9, Double(s.spinNs) * 100 / rt)
+        for op in StatOp.allCases where s[op].tracedClat.count > 0 {
+            let rep = op == .sync ? s[op].lat : s[op].clat
+            let o = s[op].tracedClat
+            out += "  \(op.fioKey) clat original vs replayed (usec): "
+            out += [50.0, 90, 99].map { p in
+                String(format: "p%g=%.1f/%.1f", p, Double(o.percentile(p) ?? 0) / 1000, Double(rep.percentile(p) ?? 0) / 1000)
+            }.joined(separator: ", ") + "\n"
+        }
+        if r.interrupted { out += "  interrupted: stopped issuing, drained in-flight I/O\n" }
+        if let e = r.error { out += "  error: \(e.message)\n" }
+        return out
+    }
+
+    func line(_ name: String, _ l: LatencyStat) -> String {
+        let (u, div) = Self.unitFor(l)
+        if div == 1 {
+            return String(format: "    %@ (%@): min=%llu, max=%llu, avg=%.2f, stdev=%.2f\n", name, u, l.minValue, l.max, l.mean, l.stddev)
+        }
+        return String(format: "    %@ (%@): min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f\n", name, u,
+                      Double(l.minValue) / div, Double(l.max) / div, l.mean / div, l.stddev / div)
+    }
+
+    func percentiles(_ name: String, _ l: LatencyStat) -> String {
+        guard l.count > 0, l.histogram != nil else { return "" }
+        let (u, div) = Self.unitFor(l)
+        var out = "    \(name) percentiles (\(u)):\n"
+        let items = fioPercentiles.map { p in String(format: "%5.2fth=[%5.0f]", p, Double(l.percentile(p) ?? 0) / div) }
+        var i = 0
+        while i < items.count {
+            out += "     | " + items[i..<min(i + 4, items.count)].joined(separator: ", ") + (i + 4 < items.count ? ",\n" : "\n")
+            i += 4
+        }
+        return out
+    }
+}

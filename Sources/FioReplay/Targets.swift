@@ -1,0 +1,285 @@
+import CFioLinux
+import FioTrace
+import Glibc
+
+/// Where each trace file is replayed: one target for all files, a per-file map, or (the
+/// default, as fio does) the path the trace names.
+public struct TargetMapping: Sendable {
+    /// Every trace file goes to this path when set.
+    public var all: String?
+    /// Original path -> new path (checked before `all`). Keys may also be file indexes ("0").
+    public var map: [String: String]
+    public init(all: String? = nil, map: [String: String] = [:]) {
+        self.all = all
+        self.map = map
+    }
+    /// The target path for trace file `index`.
+    public func path(for file: TraceFile, index: Int) -> String {
+        if let p = map[file.path] ?? map[String(index)] { return p }
+        return all ?? file.path
+    }
+}
+
+/// Offset transformation applied to every I/O before it reaches the target.
+public struct OffsetMapping: Sendable {
+    /// Multiply offsets by this factor (1 = unchanged).
+    public var scale: Double = 1
+    /// Round offsets down to a multiple of this many bytes (0 or 1 = unchanged).
+    public var align: UInt64 = 0
+    /// Wrap I/Os that reach past the target's end back into it; when false such I/Os stop
+    /// the replay with `.targetTooSmall`.
+    public var wrap: Bool = false
+    public init(scale: Double = 1, align: UInt64 = 0, wrap: Bool = false) {
+        self.scale = scale
+        self.align = align
+        self.wrap = wrap
+    }
+}
+
+/// An opened (or not yet opened) target.
+struct Target {
+    var path: String
+    var fd: Int32 = -1
+    /// Size in bytes; 0 when unknown (a file we could not size), which disables bounds checks.
+    var size: UInt64 = 0
+    var isBlockDevice = false
+    /// Trace files currently open on it (open events minus close events, min 1 when lazily opened).
+    var openCount = 0
+}
+
+/// Opens targets as the trace names files, creating missing files at the size the trace
+/// needs and refusing unsafe block devices.
+struct TargetTable {
+    var mapping: TargetMapping
+    var direct: Bool
+    var readOnly: Bool
+    var allowDestructive: Bool
+    /// Trace file index -> bytes the trace needs on it (from a pre-scan), when known.
+    var requiredSizes: [UInt32: UInt64]
+    var wrap: Bool
+    var targets: [Target] = []
+    /// Trace file index -> target index.
+    var fileTarget: [Int] = []
+    /// Notes for the user (one line each), e.g. "created /tmp/x (1 GiB)".
+    var notes: [String] = []
+
+    init(mapping: TargetMapping, direct: Bool, readOnly: Bool, allowDestructive: Bool,
+         requiredSizes: [UInt32: UInt64], wrap: Bool) {
+        self.mapping = mapping
+        self.direct = direct
+        self.readOnly = readOnly
+        self.allowDestructive = allowDestructive
+        self.requiredSizes = requiredSizes
+        self.wrap = wrap
+    }
+
+    /// Maps trace files `fileTarget.count..<files.count` to targets (no opening yet).
+    mutating func addFiles(_ files: [TraceFile]) {
+        while fileTarget.count < files.count {
+            let i = fileTarget.count
+            let p = mapping.path(for: files[i], index: i)
+            if let t = targets.firstIndex(where: { $0.path == p }) {
+                fileTarget.append(t)
+            } else {
+                targets.append(Target(path: p))
+                fileTarget.append(targets.count - 1)
+            }
+        }
+    }
+
+    /// Bytes the trace needs on target `t` (max over the trace files mapped to it).
+    func needed(_ t: Int, files: [TraceFile]) -> UInt64? {
+        var n: UInt64? = nil
+        for (i, ti) in fileTarget.enumerated() where ti == t {
+            if let r = requiredSizes[UInt32(i)] ?? (i < files.count ? files[i].size : nil) { n = max(n ?? 0, r) }
+        }
+        return n
+    }
+
+    /// Opens target `t` if it is not open. Throws a `ReplayError` a user can act on.
+    mutating func open(_ t: Int, files: [TraceFile]) throws {
+        if targets[t].fd >= 0 { return }
+        let path = targets[t].path
+        var st = stat()
+        var created = false
+        var flags: Int32 = readOnly ? O_RDONLY : O_RDWR
+        if direct { flags |= cfio_o_direct() }
+        if stat(path, &st) != 0 {
+            let e = errno
+            guard e == ENOENT else {
+                throw ReplayError(.targetUnavailable, "cannot stat target \(path): \(ReplayError.errnoString(e))", errno: e)
+            }
+            if readOnly {
+                throw ReplayError(.targetUnavailable, "target \(path) does not exist (and --readonly will not create it)", errno: e)
+            }
+            flags |= O_CREAT | O_EXCL
+            created = true
+        }
+        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            let e = errno
+            var hint = ""
+            if e == EACCES || e == EROFS { hint = readOnly ? "" : " (not writable: use --readonly to replay reads only, or fix permissions)" }
+            if e == EINVAL && direct { hint = " (the filesystem does not support O_DIRECT: drop --direct)" }
+            throw ReplayError(.targetUnavailable, "cannot open target \(path): \(ReplayError.errnoString(e))\(hint)", errno: e)
+        }
+        var fst = stat()
+        fstat(fd, &fst)
+        let isBlock = (fst.st_mode & S_IFMT) == S_IFBLK
+        var size: UInt64 = 0
+        if isBlock {
+            let s = cfio_blkdev_size(fd)
+            size = s > 0 ? UInt64(s) : 0
+            if !readOnly && !allowDestructive {
+                if let why = BlockDeviceSafety.reasonToRefuse(path: path, rdev: fst.st_rdev) {
+                    Glibc.close(fd)
+                    throw ReplayError(.refusedDestructive,
+                        "refusing to write to \(path): \(why); pass --allow-destructive to overwrite it, or --readonly")
+                }
+            }
+        } else if (fst.st_mode & S_IFMT) == S_IFREG {
+            size = UInt64(fst.st_size)
+            let need = needed(t, files: files)
+            if created {
+                let want = need ?? 0
+                if want > 0 {
+                    if ftruncate(fd, off_t(want)) != 0 {
+                        let e = errno
+                        Glibc.close(fd)
+                        unlink(path)
+                        throw ReplayError(.targetUnavailable, "cannot size new target \(path) to \(want) bytes: \(ReplayError.errnoString(e))", errno: e)
+                    }
+                    notes.append("created \(path) (\(want) bytes)")
+                } else {
+                    notes.append("created \(path) (empty: the trace does not say how large it must be)")
+                }
+                size = want
+            } else if let need, need > size, !wrap {
+                Glibc.close(fd)
+                throw ReplayError(.targetTooSmall,
+                    "target \(path) is \(size) bytes but the trace reaches byte \(need); use --wrap, a larger target, or --scale")
+            }
+        } else {
+            Glibc.close(fd)
+            throw ReplayError(.targetUnavailable, "target \(path) is neither a regular file nor a block device")
+        }
+        targets[t].fd = fd
+        targets[t].size = size
+        targets[t].isBlockDevice = isBlock
+    }
+
+    mutating func close(_ t: Int) {
+        if targets[t].fd >= 0 { Glibc.close(targets[t].fd) }
+        targets[t].fd = -1
+        targets[t].openCount = 0
+    }
+
+    mutating func closeAll() {
+        for t in targets.indices { close(t) }
+    }
+}
+
+/// Checks that protect block devices holding data.
+public enum BlockDeviceSafety {
+    /// Why writing to the block device `path` (device number `rdev`) is unsafe, or nil: it or
+    /// one of its partitions is mounted, it is held by device-mapper/md, or it starts with a
+    /// filesystem, partition table, swap, LVM or LUKS signature.
+    public static func reasonToRefuse(path: String, rdev: UInt) -> String? {
+        let major = (rdev >> 8) & 0xfff | ((rdev >> 32) & ~0xfff)
+        let minor = (rdev & 0xff) | ((rdev >> 12) & ~0xff)
+        let dev = "\(major):\(minor)"
+        var devs = [dev]
+        // Partitions: /sys/dev/block/M:m/<name>/dev
+        let sys = "/sys/dev/block/\(dev)"
+        if let d = opendir(sys) {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name.hasPrefix(".") { continue }
+                if let v = readSmallFile("\(sys)/\(name)/dev"), access("\(sys)/\(name)/partition", F_OK) == 0 {
+                    devs.append(v.trimmingWhitespace)
+                }
+            }
+            closedir(d)
+        }
+        if let mi = readSmallFile("/proc/self/mountinfo") {
+            for line in mi.split(separator: "\n") {
+                let f = line.split(separator: " ")
+                if f.count > 4, devs.contains(String(f[2])) {
+                    return "it (or a partition on it) is mounted on \(f[4])"
+                }
+            }
+        }
+        if let d = opendir("\(sys)/holders") {
+            var holders: [String] = []
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if !name.hasPrefix(".") { holders.append(name) }
+            }
+            closedir(d)
+            if !holders.isEmpty { return "it is in use by \(holders.joined(separator: ", "))" }
+        }
+        if let sig = signature(path: path) { return "it holds a \(sig) signature" }
+        return nil
+    }
+
+    /// The first filesystem/partition signature found at the start of `path`, or nil.
+    public static func signature(path: String) -> String? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { Glibc.close(fd) }
+        let n = 68 * 1024
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 4096)
+        defer { buf.deallocate() }
+        memset(buf.baseAddress!, 0, n)
+        var got = 0
+        while got < n {
+            let r = pread(fd, buf.baseAddress! + got, n - got, off_t(got))
+            if r <= 0 { break }
+            got += r
+        }
+        func bytes(_ at: Int, _ s: String) -> Bool {
+            let u = Array(s.utf8)
+            guard at + u.count <= got else { return false }
+            for i in 0..<u.count where buf[at + i] != u[i] { return false }
+            return true
+        }
+        func le16(_ at: Int) -> UInt16 { at + 2 <= got ? UInt16(buf[at]) | UInt16(buf[at + 1]) << 8 : 0 }
+        func le32(_ at: Int) -> UInt32 { at + 4 <= got ? UInt32(le16(at)) | UInt32(le16(at + 2)) << 16 : 0 }
+        if le16(1080) == 0xEF53 { return "ext2/3/4 filesystem" }
+        if bytes(0, "XFSB") { return "XFS filesystem" }
+        if bytes(65536 + 64, "_BHRfS_M") { return "btrfs filesystem" }
+        if le32(1024) == 0xF2F52010 { return "F2FS filesystem" }
+        if bytes(0, "LUKS") { return "LUKS" }
+        if bytes(0, "hsqs") { return "squashfs filesystem" }
+        if bytes(512, "EFI PART") || bytes(4096, "EFI PART") { return "GPT partition table" }
+        if bytes(512, "LABELONE") || bytes(24, "LVM2") { return "LVM physical volume" }
+        if bytes(4086, "SWAPSPACE2") || bytes(4086, "SWAP-SPACE") { return "swap" }
+        if bytes(54, "FAT") || bytes(82, "FAT32") { return "FAT filesystem" }
+        if bytes(3, "NTFS") { return "NTFS filesystem" }
+        if got >= 512 && buf[510] == 0x55 && buf[511] == 0xAA { return "MBR partition table" }
+        return nil
+    }
+}
+
+func readSmallFile(_ path: String) -> String? {
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { return nil }
+    defer { Glibc.close(fd) }
+    var out = [UInt8]()
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let r = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if r <= 0 { break }
+        out.append(contentsOf: chunk[0..<r])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s.removeFirst() }
+        while let c = s.last, c.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}
