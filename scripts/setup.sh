@@ -7,7 +7,7 @@ need=()
 for h in zstd.h zlib.h xxhash.h libaio.h liburing.h; do
     [ -f "/usr/include/$h" ] || need+=("$h")
 done
-for t in fio blkparse zstd gzip strace; do
+for t in fio blkparse zstd gzip strace bc python3; do
     command -v "$t" >/dev/null 2>&1 || need+=("$t")
 done
 if [ ${#need[@]} -eq 0 ]; then
@@ -18,4 +18,4 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq libzstd-dev zlib1g-dev libxxhash-dev libaio-dev liburing-dev \
-    fio blktrace zstd gzip strace >/dev/null
+    fio blktrace zstd gzip strace bc python3 >/dev/null
