@@ -37,66 +37,23 @@ extension TraceSink {
     }
 }
 
-/// A one-record-at-a-time view of a source, for code that is not on a hot path.
-public struct TraceRecordIterator<Source: TraceSource>: IteratorProtocol {
-    public private(set) var source: Source
-    private var buffer: [TraceRecord] = []
-    private var index = 0
-    public private(set) var error: TraceError?
-
-    public init(_ source: Source) {
-        self.source = source
-        buffer.reserveCapacity(4096)
-    }
-
-    /// The next record, or nil at the end. Throws the source's error.
-    public mutating func nextRecord() throws -> TraceRecord? {
-        if index == buffer.count {
-            index = 0
-            guard try source.nextBatch(&buffer, maxCount: 4096) else { return nil }
-        }
-        defer { index += 1 }
-        return buffer[index]
-    }
-
-    /// `IteratorProtocol` conformance: stops at the first error and keeps it in `error`.
-    public mutating func next() -> TraceRecord? {
-        do { return try nextRecord() } catch let e as TraceError {
-            error = e
-            return nil
-        } catch {
-            self.error = TraceError(.io, "\(error)")
-            return nil
-        }
-    }
-}
-
 /// Copies a whole source into a sink, defining files as they appear. Memory: one batch.
 /// Returns the number of records copied.
 @discardableResult
 public func copyTrace<S: TraceSource, K: TraceSink>(from source: inout S, to sink: K,
-                                                     filter: TraceFilter? = nil,
                                                      batchSize: Int = 65536) throws -> UInt64 {
     var batch: [TraceRecord] = []
     batch.reserveCapacity(batchSize)
     var defined = 0
     var count: UInt64 = 0
-    var kept: [TraceRecord] = []
     while try source.nextBatch(&batch, maxCount: batchSize) {
         let files = source.files
         while defined < files.count {
             try sink.define(file: files[defined])
             defined += 1
         }
-        if let f = filter {
-            kept.removeAll(keepingCapacity: true)
-            for r in batch where f.accepts(r, files: files) { kept.append(r) }
-            try kept.withUnsafeBufferPointer { try sink.write($0) }
-            count += UInt64(kept.count)
-        } else {
-            try batch.withUnsafeBufferPointer { try sink.write($0) }
-            count += UInt64(batch.count)
-        }
+        try batch.withUnsafeBufferPointer { try sink.write($0) }
+        count += UInt64(batch.count)
     }
     let files = source.files
     while defined < files.count {

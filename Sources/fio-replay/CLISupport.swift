@@ -1,5 +1,6 @@
 import ArgumentParser
 import FioTrace
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -138,4 +139,88 @@ func pump(_ source: inout any TraceSource, into sink: any TraceSink, filter: Tra
     while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
     try sink.finish(metadata: metadata ?? source.metadata)
     if let failure { throw failure }
+}
+
+/// Reads `source` on a second thread while `body` consumes batches on this one, so that
+/// decoding and whatever `body` computes overlap (two cores: `info` decodes at the
+/// decoder's rate instead of the sum of both). At most `depth` batches wait between the
+/// threads: memory is bounded by `depth + 2` batches. Errors reach the caller after every
+/// batch read before them; a truncated trace with `salvage` is a warning, as in `drain`.
+func drainPipelined(_ source: inout any TraceSource, salvage: Bool, batchSize: Int = 65536, depth: Int = 2,
+                    _ body: (UnsafeBufferPointer<TraceRecord>) throws -> Void) throws {
+    final class Channel: @unchecked Sendable {
+        let cond = NSCondition()
+        var full: [[TraceRecord]] = []
+        var empty: [[TraceRecord]] = []
+        var finished = false
+        var error: Error?
+        var cancelled = false
+    }
+    final class SourceBox: @unchecked Sendable {
+        var source: any TraceSource
+        init(_ s: any TraceSource) { source = s }
+    }
+    let ch = Channel()
+    let box = SourceBox(source)
+    for _ in 0..<depth { var b: [TraceRecord] = []; b.reserveCapacity(batchSize); ch.empty.append(b) }
+    let producer = Thread {
+        var batch: [TraceRecord] = []
+        batch.reserveCapacity(batchSize)
+        do {
+            while true {
+                guard try box.source.nextBatch(&batch, maxCount: batchSize) else { break }
+                ch.cond.lock()
+                while ch.empty.isEmpty && !ch.cancelled { ch.cond.wait() }
+                if ch.cancelled { ch.cond.unlock(); return }
+                var next = ch.empty.removeLast()
+                swap(&next, &batch) // hand the filled array over, keep a recycled one
+                ch.full.append(next)
+                ch.cond.broadcast()
+                ch.cond.unlock()
+            }
+        } catch {
+            ch.cond.lock()
+            ch.error = error
+            ch.cond.unlock()
+        }
+        ch.cond.lock()
+        ch.finished = true
+        ch.cond.broadcast()
+        ch.cond.unlock()
+    }
+    producer.stackSize = 1 << 20
+    producer.start()
+    defer {
+        ch.cond.lock()
+        ch.cancelled = true
+        ch.cond.broadcast()
+        while !ch.finished { ch.cond.wait() }
+        ch.cond.unlock()
+        source = box.source
+    }
+    while true {
+        ch.cond.lock()
+        while ch.full.isEmpty && !ch.finished { ch.cond.wait() }
+        if ch.full.isEmpty {
+            let e = ch.error
+            ch.cond.unlock()
+            if let e {
+                if let te = e as? TraceError, te.kind == .truncated, salvage {
+                    warn("fio-replay: warning: \(te.message)")
+                } else {
+                    throw e
+                }
+            }
+            break
+        }
+        var batch = ch.full.removeFirst()
+        ch.cond.unlock()
+        try batch.withUnsafeBufferPointer { try body($0) }
+        batch.removeAll(keepingCapacity: true)
+        ch.cond.lock()
+        ch.empty.append(batch)
+        ch.cond.broadcast()
+        ch.cond.unlock()
+    }
+    reportSkipped(box.source)
 }

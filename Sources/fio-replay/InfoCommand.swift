@@ -20,7 +20,8 @@ struct InfoCommand: ParsableCommand {
         try reportingErrors {
             var source = try openTraceSource(path: trace, options: input.openOptions())
             var s = TraceSummary()
-            try drain(&source, salvage: input.skipBadBlocks) { batch, _ in s.add(batch) }
+            // Decoding and summarising overlap on two threads (see drainPipelined).
+            try drainPipelined(&source, salvage: input.skipBadBlocks) { batch in s.add(batch) }
             s.finish()
             let report = InfoReport(summary: s, files: source.files, metadata: source.metadata, name: trace)
             if json {
