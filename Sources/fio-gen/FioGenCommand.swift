@@ -111,9 +111,9 @@ struct FioGenCommand: ParsableCommand {
         }
     }
 
-    /// Records per batch: small enough that a batch is still in the CPU cache when the
-    /// writer copies and encodes it.
-    static let batchSize = 4096
+    /// Records per batch: one whole .fiot block, so the writer encodes it in place instead
+    /// of copying it into its own buffer (measured faster than cache-sized 4096 batches).
+    static let batchSize = 65536
 
     func writeAll(_ gen: inout WorkloadGenerator, to sink: inout any TraceSink) throws -> UInt64 {
         var batch: [TraceRecord] = []

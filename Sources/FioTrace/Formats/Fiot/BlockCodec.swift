@@ -13,6 +13,9 @@ public struct FiotBlockEncoder: ~Copyable {
     private var payload = ByteBuffer()
     private let cctx: OpaquePointer
     public let level: Int32
+    /// Smallest and largest record time of the last block encoded, ns (0 for an empty block).
+    public private(set) var minTime: UInt64 = 0
+    public private(set) var maxTime: UInt64 = 0
 
     public init(level: Int32 = 3) {
         cols = .allocate(capacity: 1)
@@ -46,9 +49,12 @@ public struct FiotBlockEncoder: ~Copyable {
         let op = col(0), file = col(1), len = col(2), off = col(3), tim = col(4), flg = col(5)
         let scratch = col(Self.columnCount)
 
-        // op, file, length, flags: raw. time: delta from the previous record.
+        // One pass over the records: op, file, length, flags raw; time as the delta from
+        // the previous record; which optional fields occur; the time range.
         var maxFile: UInt32 = 0
         var prev = firstTime
+        var anyLat = false, anyRes = false, anyDep = false, anyStr = false
+        var lowT = UInt64.max, highT: UInt64 = 0
         for i in 0..<n {
             let r = records[i]
             op[i] = UInt64(r.op.rawValue)
@@ -59,7 +65,15 @@ public struct FiotBlockEncoder: ~Copyable {
             tim[i] = zigzag(Int64(bitPattern: r.time &- prev))
             prev = r.time
             if r.file > maxFile { maxFile = r.file }
+            anyLat = anyLat || r.latency != nil
+            anyRes = anyRes || r.result != nil
+            anyDep = anyDep || r.depth != nil
+            anyStr = anyStr || r.stream != nil
+            lowT = Swift.min(lowT, r.time)
+            highT = Swift.max(highT, r.time)
         }
+        minTime = n == 0 ? 0 : lowT
+        maxTime = highT
         writeValues(op, n, transform: .raw)
         writeValues(file, n, transform: .raw)
         writeValues(len, n, transform: .raw)
@@ -91,13 +105,6 @@ public struct FiotBlockEncoder: ~Copyable {
         writeValues(flg, n, transform: .raw)
 
         // Optional columns: presence, then values (0 where absent).
-        var anyLat = false, anyRes = false, anyDep = false, anyStr = false
-        for r in records {
-            anyLat = anyLat || r.latency != nil
-            anyRes = anyRes || r.result != nil
-            anyDep = anyDep || r.depth != nil
-            anyStr = anyStr || r.stream != nil
-        }
         writeOptional(anyLat, records) { $0.latency }
         writeOptional(anyRes, records) { r in
             r.result.map { zigzag($0 &- (r.op.isData ? Int64(bitPattern: r.length) : 0)) }

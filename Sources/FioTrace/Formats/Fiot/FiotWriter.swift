@@ -107,14 +107,9 @@ public final class FiotWriter: TraceSink {
     private func writeBlock(_ block: UnsafeBufferPointer<TraceRecord>) throws {
         let first = recordsInBlocks
         let firstTime = block.first?.time ?? 0
-        var minT = UInt64.max, maxT: UInt64 = 0
-        for r in block {
-            minT = min(minT, r.time)
-            maxT = max(maxT, r.time)
-        }
-        if block.isEmpty { minT = 0 }
         let payloadSize = try encoder.encode(block, newFiles: newFiles, firstNewFile: files.count - newFiles.count,
                                              firstTime: firstTime, into: &compressed)
+        let minT = encoder.minTime, maxT = encoder.maxTime
         frame.removeAll()
         frame.le(FiotLayout.blockMagic)
         frame.le(UInt32(compressed.count))
