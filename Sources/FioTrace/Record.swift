@@ -155,3 +155,24 @@ public struct TraceFile: Sendable, Hashable {
         self.device = device
     }
 }
+
+/// A file table built while reading a text format: paths get indexes in order of first
+/// appearance. Lookup is a dictionary probe.
+public struct FileTable: Sendable {
+    public private(set) var files: [TraceFile] = []
+    private var index: [String: UInt32] = [:]
+
+    public init() {}
+
+    /// The index of `path`, or nil when it has not been added.
+    public func lookup(_ path: String) -> UInt32? { index[path] }
+
+    /// The index of `path`, adding it at the end of the table when new.
+    public mutating func id(for path: String) -> UInt32 {
+        if let i = index[path] { return i }
+        let i = UInt32(files.count)
+        files.append(TraceFile(path: path))
+        index[path] = i
+        return i
+    }
+}

@@ -9,13 +9,13 @@
 public final class IologReader: TraceSource {
     public let input: InputStream
     public let version: Int
-    public private(set) var files: [TraceFile] = []
+    private var table = FileTable()
+    public var files: [TraceFile] { table.files }
     public var metadata: [String: String] {
         var m = ["source.format": "iolog\(version)", "source.file": input.name, "time.unit": version == 3 ? "us" : "ms"]
         if segments > 1 { m["iolog.segments"] = String(segments) }
         return m
     }
-    private var fileIndex: [String: UInt32] = [:]
     private var isOpen: [Bool] = []
     private var lineNumber = 1
     private var clock: UInt64 = 0 // v2: ns set by the last `wait`
@@ -142,14 +142,11 @@ public final class IologReader: TraceSource {
 
     private func fileEvent(_ op: TraceOp, name: String, time: UInt64, line: UnsafeBufferPointer<UInt8>) throws -> TraceRecord {
         if op == .add {
-            if let idx = fileIndex[name] { return TraceRecord(time: time, op: .add, file: idx) }
-            let idx = UInt32(files.count)
-            files.append(TraceFile(path: name))
-            fileIndex[name] = idx
-            isOpen.append(false)
+            let idx = table.id(for: name)
+            if Int(idx) == isOpen.count { isOpen.append(false) }
             return TraceRecord(time: time, op: .add, file: idx)
         }
-        guard let idx = fileIndex[name] else {
+        guard let idx = table.lookup(name) else {
             throw fail(line, "\(op.fioName) of \"\(name)\", which was never added (no `add` line before it)")
         }
         switch op {
@@ -170,7 +167,7 @@ public final class IologReader: TraceSource {
             return lastIndex
         }
         let s = String(decoding: name, as: UTF8.self)
-        guard let idx = fileIndex[s] else {
+        guard let idx = table.lookup(s) else {
             throw fail(line, "I/O on \"\(s)\", which was never added (no `add` line before it)")
         }
         lastName = Array(name)

@@ -52,8 +52,8 @@ public enum PublicTraceFormat: String, CaseIterable, Sendable {
 public final class PublicTraceReader: TraceSource {
     public let input: InputStream
     public let format: PublicTraceFormat
-    public private(set) var files: [TraceFile] = []
-    private var fileIndex: [String: UInt32] = [:]
+    private var table = FileTable()
+    public var files: [TraceFile] { table.files }
     private var lineNumber = 0
     private var base: Int64? = nil // raw time of the first record, ns
     private var lastTime: UInt64 = 0
@@ -114,13 +114,7 @@ public final class PublicTraceReader: TraceSource {
         TraceError(.malformedLine, "\(input.name):\(lineNumber): \(what): \"\(line.prefix(200))\"")
     }
 
-    private func file(_ key: String) -> UInt32 {
-        if let i = fileIndex[key] { return i }
-        let i = UInt32(files.count)
-        files.append(TraceFile(path: key))
-        fileIndex[key] = i
-        return i
-    }
+    private func file(_ key: String) -> UInt32 { table.id(for: key) }
 
     /// Parses "12.345" (decimal, no exponent) scaled by 10^`scaleDigits` into an integer
     /// exactly: seconds with scale 9 give ns.

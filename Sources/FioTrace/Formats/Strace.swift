@@ -11,7 +11,8 @@
 /// `invisible` so the caller can warn. Memory: the open descriptors and the file table.
 public final class StraceReader: TraceSource {
     public let input: InputStream
-    public private(set) var files: [TraceFile] = []
+    private var table = FileTable()
+    public var files: [TraceFile] { table.files }
     /// Only files whose path starts with one of these are recorded (all when empty).
     public let pathPrefixes: [String]
     /// Calls whose I/O is not visible to the recorder, by name (io_uring_enter, mmap).
@@ -53,7 +54,6 @@ public final class StraceReader: TraceSource {
         if let d { openCount[d.path, default: 0] += 1 }
     }
     private var pending: [Int: (String, Int64)] = [:] // pid -> text and start of an unfinished call
-    private var fileIndex: [String: UInt32] = [:]
     private var sizes: [String: UInt64]
     private var opened: Set<UInt32> = []
     private var startMicros: Int64?
@@ -88,13 +88,7 @@ public final class StraceReader: TraceSource {
         pathPrefixes.isEmpty || pathPrefixes.contains { path.hasPrefix($0) }
     }
 
-    private func fileID(_ path: String) -> UInt32 {
-        if let i = fileIndex[path] { return i }
-        let i = UInt32(files.count)
-        files.append(TraceFile(path: path))
-        fileIndex[path] = i
-        return i
-    }
+    private func fileID(_ path: String) -> UInt32 { table.id(for: path) }
 
     // MARK: - Line parsing
 
