@@ -32,6 +32,10 @@ public struct IOSlot {
     public var result: Int64
     /// Latency the trace recorded for this I/O (ns), 0 if none.
     public var tracedLatency: UInt64
+    /// I/Os in flight when it was issued, counting itself.
+    public var depth: UInt32 = 0
+    /// Its issue number in the recorder tap (when `--write-iolog` is on).
+    public var tapSeq: UInt64 = 0
 }
 
 /// One reaped completion: which slot, and its result (bytes or -errno).

@@ -55,6 +55,8 @@ public struct ReplayOptions {
     public var realtimePriority: Int32?
     /// Called about once a second on the scheduler thread (keep it cheap).
     public var progress: ((ReplayProgress) -> Void)?
+    /// Records every issued I/O with its completion (`--write-iolog`).
+    public var recorder: ReplayRecorder?
 
     public init() {}
 }
@@ -181,6 +183,7 @@ public struct Scheduler {
 /// time and nothing is allocated per I/O.
 struct SchedulerCore<E: IOEngine> {
     let engine: E
+    let recorder: ReplayRecorder?
     var pool: SlotPool
     let cap: Int
     let timing: ReplayTiming
@@ -233,6 +236,7 @@ struct SchedulerCore<E: IOEngine> {
 
     init(engine: E, depth: Int, options o: ReplayOptions) throws {
         self.engine = engine
+        recorder = o.recorder
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
         timing = o.timing
@@ -414,6 +418,12 @@ struct SchedulerCore<E: IOEngine> {
         completed &+= 1
         let res = s.pointee.result
         let op = s.pointee.op
+        if let rec = recorder {
+            rec.complete(s.pointee.tapSeq, TraceRecord(
+                time: s.pointee.startNs &- stats.startNs, op: op, file: s.pointee.file,
+                offset: s.pointee.offset, length: s.pointee.length, latency: now &- s.pointee.startNs,
+                result: res, depth: s.pointee.depth))
+        }
         guard let sop = StatOp(op) else { return }
         if res < 0 {
             let e = Int32(-res)
@@ -604,6 +614,7 @@ struct SchedulerCore<E: IOEngine> {
                 break
             }
             syncFiles(source.files)
+            recorder?.noteFiles(source.files)
             lastDone = 0
             if startClock && stats.startNs == 0 {
                 // The schedule starts once the first records are decoded and the targets are
@@ -710,6 +721,8 @@ struct SchedulerCore<E: IOEngine> {
                     if late > worstLateness { worstLateness = late }
                 }
                 inflight += 1
+                s.pointee.depth = UInt32(truncatingIfNeeded: inflight)
+                if let rec = recorder { s.pointee.tapSeq = rec.issue() }
                 stats.issued &+= 1
                 if inflight > stats.maxInFlight { stats.maxInFlight = inflight }
                 stats.depthLevels[ReplayStats.levelIndex(inflight)] &+= 1

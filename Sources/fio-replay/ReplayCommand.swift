@@ -86,6 +86,9 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
+    @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv).")
+    var writeIolog: String?
+
     func run() throws {
         guard let engineKind = EngineKind(rawValue: engine == "iouring" ? "io_uring" : engine) else {
             throw ValidationError("unknown engine \"\(engine)\" (known: auto, io_uring, libaio, psync, null)")
@@ -182,6 +185,16 @@ struct ReplayCommand: ParsableCommand {
         installInterruptHandler()
         // The first source is handed over as is unless the pre-scan consumed it.
         var pristine: (any TraceSource)? = needScan ? nil : first
+        var recorder: ReplayRecorder? = nil
+        if let path = writeIolog {
+            do {
+                recorder = ReplayRecorder(sink: try openTraceSink(path: path))
+            } catch let e as TraceError {
+                warn("fio-replay: error: \(e.message)")
+                throw ExitCode(1)
+            }
+            o.recorder = recorder
+        }
         let scheduler = Scheduler(options: o)
         let result: ReplayResult
         do {
@@ -197,6 +210,22 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if showProgress { warn("") }
+        if let recorder {
+            var meta: [String: String] = [
+                "recorder": "fio-replay replay --write-iolog", "source.trace": trace,
+                "ioengine": result.engineName, "iodepth": String(result.iodepth),
+                "timing": result.timing.rawValue, "speed": String(result.speed),
+                "host": ProcessInfo.processInfo.hostName, "time.unit": "ns",
+            ]
+            if let target { meta["target"] = target }
+            for (i, m) in maps.enumerated() { meta["map.\(i)"] = m }
+            do {
+                try recorder.finish(metadata: meta)
+            } catch {
+                warn("fio-replay: error: writing \(writeIolog ?? ""): \(error)")
+                throw ExitCode(1)
+            }
+        }
         for n in result.notes { warn("fio-replay: \(n)") }
 
         var opts: [String: String] = ["trace": trace, "ioengine": result.engineName, "iodepth": String(result.iodepth),

@@ -84,7 +84,12 @@ public final class FiotReader: TraceSource {
         self.files = files
         metadata = meta
         headerMetadata = meta
-        if input.isSeekableFile { footer = try? loadFooter() }
+        if input.isSeekableFile, let f = try? loadFooter() {
+            // A regular file: the footer's metadata (known only when the writer finished)
+            // is available from the start.
+            footer = f
+            metadata.merge(f.metadata) { _, new in new }
+        }
     }
 
     /// The footer's byte offset from the trailer, or nil.

@@ -1,0 +1,154 @@
+import FioTrace
+import Foundation
+
+/// The `--write-iolog` tap: records every I/O a replay (or a live run) issues, with its
+/// completion, into any `TraceSink`.
+///
+/// - Records come out in issue order even when completions arrive out of order: each issue
+///   takes a sequence number and a small reorder ring holds completions until all earlier
+///   issues have completed (its size follows the in-flight window; it grows, doubling, only
+///   while one I/O is slow and later ones keep completing).
+/// - The scheduler thread only fills arrays; a writer thread encodes and writes them, so
+///   block compression never stalls issuing. At most `depth` batches wait between them.
+/// - Each record: issue time (ns since the run started), file (the trace's file index and
+///   name), op, offset and length as issued (after mapping), latency (issue to completion,
+///   ns), result (bytes or -errno) and the in-flight depth at issue (counting itself).
+/// - Killed with SIGKILL, the sink keeps whatever it had written (a .fiot keeps all complete
+///   blocks); `finish` after a Ctrl-C drain writes the rest and the footer.
+public final class ReplayRecorder: @unchecked Sendable {
+    public let sink: any TraceSink
+    private let batchSize: Int
+    private var ring: [TraceRecord]
+    private var done: [Bool]
+    private var mask: Int
+    private var head: UInt64 = 0 // oldest issue not yet handed to the writer
+    private var tail: UInt64 = 0 // next issue number
+    private var out: [TraceRecord] = []
+    private var defined = 0
+    private var files: [TraceFile] = []
+
+    // Writer thread hand-off.
+    private let cond = NSCondition()
+    private var full: [([TraceRecord], [TraceFile])] = []
+    private var empty: [[TraceRecord]] = []
+    private var closing = false
+    private var writerDone = false
+    private var writerError: Error?
+    /// Records handed to the sink so far.
+    public private(set) var recorded: UInt64 = 0
+
+    public init(sink: any TraceSink, batchSize: Int = 16384, depth: Int = 4) {
+        self.sink = sink
+        self.batchSize = batchSize
+        ring = Array(repeating: TraceRecord(time: 0, op: .read, file: 0), count: 1024)
+        done = Array(repeating: false, count: 1024)
+        mask = 1023
+        out.reserveCapacity(batchSize)
+        for _ in 0..<depth {
+            var b: [TraceRecord] = []
+            b.reserveCapacity(batchSize)
+            empty.append(b)
+        }
+        let t = Thread { [unowned self] in self.writerLoop() }
+        t.stackSize = 1 << 20
+        t.start()
+    }
+
+    /// The trace's file table as known so far (called when it grows).
+    public func noteFiles(_ table: [TraceFile]) {
+        if table.count > files.count { files = table }
+    }
+
+    /// Takes the next issue number (the scheduler keeps it in the slot).
+    @inline(__always)
+    public func issue() -> UInt64 {
+        if tail - head > UInt64(mask) { grow() }
+        defer { tail &+= 1 }
+        return tail
+    }
+
+    /// A completion for issue `seq`. Hands over every record now in order.
+    @inline(__always)
+    public func complete(_ seq: UInt64, _ record: TraceRecord) {
+        let i = Int(seq & UInt64(mask))
+        ring[i] = record
+        done[i] = true
+        while head < tail {
+            let h = Int(head & UInt64(mask))
+            guard done[h] else { break }
+            done[h] = false
+            out.append(ring[h])
+            head &+= 1
+            if out.count == batchSize { handOver() }
+        }
+    }
+
+    private func grow() {
+        let n = (mask + 1) * 2
+        var r = Array(repeating: TraceRecord(time: 0, op: .read, file: 0), count: n)
+        var d = Array(repeating: false, count: n)
+        var s = head
+        while s < tail {
+            let from = Int(s & UInt64(mask)), to = Int(s & UInt64(n - 1))
+            r[to] = ring[from]
+            d[to] = done[from]
+            s &+= 1
+        }
+        ring = r
+        done = d
+        mask = n - 1
+    }
+
+    private func handOver() {
+        cond.lock()
+        while empty.isEmpty && !writerDone { cond.wait() }
+        var next = empty.popLast() ?? []
+        swap(&next, &out)
+        full.append((next, files))
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    private func writerLoop() {
+        while true {
+            cond.lock()
+            while full.isEmpty && !closing { cond.wait() }
+            if full.isEmpty && closing {
+                writerDone = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            var (batch, table) = full.removeFirst()
+            cond.unlock()
+            if writerError == nil {
+                do {
+                    while defined < table.count { try sink.define(file: table[defined]); defined += 1 }
+                    try sink.write(batch)
+                    recorded += UInt64(batch.count)
+                } catch {
+                    writerError = error
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            cond.lock()
+            empty.append(batch)
+            cond.broadcast()
+            cond.unlock()
+        }
+    }
+
+    /// Hands over what is left (issues that never completed are dropped), waits for the
+    /// writer, and finishes the sink with `metadata`. Throws the first write error.
+    public func finish(metadata: [String: String]) throws {
+        if !out.isEmpty { handOver() }
+        cond.lock()
+        closing = true
+        cond.broadcast()
+        while !writerDone { cond.wait() }
+        cond.unlock()
+        if let e = writerError { throw e }
+        while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
+        try sink.finish(metadata: metadata)
+    }
+}
