@@ -48,9 +48,21 @@ import Testing
         // 17-digit filetimes and a few ns on decimal seconds.
         let tolerance = max(10, Int64(s.duration) / 100_000)
         #expect(abs(Int64(s.duration) - want[4]) <= tolerance, "\(c.file): span \(s.duration) vs awk \(want[4])")
-        // Forcing the format gives the same; a compressed copy too.
+        // Forcing the format gives the same; gzip and zstd copies too (detected by content).
         var forced = try openTraceSource(path: path, options: TraceOpenOptions(format: c.format))
         #expect(try TraceSummary.of(&forced).records == s.records)
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        for (tool, ext) in [("gzip", "gz"), ("zstd", "zst")] {
+            let z = "\(dir)/\(c.file).\(ext)"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "\(tool) -c < '\(path)' > '\(z)'"]
+            try p.run(); p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(tool) is needed for this test")
+            var zs = try openTraceSource(path: z)
+            let zsum = try TraceSummary.of(&zs)
+            #expect(zsum.records == s.records && zsum.dataBytes == s.dataBytes && zsum.duration == s.duration, "\(z)")
+        }
     }
 
     @Test func unitsByHand() throws {
