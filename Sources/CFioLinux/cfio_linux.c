@@ -174,12 +174,12 @@ int cfio_uring_submit(cfio_uring *r) { return io_uring_submit(&r->ring); }
 
 int cfio_uring_submit_and_wait(cfio_uring *r) { return io_uring_submit_and_wait(&r->ring, 1); }
 
-int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns) {
+/* Copies ready completions into user_data/res from index n up to max, without waiting;
+ * returns the new count. */
+static int take_ready(struct cfio_uring *r, uint64_t *user_data, int32_t *res, int n, int max) {
     struct io_uring_cqe *cqes[64];
-    int n = 0;
-    for (;;) {
+    while (n < max) {
         int want = max - n;
-        if (want <= 0) break;
         if (want > 64) want = 64;
         unsigned got = io_uring_peek_batch_cqe(&r->ring, cqes, (unsigned)want);
         for (unsigned i = 0; i < got; i++) {
@@ -190,6 +190,11 @@ int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, i
         io_uring_cq_advance(&r->ring, got);
         if (got < (unsigned)want) break;
     }
+    return n;
+}
+
+int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns) {
+    int n = take_ready(r, user_data, res, 0, max);
     if (n > 0 || wait_ns == 0) return n;
     struct io_uring_cqe *cqe = NULL;
     int ret;
@@ -206,19 +211,6 @@ int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, i
     user_data[0] = io_uring_cqe_get_data64(cqe);
     res[0] = cqe->res;
     io_uring_cqe_seen(&r->ring, cqe);
-    n = 1;
     // Take whatever else completed meanwhile, so one wait serves a whole batch.
-    while (n < max) {
-        int want = max - n;
-        if (want > 64) want = 64;
-        unsigned got = io_uring_peek_batch_cqe(&r->ring, cqes, (unsigned)want);
-        for (unsigned i = 0; i < got; i++) {
-            user_data[n] = io_uring_cqe_get_data64(cqes[i]);
-            res[n] = cqes[i]->res;
-            n++;
-        }
-        io_uring_cq_advance(&r->ring, got);
-        if (got < (unsigned)want) break;
-    }
-    return n;
+    return take_ready(r, user_data, res, 1, max);
 }

@@ -55,12 +55,7 @@ public struct LatencyStat {
     /// Mean in ns (0 when empty).
     public var mean: Double { count == 0 ? 0 : sum / Double(count) }
     /// Sample standard deviation in ns, as fio computes it (n - 1).
-    public var stddev: Double {
-        guard count > 1 else { return 0 }
-        let n = Double(count)
-        let v = (sumSquares - sum * sum / n) / (n - 1)
-        return v > 0 ? v.squareRoot() : 0
-    }
+    public var stddev: Double { sampleStdDev(count: count, sum: sum, sumSquares: sumSquares) }
     /// Smallest value, 0 when empty.
     public var minValue: UInt64 { count == 0 ? 0 : min }
     /// The value at percentile `p` (0...100) in ns, or nil without a histogram or samples.
@@ -91,12 +86,7 @@ public struct SampleStat {
         sumSquares += v * v
     }
     public var mean: Double { count == 0 ? 0 : sum / Double(count) }
-    public var stddev: Double {
-        guard count > 1 else { return 0 }
-        let n = Double(count)
-        let v = (sumSquares - sum * sum / n) / (n - 1)
-        return v > 0 ? v.squareRoot() : 0
-    }
+    public var stddev: Double { sampleStdDev(count: count, sum: sum, sumSquares: sumSquares) }
     public var minValue: Double { count == 0 ? 0 : min }
 }
 
@@ -292,4 +282,12 @@ public struct ReplayStats {
         maxInFlight = Swift.max(maxInFlight, o.maxInFlight)
         cpuUserNs += o.cpuUserNs; cpuSystemNs += o.cpuSystemNs; spinNs += o.spinNs
     }
+}
+
+/// Sample standard deviation (n - 1 in the denominator, as fio reports it) from running sums.
+func sampleStdDev(count: UInt64, sum: Double, sumSquares: Double) -> Double {
+    guard count > 1 else { return 0 }
+    let n = Double(count)
+    let v = (sumSquares - sum * sum / n) / (n - 1)
+    return v > 0 ? v.squareRoot() : 0
 }
