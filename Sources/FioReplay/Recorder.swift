@@ -13,6 +13,12 @@ import Foundation
 /// - Each record: issue time (ns since the run started), file (the trace's file index and
 ///   name), op, offset and length as issued (after mapping), latency (issue to completion,
 ///   ns), result (bytes or -errno) and the in-flight depth at issue (counting itself).
+/// - Shared by several schedulers (a live run's streams, one thread each) when made with
+///   `concurrent: true`: issue and completion then take a lock, and issue numbers are global,
+///   so the trace is one sequence in issue order. Two threads may read the clock in one order
+///   and take issue numbers in the other; a record is never written earlier than the one
+///   before it (such a time is raised to the previous one, by at most the few hundred ns
+///   between a clock read and the lock).
 /// - Killed with SIGKILL, the sink keeps whatever it had written (a .fiot keeps all complete
 ///   blocks); `finish` after a Ctrl-C drain writes the rest and the footer.
 public final class ReplayRecorder: @unchecked Sendable {
@@ -36,9 +42,16 @@ public final class ReplayRecorder: @unchecked Sendable {
     private var writerError: Error?
     /// Records handed to the sink so far.
     public private(set) var recorded: UInt64 = 0
+    /// Taken by `issue` and `complete` when several threads share this recorder.
+    private let lock: NSLock?
+    /// Time of the last record handed on (ns), to keep times non-decreasing.
+    private var lastTime: UInt64 = 0
+    /// Issue numbers taken for I/Os the engine refused: nothing to record, don't wait.
+    private var cancelled: Set<UInt64> = []
 
-    public init(sink: any TraceSink, batchSize: Int = 16384, depth: Int = 4) {
+    public init(sink: any TraceSink, batchSize: Int = 16384, depth: Int = 4, concurrent: Bool = false) {
         self.sink = sink
+        lock = concurrent ? NSLock() : nil
         self.batchSize = batchSize
         ring = Array(repeating: TraceRecord(time: 0, op: .read, file: 0), count: 1024)
         done = Array(repeating: false, count: 1024)
@@ -56,27 +69,56 @@ public final class ReplayRecorder: @unchecked Sendable {
 
     /// The trace's file table as known so far (called when it grows).
     public func noteFiles(_ table: [TraceFile]) {
+        lock?.lock()
         if table.count > files.count { files = table }
+        lock?.unlock()
     }
 
     /// Takes the next issue number (the scheduler keeps it in the slot).
     @inline(__always)
     public func issue() -> UInt64 {
+        lock?.lock()
         if tail - head > UInt64(mask) { grow() }
-        defer { tail &+= 1 }
-        return tail
+        let seq = tail
+        tail &+= 1
+        lock?.unlock()
+        return seq
+    }
+
+    /// Issue `seq` never went to the device (the engine refused it): skip it.
+    public func cancel(_ seq: UInt64) {
+        lock?.lock()
+        cancelled.insert(seq)
+        let i = Int(seq & UInt64(mask))
+        done[i] = true
+        handOn()
+        lock?.unlock()
     }
 
     /// A completion for issue `seq`. Hands over every record now in order.
     @inline(__always)
     public func complete(_ seq: UInt64, _ record: TraceRecord) {
+        lock?.lock()
+        defer { lock?.unlock() }
         let i = Int(seq & UInt64(mask))
         ring[i] = record
         done[i] = true
+        handOn()
+    }
+
+    /// Moves every record whose predecessors have all completed to the output batch.
+    @inline(__always)
+    private func handOn() {
         while head < tail {
             let h = Int(head & UInt64(mask))
             guard done[h] else { break }
             done[h] = false
+            if !cancelled.isEmpty, cancelled.remove(head) != nil {
+                head &+= 1
+                continue
+            }
+            if ring[h].time < lastTime { ring[h].time = lastTime }
+            lastTime = ring[h].time
             out.append(ring[h])
             head &+= 1
             if out.count == batchSize { handOver() }

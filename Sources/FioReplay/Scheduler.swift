@@ -57,6 +57,19 @@ public struct ReplayOptions {
     public var progress: ((ReplayProgress) -> Void)?
     /// Records every issued I/O with its completion (`--write-iolog`).
     public var recorder: ReplayRecorder?
+    /// Stamped as `stream` on every recorded I/O (a live run's job index); nil: none.
+    public var recorderStream: UInt32?
+    /// Recorded file index per trace file index, when several schedulers share one recorder
+    /// whose file table the caller set (`ReplayRecorder.noteFiles`); nil: the trace's own.
+    public var recorderFileMap: [UInt32]?
+    /// Recorded issue times are ns since this monotonic instant (several streams share one
+    /// clock); nil: since this run's start.
+    public var recorderEpochNs: UInt64?
+    /// fio's ramp_time (ns): the statistics start over this long after the start, so the
+    /// report covers the steady state only; `runtimeNs` counts from there.
+    public var rampNs: UInt64 = 0
+    /// Another stream's request to stop (fio's exitall), checked at the periodic tick.
+    public var stop: StopSignal?
 
     public init() {}
 }
@@ -143,7 +156,9 @@ public struct Scheduler {
         }
         let cpu0 = threadCPUTime()
         let total0 = threadCPUTotal()
-        var ru0 = rusage(); getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru0)
+        // Per thread: several schedulers may run at once (a live run's streams).
+        let who = __rusage_who_t(1) // RUSAGE_THREAD
+        var ru0 = rusage(); getrusage(who, &ru0)
         var base: UInt64 = 0
         for pass in 0..<max(1, options.loops) {
             if pass > 0 {
@@ -168,7 +183,7 @@ public struct Scheduler {
         let userShare = u + sy > 0 ? u / (u + sy) : 1
         core.stats.cpuUserNs = UInt64(Double(total) * userShare)
         core.stats.cpuSystemNs = total &- core.stats.cpuUserNs
-        var ru1 = rusage(); getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru1)
+        var ru1 = rusage(); getrusage(who, &ru1)
         core.stats.contextSwitches = UInt64(max(0, (ru1.ru_nvcsw + ru1.ru_nivcsw) - (ru0.ru_nvcsw + ru0.ru_nivcsw)))
         core.stats.majorFaults = UInt64(max(0, ru1.ru_majflt - ru0.ru_majflt))
         core.stats.minorFaults = UInt64(max(0, ru1.ru_minflt - ru0.ru_minflt))
@@ -184,6 +199,22 @@ public struct Scheduler {
 struct SchedulerCore<E: IOEngine> {
     let engine: E
     let recorder: ReplayRecorder?
+    let recStream: UInt32?
+    let recFileMap: [UInt32]?
+    /// Recorded times count from here (set when the clock starts, unless given).
+    var recEpoch: UInt64
+    let percentiles: Bool
+    /// Monotonic ns at which the ramp ends and the stats start over; 0: no ramp (or done).
+    var rampEndNs: UInt64 = 0
+    let rampNs: UInt64
+    let stopSignal: StopSignal?
+    /// Average time a commit (one submission system call) takes, ns; timed replays only.
+    var submitCostNs: UInt64 = 0
+    /// Timed: a queued I/O is not submitted alone when the next one is due within this
+    /// many ns; both go in one submission when the second is due. Without it the second
+    /// would wait for the first's submission (tens of µs for libaio O_DIRECT here) and be
+    /// late by the rest of it; held, the first's wait shows in its slat, not as lateness.
+    var holdNs: UInt64 { submitCostNs / 2 }
     var pool: SlotPool
     let cap: Int
     let timing: ReplayTiming
@@ -237,6 +268,12 @@ struct SchedulerCore<E: IOEngine> {
     init(engine: E, depth: Int, options o: ReplayOptions) throws {
         self.engine = engine
         recorder = o.recorder
+        recStream = o.recorderStream
+        recFileMap = o.recorderFileMap
+        recEpoch = o.recorderEpochNs ?? 0
+        percentiles = o.percentiles
+        rampNs = o.rampNs
+        stopSignal = o.stop
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
         timing = o.timing
@@ -349,8 +386,15 @@ struct SchedulerCore<E: IOEngine> {
     @inline(__always)
     mutating func commitPending() {
         guard pendingCount > 0 else { return }
+        let t0 = timing == .original ? monotonicNs() : 0
         let r = engine.commit()
         let now = monotonicNs()
+        if t0 != 0 {
+            // What one submission costs (EWMA, 1/8): the window in which a next I/O is
+            // better held back and submitted together with this one (see `holdNs`).
+            let c = Int64(now &- t0)
+            submitCostNs = UInt64(Int64(submitCostNs) + (min(c, 200_000) - Int64(submitCostNs)) / 8)
+        }
         for i in 0..<pendingCount { pool.slots[Int(pending[i])].submitNs = now }
         stats.submitLevels[ReplayStats.batchIndex(pendingCount)] += 1
         pendingCount = 0
@@ -419,10 +463,12 @@ struct SchedulerCore<E: IOEngine> {
         let res = s.pointee.result
         let op = s.pointee.op
         if let rec = recorder {
+            let f = s.pointee.file
             rec.complete(s.pointee.tapSeq, TraceRecord(
-                time: s.pointee.startNs &- stats.startNs, op: op, file: s.pointee.file,
+                time: s.pointee.startNs &- recEpoch, op: op,
+                file: recFileMap.map { Int(f) < $0.count ? $0[Int(f)] : f } ?? f,
                 offset: s.pointee.offset, length: s.pointee.length, latency: now &- s.pointee.startNs,
-                result: res, depth: s.pointee.depth))
+                result: res, depth: s.pointee.depth, stream: recStream))
         }
         guard let sop = StatOp(op) else { return }
         if res < 0 {
@@ -513,6 +559,8 @@ struct SchedulerCore<E: IOEngine> {
             if spin > spinCap { spin = spinCap }
         }
         if now >= nextSpinCheckNs { nextSpinCheckNs = now + 100_000_000 }
+        if rampEndNs != 0 && now >= rampEndNs { endRamp(now: now) }
+        if let s = stopSignal, s.isRaised { stop = true }
         if now >= nextSampleNs { takeSample(now: now) }
         if now >= nextProgressNs {
             if let p = progress {
@@ -525,7 +573,17 @@ struct SchedulerCore<E: IOEngine> {
 
             nextProgressNs = now + 1_000_000_000
         }
-        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs)
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs)
+    }
+
+    /// The ramp is over: the statistics start over from `now` (fio's ramp_time). I/Os in
+    /// flight complete into the new stats.
+    mutating func endRamp(now: UInt64) {
+        rampEndNs = 0
+        stats = ReplayStats(percentiles: percentiles)
+        stats.startNs = now
+        lastSampleNs = now
+        nextSampleNs = now + sampleIntervalNs
     }
 
     mutating func startClockNow() {
@@ -536,7 +594,9 @@ struct SchedulerCore<E: IOEngine> {
         nextSpinCheckNs = stats.startNs + 100_000_000
         lastSpinCheckNs = stats.startNs
         cpuAtLastTick = threadCPUTotal()
-        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs)
+        if recorder != nil && recEpoch == 0 { recEpoch = stats.startNs }
+        rampEndNs = rampNs > 0 ? stats.startNs + rampNs : 0
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs)
     }
 
     // MARK: the loop
@@ -560,8 +620,8 @@ struct SchedulerCore<E: IOEngine> {
             }
             let now = monotonicNs()
             if due <= now { return now }
-            commitPending()
             let remaining = due - now
+            if pendingCount > 0 && (remaining > holdNs || remaining > spin) { commitPending() }
             if remaining > spin {
                 let wake = due - spin
                 var reaped = 0
@@ -606,6 +666,7 @@ struct SchedulerCore<E: IOEngine> {
         // but bookkeeping happens in between (batch refill, file events).
         var lastDone: UInt64 = 0
         outer: while !stop {
+            commitPending()
             do {
                 guard try source.nextBatch(&batch, maxCount: batchSize) else { break }
             } catch {
@@ -614,7 +675,7 @@ struct SchedulerCore<E: IOEngine> {
                 break
             }
             syncFiles(source.files)
-            recorder?.noteFiles(source.files)
+            if recFileMap == nil { recorder?.noteFiles(source.files) }
             lastDone = 0
             if startClock && stats.startNs == 0 {
                 // The schedule starts once the first records are decoded and the targets are
@@ -736,7 +797,13 @@ struct SchedulerCore<E: IOEngine> {
                 case .queued:
                     pending[pendingCount] = si
                     pendingCount += 1
-                    if timed { commitPending() }
+                    // Timed: submit now, unless the next I/O is already due (a burst, or
+                    // catching up): then it goes in the same submission, as the recorded
+                    // run's closed loop batched them. Every wait commits first.
+                    if timed {
+                        let nextDue = i < count ? baseNs &+ (speed == 1 ? batch[i].time : UInt64(Double(batch[i].time) * invSpeed)) : .max
+                        if nextDue > now &+ holdNs || pendingCount >= cap || inflight >= cap { commitPending() }
+                    }
                 case .busy:
                     // Should not happen (the ring holds `cap` entries); retry after a commit.
                     commitPending()
@@ -747,6 +814,7 @@ struct SchedulerCore<E: IOEngine> {
                         commitPending()
                     } else {
                         inflight -= 1
+                        recorder?.cancel(s.pointee.tapSeq)
                         pool.release(si)
                         fail(ReplayError(.ioFailed, "record \(recNo): the engine refused the I/O (queue full)", record: recNo))
                         break outer

@@ -60,7 +60,7 @@ struct FioGenCommand: ParsableCommand {
     }
 
     func generate() throws {
-        let (jobFiles, options) = try parseRest(rest)
+        let (jobFiles, options) = try parseFioArguments(rest)
         guard jobFiles.count <= 1 else { throw ValidationError("give one job file (got \(jobFiles.joined(separator: ", ")))") }
         let jobs: [JobSpec]
         let jobText: String
@@ -158,55 +158,4 @@ private func printError(_ s: String) {
 private func format1(_ x: Double) -> String {
     let v = (x * 10).rounded() / 10
     return String(v)
-}
-
-/// fio options that may be given without a value (`--time_based`): a following token is
-/// taken as their value only if it is 0/1/true/false.
-private let bareFlagOptions: Set<String> = [
-    "time_based", "norandommap", "stonewall", "wait_for_previous", "end_fsync", "fsync_on_close",
-    "randrepeat", "direct", "buffered", "group_reporting", "thread", "bs_unaligned", "new_group",
-    "softrandommap", "unlink", "overwrite", "do_verify", "invalidate", "refill_buffers",
-    "scramble_buffers", "zero_buffers", "sync", "gtod_reduce", "disable_lat", "disable_clat",
-    "disable_slat", "disable_bw_measurement", "exitall", "allrandrepeat", "create_serialize",
-    "create_fsync", "unified_rw_reporting", "stats", "per_job_logs", "rand_repeatable",
-]
-
-/// Splits the unrecognized arguments into job files and fio options, in order.
-func parseRest(_ rest: [String]) throws -> ([String], [JobOption]) {
-    var files: [String] = []
-    var opts: [JobOption] = []
-    var i = 0
-    while i < rest.count {
-        let t = rest[i]
-        i += 1
-        if t.hasPrefix("--") && t.count > 2 {
-            let body = String(t.dropFirst(2))
-            if let eq = body.firstIndex(of: "=") {
-                opts.append(JobOption(name: String(body[..<eq]), value: String(body[body.index(after: eq)...]), line: 0))
-                continue
-            }
-            let key = body.lowercased().map { $0 == "-" ? "_" : $0 }
-            let name = String(key)
-            let next = i < rest.count ? rest[i] : nil
-            if bareFlagOptions.contains(name) {
-                if let n = next, ["0", "1", "true", "false"].contains(n.lowercased()) {
-                    opts.append(JobOption(name: body, value: n, line: 0))
-                    i += 1
-                } else {
-                    opts.append(JobOption(name: body, value: nil, line: 0))
-                }
-                continue
-            }
-            guard let n = next, !n.hasPrefix("--") else {
-                throw ValidationError("option --\(body) needs a value (--\(body)=VALUE)")
-            }
-            opts.append(JobOption(name: body, value: n, line: 0))
-            i += 1
-        } else if t.hasPrefix("-") && t != "-" {
-            throw ValidationError("unknown option \(t) (fio options are long: --name=value)")
-        } else {
-            files.append(t)
-        }
-    }
-    return (files, opts)
 }

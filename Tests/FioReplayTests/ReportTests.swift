@@ -121,7 +121,7 @@ struct ReportTests {
         #expect(rep["trace_duration_ns"] as? Int == 399 * 1_000_000 + 500)
         #expect(rep["replay_duration_ns"] is Int)
         #expect(rep["scheduler_cpu"] is [String: Any])
-        let fid = try #require(rep["clat_fidelity"] as? [String: Any])
+        let fid = try #require(rep["lat_fidelity"] as? [String: Any])
         let fr = try #require(fid["read"] as? [String: Any])
         let orig = try #require(fr["original"] as? [String: Any])
         let o50 = orig["50.000000"] as! Int

@@ -28,14 +28,39 @@ public struct FioJSONReport {
     }
 
     public func json(_ r: ReplayResult, options: [String: String] = [:]) -> JSONValue {
+        json([JobReport(name: jobName, result: r, options: options)])
+    }
+
+    /// Several jobs (a live run's streams), one `jobs[]` entry each, as fio prints them.
+    public func render(_ jobs: [JobReport], globalOptions: [String: String] = [:]) -> String {
+        json(jobs, globalOptions: globalOptions).render() + "\n"
+    }
+
+    public func json(_ jobs: [JobReport], globalOptions: [String: String] = [:]) -> JSONValue {
         var tv = timeval()
         gettimeofday(&tv, nil)
+        var top: [(String, JSONValue)] = [
+            ("fio version", .string("fio-replay-0.1 (fio-3.33 json)")),
+            ("timestamp", .int(Int64(tv.tv_sec))),
+            ("timestamp_ms", .int(Int64(tv.tv_sec) * 1000 + Int64(tv.tv_usec) / 1000)),
+            ("time", .string(ctimeString(tv.tv_sec))),
+        ]
+        if !globalOptions.isEmpty {
+            top.append(("global options", .object(globalOptions.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
+        }
+        top.append(("jobs", .array(jobs.map { jobObject($0) })))
+        return .object(top)
+    }
+
+    func jobObject(_ report: JobReport) -> JSONValue {
+        let r = report.result
+        let options = report.options
         let s = r.stats
         let runtimeMs = Int64(s.runtimeNs / 1_000_000)
         let wallSec = max(Double(s.runtimeNs) / 1e9, 1e-9)
         var job: [(String, JSONValue)] = [
-            ("jobname", .string(jobName)),
-            ("groupid", .int(0)),
+            ("jobname", .string(report.name)),
+            ("groupid", .int(Int64(report.group))),
             ("error", .int(Int64(r.error?.errno ?? (r.error == nil ? 0 : 5)))),
             ("eta", .int(0)),
             ("elapsed", .int(Int64((Double(s.runtimeNs) / 1e9).rounded(.up)))),
@@ -69,13 +94,7 @@ public struct FioJSONReport {
             ("latency_window", .int(0)),
         ]
         job.append(("replay", replay(r, wallSec: wallSec)))
-        return .object([
-            ("fio version", .string("fio-replay-0.1 (fio-3.33 json)")),
-            ("timestamp", .int(Int64(tv.tv_sec))),
-            ("timestamp_ms", .int(Int64(tv.tv_sec) * 1000 + Int64(tv.tv_usec) / 1000)),
-            ("time", .string(ctimeString(tv.tv_sec))),
-            ("jobs", .array([.object(job)])),
-        ])
+        return .object(job)
     }
 
     func latency(_ l: LatencyStat, percentiles: Bool) -> JSONValue {
@@ -179,16 +198,19 @@ public struct FioJSONReport {
             ("spin_ns", .uint(s.spinNs)),
             ("cpu_pct", .double(s.runtimeNs > 0 ? Double(s.cpuUserNs + s.cpuSystemNs) * 100 / Double(s.runtimeNs) : 0)),
         ])))
+        // A trace's latency is issue to completion (docs/trace-format.md), so it is set
+        // against the replay's lat (issue to completion), not clat (submit to completion):
+        // with libaio and O_DIRECT, io_submit alone takes tens of µs on this machine.
         var fid: [(String, JSONValue)] = []
         for op in StatOp.allCases where s[op].tracedClat.count > 0 {
-            let replayed = op == .sync ? s[op].lat : s[op].clat
+            let replayed = s[op].lat
             fid.append((op.fioKey, .object([
                 ("N", .uint(s[op].tracedClat.count)),
                 ("original", .object(fioPercentiles.map { (String(format: "%.6f", $0), .uint(s[op].tracedClat.percentile($0) ?? 0)) })),
                 ("replayed", .object(fioPercentiles.map { (String(format: "%.6f", $0), .uint(replayed.percentile($0) ?? 0)) })),
             ])))
         }
-        kv.append(("clat_fidelity", .object(fid)))
+        kv.append(("lat_fidelity", .object(fid)))
         if let e = r.error {
             kv.append(("error", .string(e.message)))
             if let rec = e.record { kv.append(("error_record", .uint(rec))) }

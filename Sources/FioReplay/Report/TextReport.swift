@@ -33,11 +33,27 @@ public struct TextReport {
     }
 
     public func render(_ r: ReplayResult) -> String {
+        render([JobReport(name: jobName, result: r)])
+    }
+
+    /// fio's layout for several jobs: each job's section, then one "Run status" block per
+    /// group, then each job's fidelity lines (headed `label`, with the job's name when
+    /// there are several).
+    public func render(_ jobs: [JobReport], label: String = "Replay") -> String {
+        var out = ""
+        for j in jobs { out += jobSection(j) }
+        for g in Set(jobs.map(\.group)).sorted() { out += groupSection(g, jobs.filter { $0.group == g }) }
+        for j in jobs { out += fidelity(j.result, label: jobs.count > 1 ? "\(label) \(j.name)" : label) }
+        return out
+    }
+
+    func jobSection(_ job: JobReport) -> String {
+        let r = job.result
         let s = r.stats
         var out = ""
         let rtMs = max(1, s.runtimeNs / 1_000_000)
         let err = r.error?.errno ?? (r.error == nil ? 0 : 5)
-        out += "\(jobName): (groupid=0, jobs=1): err=\(String(format: "%2d", err)): pid=\(getpid()): \(ctimeString(time(nil)))\n"
+        out += "\(job.name): (groupid=\(job.group), jobs=\(job.jobs)): err=\(String(format: "%2d", err)): pid=\(getpid()): \(ctimeString(time(nil)))\n"
         for op in [StatOp.read, .write, .trim] where s[op].ios > 0 {
             let o = s[op]
             let secs = Double(rtMs) / 1000
@@ -79,17 +95,37 @@ public struct TextReport {
         out += "  IO depths    : " + zip(dk, s.depthLevels).map { String(format: "%@=%.1f%%", $0.0, Double($0.1) * 100 / total) }.joined(separator: ", ") + "\n"
         out += "     issued rwts: total=\(s.read.ios),\(s.write.ios),\(s.trim.ios),\(s.sync.ios) short=\(s.read.shortIOs),\(s.write.shortIOs),\(s.trim.shortIOs),0 dropped=\(s.read.droppedIOs),\(s.write.droppedIOs),\(s.trim.droppedIOs),\(s.sync.droppedIOs)\n"
         out += "     latency   : target=0, window=0, percentile=100.00%, depth=\(r.iodepth)\n"
-        out += "\nRun status group 0 (all jobs):\n"
-        for op in [StatOp.read, .write, .trim] where s[op].ios > 0 {
-            let o = s[op]
-            let bps = Double(o.bytes) / (Double(rtMs) / 1000)
-            let name = op.fioKey.uppercased()
-            let b = Self.bw(bps)
-            let (bin, dec) = (String(b[..<b.firstIndex(of: " ")!]), String(b[b.index(after: b.firstIndex(of: "(")!)..<b.firstIndex(of: ")")!]))
-            out += String(repeating: " ", count: max(0, 7 - name.count)) + name
-            out += ": bw=\(b), \(bin)-\(bin) (\(dec)-\(dec)), io=\(Self.size(o.bytes)) (\(o.bytes / 1000)kB), run=\(rtMs)-\(rtMs)msec\n"
+        return out
+    }
+
+    /// fio's "Run status group N (all jobs)" block: per op, the group's bandwidth (all bytes
+    /// over the longest runtime), the range of the jobs' own bandwidths, bytes and runtimes.
+    func groupSection(_ g: Int, _ jobs: [JobReport]) -> String {
+        var out = "\nRun status group \(g) (all jobs):\n"
+        func split(_ b: String) -> (String, String) {
+            (String(b[..<b.firstIndex(of: " ")!]), String(b[b.index(after: b.firstIndex(of: "(")!)..<b.firstIndex(of: ")")!]))
         }
-        out += "\nReplay: engine=\(r.engineName), timing=\(r.timing.rawValue)\(r.timing == .original && r.speed != 1 ? String(format: " x%.3g", r.speed) : ""), iodepth=\(r.iodepth) (max in flight \(s.maxInFlight)), records=\(s.recordsRead), issued=\(s.issued), skipped=\(s.skipped)\n"
+        for op in [StatOp.read, .write, .trim] {
+            let with = jobs.filter { $0.result.stats[op].ios > 0 }
+            guard !with.isEmpty else { continue }
+            let runs = with.map { max(1, $0.result.stats.runtimeNs / 1_000_000) }
+            let bws = with.map { Double($0.result.stats[op].bytes) / (Double(max(1, $0.result.stats.runtimeNs / 1_000_000)) / 1000) }
+            let bytes = with.reduce(0) { $0 + $1.result.stats[op].bytes }
+            let agg = Double(bytes) / (Double(runs.max()!) / 1000)
+            let name = op.fioKey.uppercased()
+            let (lo, hi) = (split(Self.bw(bws.min()!)), split(Self.bw(bws.max()!)))
+            out += String(repeating: " ", count: max(0, 7 - name.count)) + name
+            out += ": bw=\(Self.bw(agg)), \(lo.0)-\(hi.0) (\(lo.1)-\(hi.1)), io=\(Self.size(bytes)) (\(bytes / 1000)kB), run=\(runs.min()!)-\(runs.max()!)msec\n"
+        }
+        return out
+    }
+
+    /// Our own lines: schedule fidelity, scheduler CPU, original versus replayed latency.
+    func fidelity(_ r: ReplayResult, label: String) -> String {
+        let s = r.stats
+        let rt = Double(max(1, s.runtimeNs))
+        var out = ""
+        out += "\n\(label): engine=\(r.engineName), timing=\(r.timing.rawValue)\(r.timing == .original && r.speed != 1 ? String(format: " x%.3g", r.speed) : ""), iodepth=\(r.iodepth) (max in flight \(s.maxInFlight)), records=\(s.recordsRead), issued=\(s.issued), skipped=\(s.skipped)\n"
         let expected = Double(s.traceDurationNs) / r.speed
         out += String(format: "  duration     : trace=%.6fs, replay=%.6fs", expected / 1e9, Double(s.runtimeNs) / 1e9)
         if r.timing == .original && expected > 0 {
@@ -105,9 +141,9 @@ public struct TextReport {
         out += String(format: "  scheduler cpu: usr=%.3fs, sys=%.3fs, spinning=%.3fs (%.1f%% of wall)\n",
                       Double(s.cpuUserNs) / 1e9, Double(s.cpuSystemNs) / 1e9, Double(s.spinNs) / 1e9, Double(s.spinNs) * 100 / rt)
         for op in StatOp.allCases where s[op].tracedClat.count > 0 {
-            let rep = op == .sync ? s[op].lat : s[op].clat
+            let rep = s[op].lat
             let o = s[op].tracedClat
-            out += "  \(op.fioKey) clat original vs replayed (usec): "
+            out += "  \(op.fioKey) lat (issue to completion) original vs replayed (usec): "
             out += [50.0, 90, 99].map { p in
                 String(format: "p%g=%.1f/%.1f", p, Double(o.percentile(p) ?? 0) / 1000, Double(rep.percentile(p) ?? 0) / 1000)
             }.joined(separator: ", ") + "\n"

@@ -39,6 +39,10 @@ public struct GeneratorOptions: Sendable, Equatable {
     public var timing: Timing
     /// The job text to keep in the metadata (`fio-gen.job`).
     public var jobText: String?
+    /// Leave `runtime=` to the consumer: the model never ends a job at its runtime, and a
+    /// `time_based` job repeats its region forever. A live run sets this and stops each
+    /// stream by the wall clock instead of the model's clock.
+    public var runtimeByConsumer = false
 
     public static let defaultServiceTime: UInt64 = 100_000
 
@@ -102,7 +106,7 @@ public struct WorkloadGenerator: TraceSource {
         }
         seed = base!
 
-        for job in jobs where job.timeBased {
+        for job in jobs where job.timeBased && !options.runtimeByConsumer {
             if job.runtime == nil && job.numberIOs == nil {
                 throw TraceError(.unsupported, "\(job.origin): job \(job.name): time_based needs runtime= (or number_ios=), else the trace never ends")
             }
@@ -285,7 +289,8 @@ public struct WorkloadGenerator: TraceSource {
             let job = jobs[ji]
             let st = JobState(job: job, files: fileSetup[ji],
                               seed: WorkloadGenerator.jobSeed(job, options.seed, seed),
-                              timing: options.timing, groupStart: time, singleJob: jobs.count == 1)
+                              timing: options.timing, groupStart: time, singleJob: jobs.count == 1,
+                              runtimeByConsumer: options.runtimeByConsumer)
             states.append(st)
         }
         for k in 0..<states.count {
@@ -639,7 +644,7 @@ struct JobState {
     var endTime: UInt64 { max(clock, maxCompletion) }
 
     init(job: JobSpec, files setups: [WorkloadGenerator.FileSetup], seed: UInt64,
-         timing: GeneratorOptions.Timing, groupStart: UInt64, singleJob: Bool) {
+         timing: GeneratorOptions.Timing, groupStart: UInt64, singleJob: Bool, runtimeByConsumer: Bool = false) {
         self.job = job
         self.seed = seed
         stream = singleJob ? nil : UInt32(truncatingIfNeeded: job.index)
@@ -757,7 +762,7 @@ struct JobState {
         let delay = sd.lowerBound == sd.upperBound ? sd.lowerBound : sd.lowerBound + drng.below(sd.upperBound - sd.lowerBound + 1)
         jobStart = groupStart + delay
         clock = jobStart
-        if let rt = job.runtime {
+        if let rt = job.runtime, !runtimeByConsumer {
             endTimeLimit = jobStart + rt + job.rampTime
         } else {
             endTimeLimit = .max

@@ -1,0 +1,397 @@
+import CFioLinux
+import FioTrace
+import Foundation
+import Glibc
+import Synchronization
+
+/// A stop request shared by the streams of a live run (fio's `exitall`): set once, read by
+/// every scheduler at its periodic tick (at least every 100 ms), never on the per-I/O path.
+public final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func raise() { flag.store(true, ordering: .relaxed) }
+    public var isRaised: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// How one stream of a live run is driven, decided from its fio job.
+public struct LivePlan: Sendable {
+    /// Engine for the stream (the job's `ioengine=`, unless overridden).
+    public var engine: EngineKind
+    /// In-flight cap (the job's `iodepth`; 1 for the synchronous engines, as in fio).
+    public var iodepth: Int
+    /// `.none` (closed loop at iodepth) for an unthrottled job; `.original` (open loop
+    /// against the job's schedule) for a job with a rate, a think time or a start delay.
+    public var timing: ReplayTiming
+    /// Execution wave: jobs of one wave run at once; a `stonewall` job starts a new wave.
+    public var wave: Int
+    /// fio's group id: a new group at `stonewall` or `new_group`.
+    public var group: Int
+    /// Open targets O_DIRECT.
+    public var direct: Bool
+}
+
+/// Everything a live run needs besides the jobs.
+public struct LiveRunOptions {
+    /// Overrides every job's `randseed`.
+    public var seed: UInt64?
+    /// Overrides every job's `ioengine`.
+    public var engine: EngineKind?
+    /// Every job file goes to this file or block device.
+    public var target: String?
+    public var allowDestructive = false
+    /// Scheduler settings (see `ReplayOptions`).
+    public var spinNs: UInt64 = 40_000
+    public var maxSpinNs: UInt64 = 200_000
+    public var realtimePriority: Int32?
+    /// Records every issued I/O of every stream (made with `concurrent: true` when there
+    /// is more than one stream).
+    public var recorder: ReplayRecorder?
+    /// Called about once a second with the totals over the streams that are running.
+    public var progress: ((ReplayProgress) -> Void)?
+    public init() {}
+}
+
+/// `fio-replay run`: fio jobs run live through the same generator, scheduler, engines and
+/// statistics as a replay. Each job (each `numjobs` clone) is one stream on its own thread
+/// with its own engine and in-flight cap; jobs between `stonewall`s run at once.
+///
+/// - An unthrottled job is a closed loop at its iodepth (`--timing none` of a replay).
+/// - A job with `rate`/`rate_iops` (linear or poisson), `thinktime` or `startdelay` is an
+///   open loop against the schedule the generator computes for it with a zero service time
+///   (`--timing original`), capped at its iodepth: what a replay of the same schedule does.
+///   A think time is therefore a gap in the schedule, not a pause after the I/Os before it
+///   complete, as fio has it; for a device faster than the think time the two agree.
+/// - `runtime` is wall time from the stream's start (after `ramp_time`, whose I/Os are not
+///   counted, as in fio); `time_based` jobs repeat their region until it runs out.
+/// - Files are laid out before the first wave, as fio does: a file that is missing or too
+///   small is written out (for jobs that read it) or extended (for write-only jobs).
+///
+/// Memory: per stream O(iodepth × block size + files); nothing grows with the run's length.
+public struct LiveRun {
+    public let jobs: [JobSpec]
+    public let plans: [LivePlan]
+    public let options: LiveRunOptions
+    /// The run's file table (one entry per distinct path over all jobs) and, per job, the
+    /// index in it of each of the job's own files.
+    public let files: [TraceFile]
+    public let fileMaps: [[UInt32]]
+    /// Seed per job's generator (recorded in the metadata).
+    public let seed: UInt64
+
+    /// Engines `run` understands as fio's `ioengine=` names.
+    public static func engine(fioName: String) -> EngineKind? {
+        switch fioName.lowercased() {
+        case "libaio": return .libaio
+        case "io_uring": return .iouring
+        case "psync", "sync", "pvsync", "pvsync2", "vsync": return .psync
+        case "null": return .null
+        default: return nil
+        }
+    }
+
+    /// fio options that change how fio issues I/O in a way a live run does not model; a
+    /// job that sets one is refused rather than run differently from fio.
+    public static let unsupportedLiveOptions: Set<String> = [
+        "iodepth_batch", "iodepth_batch_submit", "iodepth_batch_complete", "iodepth_batch_complete_min",
+        "iodepth_batch_complete_max", "iodepth_low", "io_submit_mode", "thinktime_spin",
+        "hipri", "hipri_percentage", "fixedbufs", "registerfiles", "sqthread_poll", "sqthread_poll_cpu",
+        "nowait", "force_async", "cmdprio", "cmdprio_percentage", "cmdprio_class", "cmdprio_bssplit",
+        "verify", "do_verify", "rate_min", "rate_iops_min", "ratemin", "max_latency",
+        "latency_target", "steadystate", "ss", "exec_prerun", "exec_postrun", "pre_read",
+        "fill_device", "userspace_reap", "serialize_overlap",
+    ]
+
+    public init(jobs: [JobSpec], options: LiveRunOptions) throws {
+        guard !jobs.isEmpty else { throw ReplayError(.invalidOption, "no jobs to run") }
+        self.jobs = jobs
+        self.options = options
+        var plans: [LivePlan] = []
+        var wave = 0, group = 0
+        for (i, job) in jobs.enumerated() {
+            let opts = Dictionary(job.options.map { (Self.optionKey($0.name), $0.value ?? "1") }, uniquingKeysWith: { _, b in b })
+            for (k, v) in opts where Self.unsupportedLiveOptions.contains(k) {
+                if (k == "verify" && v == "0") || (k == "do_verify" && v == "0") || v == "0" && k.hasPrefix("iodepth_batch") { continue }
+                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): option \(k) is not supported by a live run (fio-replay run issues I/O one at a time, as fio's defaults do); remove it")
+            }
+            if i > 0 && job.stonewall { wave += 1; group += 1 } else if i > 0 && opts["new_group"] != nil && opts["new_group"] != "0" { group += 1 }
+            if job.timeBased && job.runtime == nil {
+                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): time_based needs runtime=, else the job never ends")
+            }
+            var kind: EngineKind
+            if let e = options.engine {
+                kind = e
+            } else if let name = opts["ioengine"] {
+                guard let e = Self.engine(fioName: name) else {
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): ioengine=\(name) is not supported (supported: libaio, io_uring, psync, sync, pvsync, pvsync2, null); give --engine to override")
+                }
+                kind = e
+            } else {
+                kind = .psync // fio's default on Linux
+            }
+            let timed = job.isRateLimited || job.thinktime > 0 || job.startDelay.upperBound > 0
+            let depth = kind == .psync ? 1 : max(1, job.iodepth)
+            plans.append(LivePlan(engine: kind, iodepth: depth, timing: timed ? .original : .none,
+                                  wave: wave, group: group, direct: job.direct))
+        }
+        self.plans = plans
+
+        // One file table over all jobs, as fio-gen builds it (a path two jobs share is one file).
+        var go = GeneratorOptions(seed: options.seed, timing: .none)
+        go.runtimeByConsumer = true
+        let all = try WorkloadGenerator(jobs: jobs, options: go)
+        files = all.files
+        seed = all.seed
+        var byPath: [String: UInt32] = [:]
+        for (i, f) in all.files.enumerated() { byPath[f.path] = UInt32(i) }
+        var maps: [[UInt32]] = []
+        for job in jobs {
+            let g = try Self.generator(job, seed: options.seed)
+            maps.append(g.files.map { byPath[$0.path] ?? 0 })
+        }
+        fileMaps = maps
+    }
+
+    /// An option name as fio spells it in its tables (lower case, `_` for `-`).
+    public static func optionKey(_ name: String) -> String {
+        String(name.lowercased().map { $0 == "-" ? "_" : $0 })
+    }
+
+    /// The generator for one job: schedule times with a zero service time (only rates,
+    /// think times and start delays put gaps in it), runtime left to the scheduler.
+    static func generator(_ job: JobSpec, seed: UInt64?) throws -> WorkloadGenerator {
+        var g = GeneratorOptions(seed: seed, timing: .serviceModel(serviceTime: 0, bytesPerSecond: nil))
+        g.runtimeByConsumer = true
+        return try WorkloadGenerator(jobs: [job], options: g)
+    }
+
+    /// The path a run file goes to.
+    public func targetPath(_ f: TraceFile) -> String { options.target ?? f.path }
+
+    /// fio's layout step: creates or grows every regular file the jobs need. A file some job
+    /// reads is filled with data (reads of holes never reach the device); a file only written
+    /// is extended with ftruncate. Block devices are left alone. Calls `note` per file done.
+    public func layOut(note: (String) -> Void) throws {
+        var need: [String: (size: UInt64, read: Bool)] = [:]
+        for (j, job) in jobs.enumerated() {
+            let g = try Self.generator(job, seed: options.seed)
+            for (k, f) in g.files.enumerated() {
+                let path = targetPath(files[Int(fileMaps[j][k])])
+                let size = f.size ?? 0
+                let old = need[path] ?? (0, false)
+                need[path] = (max(old.size, size), old.read || job.rw.reads)
+            }
+        }
+        for (path, want) in need.sorted(by: { $0.key < $1.key }) where want.size > 0 {
+            var st = stat()
+            if stat(path, &st) == 0 {
+                if (st.st_mode & S_IFMT) != S_IFREG { continue }
+                if UInt64(st.st_size) >= want.size { continue }
+            }
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            if fd < 0 {
+                let e = errno
+                throw ReplayError(.targetUnavailable, "cannot create \(path): \(ReplayError.errnoString(e))", errno: e)
+            }
+            defer { close(fd) }
+            var from: UInt64 = 0
+            var cur = stat()
+            if fstat(fd, &cur) == 0 { from = UInt64(cur.st_size) }
+            if !want.read {
+                if ftruncate(fd, off_t(want.size)) != 0 {
+                    let e = errno
+                    throw ReplayError(.targetUnavailable, "cannot extend \(path) to \(want.size) bytes: \(ReplayError.errnoString(e))", errno: e)
+                }
+                note("laid out \(path): extended to \(want.size) bytes")
+                continue
+            }
+            // Non-zero, non-repeating-per-block data, so that nothing below us can tell the
+            // blocks apart from real data by their content.
+            let chunk = 1 << 20
+            let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+            defer { buf.deallocate() }
+            var x: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(want.size)
+            let words = buf.bindMemory(to: UInt64.self)
+            var off = from - from % 4096
+            while off < want.size {
+                for w in 0..<words.count { x = x &* 6364136223846793005 &+ 1442695040888963407; words[w] = x }
+                let n = Int(min(UInt64(chunk), want.size - off))
+                var done = 0
+                while done < n {
+                    let r = pwrite(fd, buf.baseAddress! + done, n - done, off_t(off) + off_t(done))
+                    if r < 0 {
+                        if errno == EINTR { continue }
+                        let e = errno
+                        throw ReplayError(.ioFailed, "laying out \(path) at byte \(off + UInt64(done)) failed: \(ReplayError.errnoString(e))", errno: e)
+                    }
+                    done += r
+                }
+                off += UInt64(n)
+            }
+            fsync(fd)
+            note("laid out \(path): \(want.size) bytes of data")
+        }
+    }
+
+    /// Runs every wave in turn, each stream on its own thread. Never throws for I/O problems:
+    /// they come back in each stream's result, with its stats so far.
+    public func run(note: @escaping @Sendable (String) -> Void = { _ in }) -> [JobReport] {
+        let epoch = monotonicNs()
+        var results: [ReplayResult?] = Array(repeating: nil, count: jobs.count)
+        let exitAll = StopSignal()
+        let progressState = ProgressAggregator(streams: jobs.count, sink: options.progress)
+        let waves = (plans.map(\.wave).max() ?? 0) + 1
+        for w in 0..<waves {
+            if cfio_interrupted() != 0 || exitAll.isRaised { break }
+            let members = plans.indices.filter { plans[$0].wave == w }
+            let box = ResultBox(count: jobs.count)
+            var threads: [Thread] = []
+            let done = DispatchGroup()
+            for j in members {
+                let o = Unchecked(replayOptions(job: j, epoch: epoch, stop: exitAll, progress: progressState))
+                let plan = plans[j]
+                let job = jobs[j]
+                let seed = options.seed
+                done.enter()
+                let t = Thread {
+                    let r: ReplayResult
+                    do {
+                        let gen = try LiveRun.generator(job, seed: seed)
+                        var handed = false
+                        r = try Scheduler(options: o.value).run(engine: plan.engine, note: note) {
+                            guard !handed else { throw ReplayError(.trace, "a live run has one pass") }
+                            handed = true
+                            return gen
+                        }
+                    } catch let e as ReplayError {
+                        r = LiveRun.failed(e, plan: plan)
+                    } catch {
+                        r = LiveRun.failed(ReplayError(.trace, "\(job.name): \(error)"), plan: plan)
+                    }
+                    if job.exitAll { exitAll.raise() }
+                    progressState.finished(j)
+                    box.set(j, r)
+                    done.leave()
+                }
+                t.stackSize = 8 << 20
+                t.name = "fio-replay \(job.name).\(job.jobNumber)"
+                threads.append(t)
+            }
+            for t in threads { t.start() }
+            done.wait()
+            for j in members { results[j] = box.get(j) }
+        }
+        var out: [JobReport] = []
+        for (j, job) in jobs.enumerated() {
+            guard let r = results[j] else { continue }
+            var opts: [String: String] = [:]
+            for o in job.options where Self.optionKey(o.name) != "name" { opts[Self.optionKey(o.name)] = o.value ?? "1" }
+            opts["ioengine"] = plans[j].engine.rawValue
+            out.append(JobReport(jobIndex: j, name: job.name, group: plans[j].group, jobs: 1, result: r, options: opts))
+        }
+        return out
+    }
+
+    /// fio's `group_reporting`: the results of each group merged into one (named after its
+    /// first job), for groups whose jobs ask for it.
+    public func grouped(_ results: [JobReport]) -> [JobReport] {
+        var out: [JobReport] = []
+        var index: [Int: Int] = [:]
+        for r in results {
+            let wants = jobs[r.jobIndex].options.contains { Self.optionKey($0.name) == "group_reporting" && $0.value != "0" }
+            guard wants else { out.append(r); continue }
+            if let i = index[r.group] {
+                out[i].jobs += 1
+                out[i].result.stats.merge(r.result.stats)
+                if out[i].result.error == nil { out[i].result.error = r.result.error }
+                out[i].result.interrupted = out[i].result.interrupted || r.result.interrupted
+                out[i].result.iodepth = max(out[i].result.iodepth, r.result.iodepth)
+                out[i].result.notes += r.result.notes
+            } else {
+                index[r.group] = out.count
+                out.append(r)
+            }
+        }
+        return out
+    }
+
+    func replayOptions(job j: Int, epoch: UInt64, stop: StopSignal, progress: ProgressAggregator) -> ReplayOptions {
+        let job = jobs[j], plan = plans[j]
+        var o = ReplayOptions()
+        o.timing = plan.timing
+        o.iodepth = plan.iodepth
+        o.direct = plan.direct
+        o.targets = TargetMapping(all: options.target)
+        o.allowDestructive = options.allowDestructive
+        o.runtimeNs = job.runtime
+        o.rampNs = job.rampTime
+        o.spinNs = options.spinNs
+        o.maxSpinNs = options.maxSpinNs
+        o.realtimePriority = options.realtimePriority
+        var maxBS: UInt64 = 4096
+        for d in job.rw.directions { maxBS = max(maxBS, job.blockSize[d].max) }
+        o.blockSizeHint = Int(min(maxBS, 1 << 24))
+        o.recorder = options.recorder
+        o.recorderStream = jobs.count > 1 ? UInt32(j) : nil
+        o.recorderFileMap = fileMaps[j]
+        o.recorderEpochNs = epoch
+        o.stop = stop
+        if options.progress != nil {
+            o.progress = { p in progress.report(j, p) }
+        }
+        return o
+    }
+
+    static func failed(_ e: ReplayError, plan: LivePlan) -> ReplayResult {
+        ReplayResult(stats: ReplayStats(), error: e, interrupted: false, engineName: plan.engine.rawValue,
+                     iodepth: plan.iodepth, timing: plan.timing, speed: 1, notes: [])
+    }
+}
+
+/// Results written by stream threads, read after they are joined.
+final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [ReplayResult?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: ReplayResult) { lock.lock(); results[i] = r; lock.unlock() }
+    func get(_ i: Int) -> ReplayResult? { lock.lock(); defer { lock.unlock() }; return results[i] }
+}
+
+/// Sums the streams' once-a-second progress into one line's worth: the lowest-numbered
+/// running stream reports the totals.
+final class ProgressAggregator: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last: [ReplayProgress?]
+    private var running: [Bool]
+    private let sink: ((ReplayProgress) -> Void)?
+    init(streams: Int, sink: ((ReplayProgress) -> Void)?) {
+        last = Array(repeating: nil, count: streams)
+        running = Array(repeating: true, count: streams)
+        self.sink = sink
+    }
+    func finished(_ i: Int) { lock.lock(); running[i] = false; last[i] = nil; lock.unlock() }
+    func report(_ i: Int, _ p: ReplayProgress) {
+        lock.lock()
+        last[i] = p
+        let first = running.firstIndex(of: true)
+        var total: ReplayProgress?
+        if first == i {
+            var t = p
+            for (k, q) in last.enumerated() where k != i {
+                guard let q else { continue }
+                t.issued += q.issued
+                t.completed += q.completed
+                t.iopsLastSecond += q.iopsLastSecond
+                t.worstLatenessNs = max(t.worstLatenessNs, q.worstLatenessNs)
+            }
+            total = t
+        }
+        lock.unlock()
+        if let total { sink?(total) }
+    }
+}
+
+/// Hands a value to a thread that alone uses it from then on.
+struct Unchecked<T>: @unchecked Sendable {
+    var value: T
+    init(_ v: T) { value = v }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import Testing
+@testable import FioTrace
+
+/// All records of a trace.
+func readAll(_ path: String) throws -> (records: [TraceRecord], files: [TraceFile], metadata: [String: String]) {
+    var src = try openTraceSource(path: path)
+    var all: [TraceRecord] = []
+    var batch: [TraceRecord] = []
+    while try src.nextBatch(&batch, maxCount: 4096) { all += batch.filter { !$0.op.isFileEvent } }
+    return (all, src.files, src.metadata)
+}
+
+/// `jobs[i][op]` of a fio JSON report.
+func opStats(_ j: [String: Any], job: Int = 0, _ op: String) -> [String: Any] {
+    ((j["jobs"] as! [[String: Any]])[job])[op] as! [String: Any]
+}
+
+func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
+
+/// Issue 6: `fio-replay run` runs fio jobs live through the replay's scheduler and stats.
+@Suite(.serialized) struct RunTests {
+    /// The loop the toolkit exists for: a job run live and recorded, the recording replayed
+    /// on the same file. Counts, bytes, block sizes and offsets are identical, in order, and
+    /// the replay holds the recorded schedule (lateness within the replay issue's bounds).
+    @Test func liveRunRecordedThenReplayedIsIdentical() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let job = """
+        [global]
+        filename=\(dir)/data.bin
+        size=8m
+        ioengine=libaio
+        direct=1
+        [mixed]
+        rw=randrw
+        bssplit=4k/50:8k/30:16k/20
+        iodepth=4
+        rate_iops=300
+        rate_process=poisson
+        runtime=1500ms
+        time_based
+        """
+        try job.write(toFile: dir + "/j.fio", atomically: true, encoding: .utf8)
+        let live = try run("fio-replay", ["run", dir + "/j.fio", "--write-iolog", dir + "/live.fiot",
+                                          "--output-format", "json", "--no-progress", "--rt-priority", "50"])
+        #expect(live.status == 0, "\(live.stderr)")
+        let lj = try json(live)
+        let rec = try readAll(dir + "/live.fiot")
+        let reads = rec.records.filter { $0.op == .read }, writes = rec.records.filter { $0.op == .write }
+        // The JSON and the recording agree with each other, per op.
+        #expect(int(opStats(lj, "read")["total_ios"]) == reads.count)
+        #expect(int(opStats(lj, "write")["total_ios"]) == writes.count)
+        #expect(int(opStats(lj, "read")["io_bytes"]) == Int(reads.reduce(0) { $0 + $1.length }))
+        #expect(int(opStats(lj, "write")["io_bytes"]) == Int(writes.reduce(0) { $0 + $1.length }))
+        // 300 IOPS per direction (fio's rate_iops=300 sets both) for 1.5 s, poisson: about 900
+        // I/Os (5 sigma is about 150).
+        #expect((750...1050).contains(rec.records.count), "\(rec.records.count) I/Os")
+        #expect(rec.records.allSatisfy { $0.latency != nil && $0.result == Int64($0.length) && ($0.depth ?? 0) >= 1 && ($0.depth ?? 9) <= 4 })
+        #expect(Set(rec.records.map(\.length)).isSuperset(of: [4096, 8192, 16384]))
+        #expect(rec.metadata["ioengine"] == "libaio")
+        #expect(rec.metadata["iodepth"] == "4")
+        #expect(rec.metadata["recorder"] == "fio-replay run --write-iolog")
+        #expect(rec.metadata["fio-gen.job"]?.contains("rate_iops=300") == true)
+        #expect(rec.metadata["host"] != nil && rec.metadata["tool.version"] != nil)
+
+        // The replay may keep more I/Os in flight than the job's 4: on a disk shared with the
+        // rest of the test run, a stall of a few ms with 4 in flight would block the next
+        // due I/O, and this test checks the scheduler, not the disk.
+        let rp = try run("fio-replay", ["replay", dir + "/live.fiot", "--engine", "libaio", "--direct", "--iodepth", "16",
+                                        "--write-iolog", dir + "/replayed.fiot", "--output-format", "json",
+                                        "--no-progress", "--rt-priority", "50"])
+        #expect(rp.status == 0, "\(rp.stderr)")
+        let rj = try json(rp)
+        for op in ["read", "write"] {
+            #expect(int(opStats(rj, op)["total_ios"]) == int(opStats(lj, op)["total_ios"]))
+            #expect(int(opStats(rj, op)["io_bytes"]) == int(opStats(lj, op)["io_bytes"]))
+        }
+        let again = try readAll(dir + "/replayed.fiot")
+        func key(_ r: TraceRecord) -> String { "\(r.op.fioName) \(r.offset) \(r.length)" }
+        #expect(again.records.map(key) == rec.records.map(key))
+        var bsLive: [UInt64: Int] = [:], bsReplay: [UInt64: Int] = [:]
+        for r in rec.records { bsLive[r.length, default: 0] += 1 }
+        for r in again.records { bsReplay[r.length, default: 0] += 1 }
+        #expect(bsLive == bsReplay)
+        // Fidelity: the replay issue's bounds (p99 lateness <= 50 us), duration within 1 %.
+        let replay = (rj["jobs"] as! [[String: Any]])[0]["replay"] as! [String: Any]
+        let late = replay["lateness_ns"] as! [String: Any]
+        #expect(int(late["N"]) == rec.records.count)
+        #expect(int(late["p99"]) <= 50_000, "lateness \(late)")
+        let err = (replay["duration_error_pct"] as! NSNumber).doubleValue
+        #expect(abs(err) < 1, "duration error \(err) %")
+    }
+
+    /// numjobs: concurrent streams, one JSON job each; each stream issues exactly the offsets
+    /// fio-gen generates for that clone; the shared recording keeps every stream's I/Os in
+    /// its own order, tagged with the stream. group_reporting merges them into one job.
+    @Test func numjobsRunAsConcurrentStreams() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let opts = ["--name=j", "--directory=\(dir)", "--size=8m", "--rw=randread", "--bs=4k", "--numjobs=3",
+                    "--iodepth=4", "--number_ios=1500", "--ioengine=libaio"]
+        let live = try run("fio-replay", ["run"] + opts + ["--write-iolog", dir + "/live.fiot", "--output-format", "json", "--no-progress"])
+        #expect(live.status == 0, "\(live.stderr)")
+        let lj = try json(live)
+        let jobs = lj["jobs"] as! [[String: Any]]
+        #expect(jobs.count == 3)
+        #expect(jobs.allSatisfy { $0["jobname"] as? String == "j" && int($0["groupid"]) == 0 })
+        #expect((0..<3).allSatisfy { int(opStats(lj, job: $0, "read")["total_ios"]) == 1500 })
+        let rec = try readAll(dir + "/live.fiot")
+        #expect(rec.records.count == 4500)
+        #expect(zip(rec.records, rec.records.dropFirst()).allSatisfy { $0.time <= $1.time })
+        #expect(rec.metadata["iodepth"] == "12")
+        // Ground truth: fio-gen's trace of the same jobs, stream by stream.
+        let gen = try run("fio-gen", opts + ["-o", dir + "/gen.fiot", "-q"])
+        #expect(gen.status == 0, "\(gen.stderr)")
+        let want = try readAll(dir + "/gen.fiot")
+        for s in 0..<3 {
+            let got = rec.records.filter { $0.stream == UInt32(s) }
+            let exp = want.records.filter { $0.stream == UInt32(s) }
+            #expect(got.count == 1500)
+            #expect(got.map { rec.files[Int($0.file)].path } == exp.map { want.files[Int($0.file)].path })
+            #expect(got.map(\.offset) == exp.map(\.offset), "stream \(s)")
+        }
+        // The streams overlapped in time (they ran at once, not one after another).
+        let end0 = rec.records.filter { $0.stream == 0 }.map(\.time).max()!
+        let start1 = rec.records.filter { $0.stream == 1 }.map(\.time).min()!
+        #expect(start1 < end0)
+
+        let grouped = try run("fio-replay", ["run"] + opts + ["--group_reporting", "--no-progress"])
+        #expect(grouped.status == 0, "\(grouped.stderr)")
+        #expect(grouped.stdout.contains("j: (groupid=0, jobs=3)"), "\(grouped.stdout)")
+        #expect(grouped.stdout.contains("issued rwts: total=4500,0,0,0"), "\(grouped.stdout)")
+        #expect(grouped.stdout.contains("Run status group 0 (all jobs):"))
+    }
+
+    /// stonewall: the second job starts after the first one's last I/O completed, and is
+    /// reported in group 1.
+    @Test func stonewallRunsJobsOneAfterAnother() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let job = """
+        [global]
+        filename=\(dir)/f
+        size=1m
+        bs=4k
+        ioengine=psync
+        number_ios=200
+        [w]
+        rw=write
+        [r]
+        stonewall
+        rw=randread
+        """
+        try job.write(toFile: dir + "/j.fio", atomically: true, encoding: .utf8)
+        let r = try run("fio-replay", ["run", dir + "/j.fio", "--write-iolog", dir + "/rec.fiot", "--output-format", "json", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try json(r)
+        let jobs = j["jobs"] as! [[String: Any]]
+        #expect(jobs.map { int($0["groupid"]) } == [0, 1])
+        #expect(int(opStats(j, job: 0, "write")["total_ios"]) == 200)
+        #expect(int(opStats(j, job: 1, "read")["total_ios"]) == 200)
+        let rec = try readAll(dir + "/rec.fiot")
+        let firstDone = rec.records.filter { $0.stream == 0 }.map { $0.time + ($0.latency ?? 0) }.max()!
+        let secondStart = rec.records.filter { $0.stream == 1 }.map(\.time).min()!
+        #expect(secondStart >= firstDone)
+        // Sequential writes: offsets 0, 4096, ... in order.
+        #expect(rec.records.filter { $0.stream == 0 }.map(\.offset) == (0..<200).map { UInt64($0) * 4096 })
+    }
+
+    /// A rate-limited job is an open loop at its rate; runtime is wall time; time_based
+    /// keeps going past one pass over the file.
+    @Test func rateLimitedTimeBasedJobHoldsItsRate() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=r", "--filename=\(dir)/f", "--size=256k", "--rw=randread",
+                                       "--rate_iops=500", "--runtime=2", "--time_based", "--ioengine=psync",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try json(r)
+        let rd = opStats(j, "read")
+        let n = int(rd["total_ios"])
+        // 500 IOPS x 2 s, linear: 1000 (one pass over 256 KiB is only 64 I/Os).
+        #expect((980...1002).contains(n), "\(n) I/Os")
+        #expect((1990...2100).contains(int(rd["runtime"])), "runtime \(rd["runtime"] ?? "")")
+        let replay = (j["jobs"] as! [[String: Any]])[0]["replay"] as! [String: Any]
+        #expect(replay["timing"] as? String == "original")
+        #expect(int((replay["lateness_ns"] as! [String: Any])["N"]) == n)
+        // An unthrottled time_based job is a closed loop: far more than 1000 I/Os in 1 s.
+        let c = try run("fio-replay", ["run", "--name=c", "--filename=\(dir)/f", "--size=256k", "--rw=randread",
+                                       "--runtime=1", "--time_based", "--ioengine=psync", "--output-format", "json", "--no-progress"])
+        #expect(c.status == 0, "\(c.stderr)")
+        let cj = try json(c)
+        #expect(int(opStats(cj, "read")["total_ios"]) > 5000)
+        #expect((((cj["jobs"] as! [[String: Any]])[0]["replay"] as! [String: Any])["timing"] as? String) == "none")
+    }
+
+    /// A run's JSON has the same keys, nested the same way, as a replay's.
+    @Test func runAndReplayJSONHaveTheSameShape() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=s", "--filename=\(dir)/f", "--size=1m", "--rw=randrw", "--number_ios=500",
+                                       "--ioengine=libaio", "--iodepth=2", "--write-iolog", dir + "/rec.fiot",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let p = try run("fio-replay", ["replay", dir + "/rec.fiot", "--timing", "none", "--engine", "libaio",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(p.status == 0, "\(p.stderr)")
+        func paths(_ v: Any, _ prefix: String) -> Set<String> {
+            guard let d = v as? [String: Any] else { return [prefix] }
+            var out: Set<String> = []
+            for (k, x) in d where k != "job options" && k != "lat_fidelity" { out.formUnion(paths(x, prefix + "/" + k)) }
+            return out
+        }
+        let a = try json(r), b = try json(p)
+        let ja = (a["jobs"] as! [[String: Any]])[0], jb = (b["jobs"] as! [[String: Any]])[0]
+        #expect(paths(ja, "") == paths(jb, ""))
+        #expect(Set(a.keys) == Set(b.keys))
+        // The text reports have the same sections too.
+        let rt = try run("fio-replay", ["run", "--name=s", "--filename=\(dir)/f", "--size=1m", "--rw=randrw", "--number_ios=200", "--no-progress"])
+        for line in ["(groupid=0, jobs=1)", "read: IOPS=", "write: IOPS=", "clat percentiles", "IO depths", "issued rwts: total=",
+                     "Run status group 0 (all jobs):", "   READ: bw=", "  WRITE: bw=", "duration     :", "scheduler cpu:"] {
+            #expect(rt.stdout.contains(line), "missing \(line) in\n\(rt.stdout)")
+        }
+    }
+
+    /// Jobs a live run cannot honour are refused with the job and the reason.
+    @Test func unsupportedJobsAreRefused() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let a = try run("fio-replay", ["run", "--name=x", "--filename=\(dir)/f", "--size=1m", "--ioengine=posixaio"])
+        #expect(a.status == 1)
+        #expect(a.stderr.contains("ioengine=posixaio is not supported"), "\(a.stderr)")
+        let b = try run("fio-replay", ["run", "--name=x", "--filename=\(dir)/f", "--size=1m", "--time_based"])
+        #expect(b.status == 1)
+        #expect(b.stderr.contains("time_based needs runtime="), "\(b.stderr)")
+        let c = try run("fio-replay", ["run", "--name=x", "--filename=\(dir)/f", "--size=1m", "--iodepth_batch=4"])
+        #expect(c.status == 1)
+        #expect(c.stderr.contains("iodepth_batch is not supported by a live run"), "\(c.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/f"))
+    }
+
+    /// Ctrl-C: the run stops issuing, drains, prints the stats so far and exits 130; the
+    /// recording is complete (every I/O the stats count) and readable.
+    @Test func interruptedRunKeepsStatsAndRecording() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/fio-replay")
+        p.arguments = ["run", "--name=i", "--filename=\(dir)/f", "--size=1m", "--rw=randrw", "--rate_iops=2000",
+                       "--runtime=30", "--time_based", "--ioengine=psync", "--output-format", "json", "--no-progress",
+                       "--write-iolog", dir + "/rec.fiot"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(p.processIdentifier, SIGINT)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let j = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let n = int(opStats(j, "read")["total_ios"]) + int(opStats(j, "write")["total_ios"])
+        #expect(n > 1000 && n < 10_000, "\(n)")
+        let rec = try readAll(dir + "/rec.fiot")
+        #expect(rec.records.count == n)
+    }
+}
