@@ -613,7 +613,11 @@ struct SchedulerCore<E: IOEngine> {
                 return 0
             }
             if stop { return 0 }
-            if inflight > 0 { reap(waitNs: 0) }
+            if inflight > 0 {
+                reap(waitNs: 0)
+                // A completion just reaped may have failed: issue nothing more.
+                if stop { return 0 }
+            }
             if inflight >= limit {
                 commitAndReap()
                 continue
@@ -650,6 +654,7 @@ struct SchedulerCore<E: IOEngine> {
                 t = monotonicNs()
             }
             stats.spinNs &+= t - now
+            if stop { return 0 }
             return t
         }
     }

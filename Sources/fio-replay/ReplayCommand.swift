@@ -160,9 +160,13 @@ struct ReplayCommand: ParsableCommand {
                 if access(p, F_OK) != 0 && f.size == nil { needScan = true }
             }
         }
+        // The trace's last time (ns), for the progress line's ETA: from the pre-scan, or a
+        // .fiot footer's block index; unknown (no ETA) otherwise.
+        var traceEndNs: UInt64? = (first as? FiotReader)?.footer?.blocks.map(\.maxTime).max()
         if needScan {
             do {
                 let scan = try TracePrescan.scan(&first)
+                traceEndNs = scan.lastTime
                 o.requiredSizes = scan.extents
                 o.depthHint = scan.suggestedDepth
                 if scan.maxLength > 0 { o.blockSizeHint = Int(min(scan.maxLength, 1 << 24)) }
@@ -174,10 +178,19 @@ struct ReplayCommand: ParsableCommand {
 
         let showProgress = !noProgress && isatty(2) == 1
         if showProgress {
+            let runtimeLimit = o.runtimeNs, etaEnd = traceEndNs
             o.progress = { p in
                 var line = String(format: "\rreplay: %.0fs, %llu done, %.0f IOPS", Double(p.elapsedNs) / 1e9, p.completed, p.iopsLastSecond)
                 if p.worstLatenessNs > 0 { line += String(format: ", worst lateness %.1fus", Double(p.worstLatenessNs) / 1000) }
-                line += String(format: ", trace at %.1fs   ", Double(p.traceTimeNs) / 1e9)
+                line += String(format: ", trace at %.1fs", Double(p.traceTimeNs) / 1e9)
+                // ETA only where the schedule says when the run ends: original timing, one
+                // pass, a known trace end (capped by --runtime).
+                if timingMode == .original, loops == 1, let end = etaEnd {
+                    var eta = Double(end - min(end, p.traceTimeNs)) / speed
+                    if let limit = runtimeLimit { eta = min(eta, Double(limit) - Double(min(limit, p.elapsedNs))) }
+                    line += String(format: ", ETA %.1fs", eta / 1e9)
+                }
+                line += "   "
                 line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
             }
         }
