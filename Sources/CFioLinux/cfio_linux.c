@@ -214,3 +214,37 @@ int cfio_uring_reap(cfio_uring *r, uint64_t *user_data, int32_t *res, int max, i
     // Take whatever else completed meanwhile, so one wait serves a whole batch.
     return take_ready(r, user_data, res, 1, max);
 }
+
+/* The head of a libaio context: io_setup returns the address of this ring, mapped into
+ * the process (fs/aio.c, struct aio_ring). The kernel appends at tail; whoever reaps
+ * advances head, the kernel in io_getevents or we here. */
+struct cfio_aio_ring {
+    unsigned id;
+    unsigned nr;
+    unsigned head;
+    unsigned tail;
+    unsigned magic;
+    unsigned compat_features;
+    unsigned incompat_features;
+    unsigned header_length;
+    struct cfio_aio_event events[];
+};
+
+#define CFIO_AIO_RING_MAGIC 0xa10a10a1
+
+int cfio_aio_peek(void *ctx, struct cfio_aio_event *out, int max) {
+    struct cfio_aio_ring *ring = (struct cfio_aio_ring *)ctx;
+    if (ring == NULL || ring->magic != CFIO_AIO_RING_MAGIC || ring->incompat_features != 0)
+        return -1;
+    unsigned nr = ring->nr;
+    unsigned head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+    unsigned tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+    int n = 0;
+    while (head != tail && n < max) {
+        out[n++] = ring->events[head];
+        head = (head + 1) % nr;
+    }
+    if (n > 0)
+        __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+    return n;
+}

@@ -28,6 +28,8 @@ public struct LivePlan: Sendable {
     public var group: Int
     /// Open targets O_DIRECT.
     public var direct: Bool
+    /// I/Os submitted together (fio's iodepth_batch_submit, default 1: each at once).
+    public var submitBatch: Int
 }
 
 /// Everything a live run needs besides the jobs.
@@ -92,7 +94,7 @@ public struct LiveRun {
     /// fio options that change how fio issues I/O in a way a live run does not model; a
     /// job that sets one is refused rather than run differently from fio.
     public static let unsupportedLiveOptions: Set<String> = [
-        "iodepth_batch", "iodepth_batch_submit", "iodepth_batch_complete", "iodepth_batch_complete_min",
+        "iodepth_batch_complete", "iodepth_batch_complete_min",
         "iodepth_batch_complete_max", "iodepth_low", "io_submit_mode", "thinktime_spin",
         "hipri", "hipri_percentage", "fixedbufs", "registerfiles", "sqthread_poll", "sqthread_poll_cpu",
         "nowait", "force_async", "cmdprio", "cmdprio_percentage", "cmdprio_class", "cmdprio_bssplit",
@@ -110,8 +112,8 @@ public struct LiveRun {
         for (i, job) in jobs.enumerated() {
             let opts = Dictionary(job.options.map { (Self.optionKey($0.name), $0.value ?? "1") }, uniquingKeysWith: { _, b in b })
             for (k, v) in opts where Self.unsupportedLiveOptions.contains(k) {
-                if (k == "verify" && v == "0") || (k == "do_verify" && v == "0") || v == "0" && k.hasPrefix("iodepth_batch") { continue }
-                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): option \(k) is not supported by a live run (fio-replay run issues I/O one at a time, as fio's defaults do); remove it")
+                if (k == "verify" || k == "do_verify") && v == "0" { continue }
+                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): option \(k) is not supported by a live run (a live run reaps and submits as fio's defaults do); remove it")
             }
             if i > 0 && job.stonewall { wave += 1; group += 1 } else if i > 0 && opts["new_group"] != nil && opts["new_group"] != "0" { group += 1 }
             if job.timeBased && job.runtime == nil {
@@ -130,8 +132,15 @@ public struct LiveRun {
             }
             let timed = job.isRateLimited || job.thinktime > 0 || job.startDelay.upperBound > 0
             let depth = kind == .psync ? 1 : max(1, job.iodepth)
+            var batch = 1
+            if let v = opts["iodepth_batch_submit"] ?? opts["iodepth_batch"] {
+                guard let n = Int(v), n >= 0 else {
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): iodepth_batch_submit=\(v) is not a count")
+                }
+                batch = n == 0 ? 1 : min(n, depth) // fio: 0 means 1
+            }
             plans.append(LivePlan(engine: kind, iodepth: depth, timing: timed ? .original : .none,
-                                  wave: wave, group: group, direct: job.direct))
+                                  wave: wave, group: group, direct: job.direct, submitBatch: batch))
         }
         self.plans = plans
 
@@ -244,6 +253,8 @@ public struct LiveRun {
             if cfio_interrupted() != 0 || exitAll.isRaised { break }
             let members = plans.indices.filter { plans[$0].wave == w }
             let box = ResultBox(count: jobs.count)
+            // The streams of a wave start together, as fio's jobs do, not in thread-creation order.
+            let gate = StartGate(count: members.count)
             var threads: [Thread] = []
             let done = DispatchGroup()
             for j in members {
@@ -256,6 +267,7 @@ public struct LiveRun {
                     let r: ReplayResult
                     do {
                         let gen = try LiveRun.generator(job, seed: seed)
+                        gate.arriveAndWait()
                         var handed = false
                         r = try Scheduler(options: o.value).run(engine: plan.engine, note: note) {
                             guard !handed else { throw ReplayError(.trace, "a live run has one pass") }
@@ -263,8 +275,10 @@ public struct LiveRun {
                             return gen
                         }
                     } catch let e as ReplayError {
+                        gate.arriveIfNeeded()
                         r = LiveRun.failed(e, plan: plan)
                     } catch {
+                        gate.arriveIfNeeded()
                         r = LiveRun.failed(ReplayError(.trace, "\(job.name): \(error)"), plan: plan)
                     }
                     if job.exitAll { exitAll.raise() }
@@ -319,6 +333,7 @@ public struct LiveRun {
         var o = ReplayOptions()
         o.timing = plan.timing
         o.iodepth = plan.iodepth
+        o.submitBatch = plan.submitBatch
         o.direct = plan.direct
         o.targets = TargetMapping(all: options.target)
         o.allowDestructive = options.allowDestructive
@@ -344,6 +359,33 @@ public struct LiveRun {
     static func failed(_ e: ReplayError, plan: LivePlan) -> ReplayResult {
         ReplayResult(stats: ReplayStats(), error: e, interrupted: false, engineName: plan.engine.rawValue,
                      iodepth: plan.iodepth, timing: plan.timing, speed: 1, notes: [])
+    }
+}
+
+/// Holds the streams of a wave until all of them are ready to issue.
+final class StartGate: @unchecked Sendable {
+    private let cond = NSCondition()
+    private var waiting: Int
+    private var arrived: Set<UInt64> = []
+    init(count: Int) { waiting = count }
+    private func arrive() -> Bool {
+        let me = UInt64(pthread_self())
+        guard arrived.insert(me).inserted else { return false }
+        waiting -= 1
+        if waiting <= 0 { cond.broadcast() }
+        return true
+    }
+    func arriveAndWait() {
+        cond.lock()
+        _ = arrive()
+        while waiting > 0 { cond.wait() }
+        cond.unlock()
+    }
+    /// A stream that failed before arriving must not hold the others back.
+    func arriveIfNeeded() {
+        cond.lock()
+        _ = arrive()
+        cond.unlock()
     }
 }
 

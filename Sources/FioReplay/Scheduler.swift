@@ -70,6 +70,10 @@ public struct ReplayOptions {
     public var rampNs: UInt64 = 0
     /// Another stream's request to stop (fio's exitall), checked at the periodic tick.
     public var stop: StopSignal?
+    /// Untimed: submit as soon as this many I/Os are queued (fio's iodepth_batch_submit,
+    /// whose default 1 submits every I/O at once). nil: queue up to the in-flight cap and
+    /// submit them together (fewer system calls; what `--timing none` does).
+    public var submitBatch: Int?
 
     public init() {}
 }
@@ -208,6 +212,8 @@ struct SchedulerCore<E: IOEngine> {
     var rampEndNs: UInt64 = 0
     let rampNs: UInt64
     let stopSignal: StopSignal?
+    /// Untimed submission batch (`ReplayOptions.submitBatch`); 0: up to the cap.
+    let submitBatch: Int
     /// Average time a commit (one submission system call) takes, ns; timed replays only.
     var submitCostNs: UInt64 = 0
     /// Timed: a queued I/O is not submitted alone when the next one is due within this
@@ -274,6 +280,7 @@ struct SchedulerCore<E: IOEngine> {
         percentiles = o.percentiles
         rampNs = o.rampNs
         stopSignal = o.stop
+        submitBatch = max(0, o.submitBatch ?? 0)
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
         timing = o.timing
@@ -808,6 +815,8 @@ struct SchedulerCore<E: IOEngine> {
                     if timed {
                         let nextDue = i < count ? baseNs &+ (speed == 1 ? batch[i].time : UInt64(Double(batch[i].time) * invSpeed)) : .max
                         if nextDue > now &+ holdNs || pendingCount >= cap || inflight >= cap { commitPending() }
+                    } else if submitBatch > 0 && pendingCount >= submitBatch {
+                        commitPending()
                     }
                 case .busy:
                     // Should not happen (the ring holds `cap` entries); retry after a commit.

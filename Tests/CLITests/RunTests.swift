@@ -35,8 +35,7 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         rw=randrw
         bssplit=4k/50:8k/30:16k/20
         iodepth=4
-        rate_iops=300
-        rate_process=poisson
+        thinktime=2500us
         runtime=1500ms
         time_based
         """
@@ -52,15 +51,14 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(int(opStats(lj, "write")["total_ios"]) == writes.count)
         #expect(int(opStats(lj, "read")["io_bytes"]) == Int(reads.reduce(0) { $0 + $1.length }))
         #expect(int(opStats(lj, "write")["io_bytes"]) == Int(writes.reduce(0) { $0 + $1.length }))
-        // 300 IOPS per direction (fio's rate_iops=300 sets both) for 1.5 s, poisson: about 900
-        // I/Os (5 sigma is about 150).
-        #expect((750...1050).contains(rec.records.count), "\(rec.records.count) I/Os")
+        // One I/O every 2.5 ms (the think time; completions take far less) for 1.5 s.
+        #expect((590...601).contains(rec.records.count), "\(rec.records.count) I/Os")
         #expect(rec.records.allSatisfy { $0.latency != nil && $0.result == Int64($0.length) && ($0.depth ?? 0) >= 1 && ($0.depth ?? 9) <= 4 })
         #expect(Set(rec.records.map(\.length)).isSuperset(of: [4096, 8192, 16384]))
         #expect(rec.metadata["ioengine"] == "libaio")
         #expect(rec.metadata["iodepth"] == "4")
         #expect(rec.metadata["recorder"] == "fio-replay run --write-iolog")
-        #expect(rec.metadata["fio-gen.job"]?.contains("rate_iops=300") == true)
+        #expect(rec.metadata["fio-gen.job"]?.contains("thinktime=2500us") == true)
         #expect(rec.metadata["host"] != nil && rec.metadata["tool.version"] != nil)
 
         // The replay may keep more I/Os in flight than the job's 4: on a disk shared with the
@@ -96,7 +94,7 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
     /// its own order, tagged with the stream. group_reporting merges them into one job.
     @Test func numjobsRunAsConcurrentStreams() throws {
         let dir = makeTempDir("run"); defer { cleanup(dir) }
-        let opts = ["--name=j", "--directory=\(dir)", "--size=8m", "--rw=randread", "--bs=4k", "--numjobs=3",
+        let opts = ["--name=j", "--directory=\(dir)", "--size=8m", "--rw=randread", "--bs=4k", "--numjobs=3", "--direct=1",
                     "--iodepth=4", "--number_ios=1500", "--ioengine=libaio"]
         let live = try run("fio-replay", ["run"] + opts + ["--write-iolog", dir + "/live.fiot", "--output-format", "json", "--no-progress"])
         #expect(live.status == 0, "\(live.stderr)")
@@ -228,9 +226,9 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         let b = try run("fio-replay", ["run", "--name=x", "--filename=\(dir)/f", "--size=1m", "--time_based"])
         #expect(b.status == 1)
         #expect(b.stderr.contains("time_based needs runtime="), "\(b.stderr)")
-        let c = try run("fio-replay", ["run", "--name=x", "--filename=\(dir)/f", "--size=1m", "--iodepth_batch=4"])
+        let c = try run("fio-replay", ["run", "--name=x", "--filename=\(dir)/f", "--size=1m", "--iodepth_batch_complete_min=4"])
         #expect(c.status == 1)
-        #expect(c.stderr.contains("iodepth_batch is not supported by a live run"), "\(c.stderr)")
+        #expect(c.stderr.contains("iodepth_batch_complete_min is not supported by a live run"), "\(c.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/f"))
     }
 

@@ -95,3 +95,16 @@ int cfio_uring_submit_and_wait(cfio_uring *ring);
 int cfio_uring_reap(cfio_uring *ring, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns);
 
 #endif
+
+/// One libaio completion as the kernel writes it into the ring (struct io_event).
+struct cfio_aio_event {
+    uint64_t data;
+    uint64_t obj;
+    int64_t res;
+    int64_t res2;
+};
+
+/// Takes up to `max` completions straight from a libaio context's ring in user memory,
+/// without a system call (what fio's userspace_reap does). Returns how many, or -1 when
+/// the ring is not in the layout this knows (then use io_getevents).
+int cfio_aio_peek(void *ctx, struct cfio_aio_event *out, int max);
