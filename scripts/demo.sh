@@ -25,7 +25,7 @@ echo "== fio-replay replay $TRACE --target $WORK/target.dat (original timing)"
 "$R" replay "$TRACE" --target "$WORK/target.dat" --engine auto --no-progress
 echo
 echo "== fio-replay run: a QD4 random read/write job live for 2 s, recorded, then the recording replayed"
-"$R" run --name=live --filename="$WORK/live.dat" --size=64m --rw=randrw --bs=4k --ioengine=libaio \
+"$R" run --name=live --filename="$WORK/live.dat" --size=64m --rw=randrw --bs=4k --ioengine=libaio --direct=1 \
     --iodepth=4 --rate_iops=1500 --rate_process=poisson --runtime=2 --time_based \
     --write-iolog "$WORK/live.fiot" --no-progress | sed -n '/Run status/,$p'
-"$R" replay "$WORK/live.fiot" --engine libaio --no-progress | sed -n '/Run status/,$p'
+"$R" replay "$WORK/live.fiot" --engine libaio --direct --no-progress | sed -n '/Run status/,$p'

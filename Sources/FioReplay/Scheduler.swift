@@ -503,7 +503,10 @@ struct SchedulerCore<E: IOEngine> {
             stats.sync.ios &+= 1
             stats.sync.lat.record(lat)
             stats.sync.clat.record(clat)
-            if s.pointee.tracedLatency > 0 { stats.sync.tracedClat.record(s.pointee.tracedLatency) }
+            if s.pointee.tracedLatency > 0 {
+                stats.sync.tracedClat.record(s.pointee.tracedLatency)
+                stats.sync.replayedLat.record(lat)
+            }
             return
         }
         stats.markLatency(clat)
@@ -519,7 +522,10 @@ struct SchedulerCore<E: IOEngine> {
         o.clat.record(clat)
         o.lat.record(lat)
         if s.pointee.submitNs != s.pointee.startNs { o.slat.record(s.pointee.submitNs &- s.pointee.startNs) }
-        if s.pointee.tracedLatency > 0 { o.tracedClat.record(s.pointee.tracedLatency) }
+        if s.pointee.tracedLatency > 0 {
+            o.tracedClat.record(s.pointee.tracedLatency)
+            o.replayedLat.record(lat)
+        }
     }
 
     // MARK: samples and progress

@@ -123,8 +123,12 @@ public struct OpStats {
     public var clat: LatencyStat
     /// Total latency: start of issue to completed.
     public var lat: LatencyStat
-    /// Latencies the trace recorded for these I/Os (original run), when present.
+    /// Latencies the trace recorded for these I/Os (original run, issue to completion),
+    /// when present.
     public var tracedClat: LatencyStat
+    /// This run's issue-to-completion latency of the same I/Os (only those with a traced
+    /// latency), with percentiles: what `tracedClat` is set against.
+    public var replayedLat: LatencyStat
     /// Per-interval bandwidth (KiB/s) and IOPS samples.
     public var bwSamples = SampleStat()
     public var iopsSamples = SampleStat()
@@ -136,11 +140,13 @@ public struct OpStats {
         clat = LatencyStat(percentiles: percentiles && !isSync)
         lat = LatencyStat(percentiles: percentiles && isSync)
         tracedClat = LatencyStat(percentiles: percentiles)
+        replayedLat = LatencyStat(percentiles: percentiles)
     }
 
     public mutating func merge(_ o: OpStats) {
         ios += o.ios; bytes += o.bytes; shortIOs += o.shortIOs; droppedIOs += o.droppedIOs
         slat.merge(o.slat); clat.merge(o.clat); lat.merge(o.lat); tracedClat.merge(o.tracedClat)
+        replayedLat.merge(o.replayedLat)
         // Interval samples are per thread; merged runs keep the first one's (single-thread today).
     }
 }

@@ -203,7 +203,7 @@ public struct FioJSONReport {
         // with libaio and O_DIRECT, io_submit alone takes tens of µs on this machine.
         var fid: [(String, JSONValue)] = []
         for op in StatOp.allCases where s[op].tracedClat.count > 0 {
-            let replayed = s[op].lat
+            let replayed = s[op].replayedLat
             fid.append((op.fioKey, .object([
                 ("N", .uint(s[op].tracedClat.count)),
                 ("original", .object(fioPercentiles.map { (String(format: "%.6f", $0), .uint(s[op].tracedClat.percentile($0) ?? 0)) })),

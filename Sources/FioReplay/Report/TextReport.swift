@@ -141,7 +141,7 @@ public struct TextReport {
         out += String(format: "  scheduler cpu: usr=%.3fs, sys=%.3fs, spinning=%.3fs (%.1f%% of wall)\n",
                       Double(s.cpuUserNs) / 1e9, Double(s.cpuSystemNs) / 1e9, Double(s.spinNs) / 1e9, Double(s.spinNs) * 100 / rt)
         for op in StatOp.allCases where s[op].tracedClat.count > 0 {
-            let rep = s[op].lat
+            let rep = s[op].replayedLat
             let o = s[op].tracedClat
             out += "  \(op.fioKey) lat (issue to completion) original vs replayed (usec): "
             out += [50.0, 90, 99].map { p in
