@@ -89,6 +89,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv).")
     var writeIolog: String?
 
+    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: fiot, iolog3, iolog2 or csv (default: from the extension, else fiot).")
+    var writeIologFormat: String?
+
     func run() throws {
         guard let engineKind = EngineKind(rawValue: engine == "iouring" ? "io_uring" : engine) else {
             throw ValidationError("unknown engine \"\(engine)\" (known: auto, io_uring, libaio, psync, null)")
@@ -201,7 +204,7 @@ struct ReplayCommand: ParsableCommand {
         var recorder: ReplayRecorder? = nil
         if let path = writeIolog {
             do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: path))
+                recorder = ReplayRecorder(sink: try openTraceSink(path: path, format: try recordingFormat()))
             } catch let e as TraceError {
                 warn("fio-replay: error: \(e.message)")
                 throw ExitCode(1)
@@ -269,3 +272,14 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
+
+extension ReplayCommand {
+    /// The --write-iolog-format choice, nil when not given.
+    func recordingFormat() throws -> TraceFormat? {
+        guard let f = writeIologFormat else { return nil }
+        guard let t = TraceFormat(userName: f), t.isWritable else {
+            throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
+        }
+        return t
+    }
+}

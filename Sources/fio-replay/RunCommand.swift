@@ -46,6 +46,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth (.fiot; fio iolog v3 for .iolog/.log; .csv).")
     var writeIolog: String?
 
+    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: fiot, iolog3, iolog2 or csv (default: from the extension, else fiot).")
+    var writeIologFormat: String?
+
     @Option(name: .customLong("spin-us"), help: "Spin (instead of sleeping) for this many microseconds before each due time of a rate-limited job.")
     var spinUs: Double = 40
 
@@ -123,7 +126,7 @@ struct RunCommand: ParsableCommand {
         var recorder: ReplayRecorder?
         if let logPath {
             do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: logPath), concurrent: jobs.count > 1)
+                recorder = ReplayRecorder(sink: try openTraceSink(path: logPath, format: try recordingFormat()), concurrent: jobs.count > 1)
             } catch let e as TraceError {
                 warn("fio-replay: error: \(e.message)")
                 throw ExitCode(1)
@@ -198,5 +201,16 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(130)
         }
         if failed { throw ExitCode(1) }
+    }
+}
+
+extension RunCommand {
+    /// The --write-iolog-format choice, nil when not given.
+    func recordingFormat() throws -> TraceFormat? {
+        guard let f = writeIologFormat else { return nil }
+        guard let t = TraceFormat(userName: f), t.isWritable else {
+            throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
+        }
+        return t
     }
 }

@@ -272,4 +272,66 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         let rec = try readAll(dir + "/rec.fiot")
         #expect(rec.records.count == n)
     }
+
+    /// --write-iolog-format picks fio's iolog v3 (or our CSV) whatever the name; the v3 log
+    /// holds the same I/Os as a .fiot recording of the same seeded job.
+    @Test func recordingFormatFlag() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let job = ["--name=f", "--filename=\(dir)/f", "--size=1m", "--rw=randrw", "--number_ios=200", "--ioengine=psync", "--no-progress"]
+        let a = try run("fio-replay", ["run"] + job + ["--write-iolog", dir + "/rec.out", "--write-iolog-format", "iolog3"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let text = try String(contentsOfFile: dir + "/rec.out", encoding: .utf8)
+        #expect(text.hasPrefix("fio version 3 iolog\n"))
+        let b = try run("fio-replay", ["run"] + job + ["--write-iolog", dir + "/rec.fiot"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let v3 = try readAll(dir + "/rec.out"), fiot = try readAll(dir + "/rec.fiot")
+        #expect(v3.records.count == 200)
+        #expect(v3.records.map { "\($0.op.fioName) \($0.offset) \($0.length)" } == fiot.records.map { "\($0.op.fioName) \($0.offset) \($0.length)" })
+        let c = try run("fio-replay", ["run"] + job + ["--write-iolog", dir + "/rec.fiot", "--write-iolog-format", "blktrace"])
+        #expect(c.status != 0)
+        #expect(c.stderr.contains("--write-iolog-format blktrace"), "\(c.stderr)")
+    }
+
+    /// SIGKILL mid-run: the recording keeps every complete block, readable, in issue order.
+    @Test func killedRunLeavesReadableRecording() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/fio-replay")
+        p.arguments = ["run", "--name=k", "--filename=\(dir)/f", "--size=1m", "--rw=randread", "--runtime=60", "--time_based",
+                       "--ioengine=null", "--no-progress", "--write-iolog", dir + "/rec.fiot"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until at least two blocks are on disk, then kill.
+        var size: UInt64 = 0
+        for _ in 0..<200 {
+            Thread.sleep(forTimeInterval: 0.05)
+            size = (try? FileManager.default.attributesOfItem(atPath: dir + "/rec.fiot")[.size] as? UInt64) ?? 0
+            if size > 200_000 { break }
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal)
+        #expect(size > 200_000, "the recording did not grow: \(size) bytes")
+        let info = try run("fio-replay", ["info", dir + "/rec.fiot"])
+        #expect(info.stderr.contains("truncated") || info.stdout.contains("truncated"), "\(info.stdout)\n\(info.stderr)")
+        // Everything in the complete blocks, read past the missing footer.
+        // Every complete block comes back, then reading ends with "truncated".
+        let src = try FiotReader(path: dir + "/rec.fiot")
+        var records: [TraceRecord] = []
+        var batch: [TraceRecord] = []
+        var ending: TraceError?
+        do {
+            while try src.nextBatch(&batch, maxCount: 65536) { records += batch }
+        } catch let e as TraceError {
+            records += batch
+            ending = e
+        }
+        #expect(ending?.kind == .truncated, "\(String(describing: ending))")
+        let rec = (records: records, files: src.files)
+        #expect(rec.records.count >= 65536)
+        #expect(rec.records.count % 65536 == 0)
+        #expect(zip(rec.records, rec.records.dropFirst()).allSatisfy { $0.time <= $1.time })
+        #expect(rec.records.allSatisfy { $0.op == .read && $0.length == 4096 && $0.offset % 4096 == 0 && $0.offset < 1 << 20 && $0.result == 4096 })
+    }
 }
