@@ -224,3 +224,62 @@ func drainPipelined(_ source: inout any TraceSource, salvage: Bool, batchSize: I
     }
     reportSkipped(box.source)
 }
+
+/// Options `replay` and `run` share: the report, the recording and the scheduler's timing.
+struct RunReportOptions: ParsableArguments {
+    @Flag(name: .customLong("allow-destructive"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.")
+    var allowDestructive = false
+
+    @Option(name: .customLong("output-format"), help: "normal, json or json+ (json with clat_ns.bins).")
+    var outputFormat: String = "normal"
+
+    @Option(help: "Write the report to this file instead of stdout.")
+    var output: String?
+
+    @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv).")
+    var writeIolog: String?
+
+    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: fiot, iolog3, iolog2 or csv (default: from the extension, else fiot).")
+    var writeIologFormat: String?
+
+    @Option(name: .customLong("spin-us"), help: "Spin (instead of sleeping) for this many microseconds before each due time.")
+    var spinUs: Double = 40
+
+    @Option(name: .customLong("max-spin-us"), help: "Upper bound of the adaptive spin window (microseconds) used when wake-ups come late.")
+    var maxSpinUs: Double = 200
+
+    @Option(name: .customLong("rt-priority"), help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues.")
+    var rtPriority: Int32?
+
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
+    var noProgress = false
+
+    func check() throws {
+        guard ["normal", "json", "json+"].contains(outputFormat) else {
+            throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
+        }
+        if let p = rtPriority, !(1...99).contains(p) { throw ValidationError("--rt-priority must be 1...99") }
+        _ = try recordingFormat()
+    }
+
+    /// The --write-iolog-format choice, nil when not given.
+    func recordingFormat() throws -> TraceFormat? {
+        guard let f = writeIologFormat else { return nil }
+        guard let t = TraceFormat(userName: f), t.isWritable else {
+            throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
+        }
+        return t
+    }
+
+    /// Writes the report to --output, else stdout.
+    func writeReport(_ text: String) throws {
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+                warn("fio-replay: error: cannot write report to \(output)")
+                throw ExitCode(1)
+            }
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}

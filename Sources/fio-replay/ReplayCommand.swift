@@ -23,6 +23,8 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var input: TraceInputOptions
 
+    @OptionGroup var common: RunReportOptions
+
     @Option(help: "Replay every trace file onto this file or block device.")
     var target: String?
 
@@ -65,32 +67,14 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Stop issuing after this long (e.g. 30s, 500ms).")
     var runtime: String?
 
-    @Flag(name: .customLong("allow-destructive"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.")
-    var allowDestructive = false
 
-    @Option(name: .customLong("output-format"), help: "normal, json or json+ (json with clat_ns.bins).")
-    var outputFormat: String = "normal"
 
-    @Option(help: "Write the report to this file instead of stdout.")
-    var output: String?
 
-    @Option(name: .customLong("spin-us"), help: "Spin (instead of sleeping) for this many microseconds before each due time.")
-    var spinUs: Double = 40
 
-    @Option(name: .customLong("max-spin-us"), help: "Upper bound of the adaptive spin window (microseconds) used when wake-ups come late.")
-    var maxSpinUs: Double = 200
 
-    @Option(name: .customLong("rt-priority"), help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues.")
-    var rtPriority: Int32?
 
-    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
-    var noProgress = false
 
-    @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv).")
-    var writeIolog: String?
 
-    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: fiot, iolog3, iolog2 or csv (default: from the extension, else fiot).")
-    var writeIologFormat: String?
 
     func run() throws {
         guard let engineKind = EngineKind(rawValue: engine == "iouring" ? "io_uring" : engine) else {
@@ -99,9 +83,7 @@ struct ReplayCommand: ParsableCommand {
         guard let timingMode = ReplayTiming(rawValue: timing) else {
             throw ValidationError("unknown timing \"\(timing)\" (known: original, none, closed)")
         }
-        guard ["normal", "json", "json+"].contains(outputFormat) else {
-            throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
-        }
+        try common.check()
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be > 0") }
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be > 0") }
         if let d = iodepth, d < 1 || d > 65536 { throw ValidationError("--iodepth must be 1...65536") }
@@ -128,15 +110,12 @@ struct ReplayCommand: ParsableCommand {
             }
         }
         o.readOnly = readonly
-        o.allowDestructive = allowDestructive
+        o.allowDestructive = common.allowDestructive
         o.loops = loops
         if let runtime { o.runtimeNs = try parseDuration(runtime) }
-        o.spinNs = UInt64(max(0, spinUs) * 1000)
-        o.maxSpinNs = UInt64(max(0, maxSpinUs) * 1000)
-        if let p = rtPriority {
-            guard (1...99).contains(p) else { throw ValidationError("--rt-priority must be 1...99") }
-            o.realtimePriority = p
-        }
+        o.spinNs = UInt64(max(0, common.spinUs) * 1000)
+        o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
+        o.realtimePriority = common.rtPriority
 
         let openOpts = try input.openOptions()
         let path = trace
@@ -179,7 +158,7 @@ struct ReplayCommand: ParsableCommand {
             }
         }
 
-        let showProgress = !noProgress && isatty(2) == 1
+        let showProgress = !common.noProgress && isatty(2) == 1
         if showProgress {
             let runtimeLimit = o.runtimeNs, etaEnd = traceEndNs
             o.progress = { p in
@@ -202,9 +181,9 @@ struct ReplayCommand: ParsableCommand {
         // The first source is handed over as is unless the pre-scan consumed it.
         var pristine: (any TraceSource)? = needScan ? nil : first
         var recorder: ReplayRecorder? = nil
-        if let path = writeIolog {
+        if let path = common.writeIolog {
             do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: path, format: try recordingFormat()))
+                recorder = ReplayRecorder(sink: try openTraceSink(path: path, format: try common.recordingFormat()))
             } catch let e as TraceError {
                 warn("fio-replay: error: \(e.message)")
                 throw ExitCode(1)
@@ -238,7 +217,7 @@ struct ReplayCommand: ParsableCommand {
             do {
                 try recorder.finish(metadata: meta)
             } catch {
-                warn("fio-replay: error: writing \(writeIolog ?? ""): \(error)")
+                warn("fio-replay: error: writing \(common.writeIolog ?? ""): \(error)")
                 throw ExitCode(1)
             }
         }
@@ -249,18 +228,11 @@ struct ReplayCommand: ParsableCommand {
         if let target { opts["filename"] = target }
         if direct { opts["direct"] = "1" }
         let text: String
-        switch outputFormat {
-        case "json", "json+": text = FioJSONReport(jobName: "replay", plus: outputFormat == "json+").render(result, options: opts)
+        switch common.outputFormat {
+        case "json", "json+": text = FioJSONReport(jobName: "replay", plus: common.outputFormat == "json+").render(result, options: opts)
         default: text = TextReport(jobName: "replay").render(result)
         }
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
-                warn("fio-replay: error: cannot write report to \(output)")
-                throw ExitCode(1)
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try common.writeReport(text)
         if let e = result.error {
             warn("fio-replay: error: \(e.message)")
             throw ExitCode(1)
@@ -273,13 +245,3 @@ struct ReplayCommand: ParsableCommand {
 }
 
 
-extension ReplayCommand {
-    /// The --write-iolog-format choice, nil when not given.
-    func recordingFormat() throws -> TraceFormat? {
-        guard let f = writeIologFormat else { return nil }
-        guard let t = TraceFormat(userName: f), t.isWritable else {
-            throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
-        }
-        return t
-    }
-}

@@ -31,43 +31,25 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Run every job's files on this one file or block device.")
     var target: String?
 
-    @Flag(name: .customLong("allow-destructive"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.")
-    var allowDestructive = false
 
     @Option(help: "Random seed (overrides randseed).")
     var seed: UInt64?
 
-    @Option(name: .customLong("output-format"), help: "normal, json or json+ (json with clat_ns.bins).")
-    var outputFormat: String = "normal"
 
-    @Option(help: "Write the report to this file instead of stdout.")
-    var output: String?
 
-    @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth (.fiot; fio iolog v3 for .iolog/.log; .csv).")
-    var writeIolog: String?
 
-    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: fiot, iolog3, iolog2 or csv (default: from the extension, else fiot).")
-    var writeIologFormat: String?
 
-    @Option(name: .customLong("spin-us"), help: "Spin (instead of sleeping) for this many microseconds before each due time of a rate-limited job.")
-    var spinUs: Double = 40
 
-    @Option(name: .customLong("max-spin-us"), help: "Upper bound of the adaptive spin window (microseconds).")
-    var maxSpinUs: Double = 200
 
-    @Option(name: .customLong("rt-priority"), help: "Run the streams SCHED_FIFO at this priority (1-99; needs root).")
-    var rtPriority: Int32?
 
-    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
-    var noProgress = false
+
+    @OptionGroup var common: RunReportOptions
 
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("JOBFILE and/or fio options (--rw=randread ...).", valueName: "job-or-options"))
     var rest: [String] = []
 
     func run() throws {
-        guard ["normal", "json", "json+"].contains(outputFormat) else {
-            throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
-        }
+        try common.check()
         var engineKind: EngineKind?
         if let engine {
             guard let k = EngineKind(rawValue: engine == "iouring" ? "io_uring" : engine) else {
@@ -75,7 +57,6 @@ struct RunCommand: ParsableCommand {
             }
             engineKind = k
         }
-        if let p = rtPriority, !(1...99).contains(p) { throw ValidationError("--rt-priority must be 1...99") }
 
         let jobs: [JobSpec]
         let jobText: String
@@ -96,7 +77,7 @@ struct RunCommand: ParsableCommand {
         }
 
         // The recording: --write-iolog, else the jobs' own write_iolog= (one file per run).
-        var logPath = writeIolog
+        var logPath = common.writeIolog
         if logPath == nil {
             let named = Set(jobs.flatMap { $0.options.filter { LiveRun.optionKey($0.name) == "write_iolog" }.compactMap(\.value) })
             if named.count > 1 {
@@ -110,11 +91,11 @@ struct RunCommand: ParsableCommand {
         o.seed = seed
         o.engine = engineKind
         o.target = target
-        o.allowDestructive = allowDestructive
-        o.spinNs = UInt64(max(0, spinUs) * 1000)
-        o.maxSpinNs = UInt64(max(0, maxSpinUs) * 1000)
-        o.realtimePriority = rtPriority
-        let showProgress = !noProgress && isatty(2) == 1
+        o.allowDestructive = common.allowDestructive
+        o.spinNs = UInt64(max(0, common.spinUs) * 1000)
+        o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
+        o.realtimePriority = common.rtPriority
+        let showProgress = !common.noProgress && isatty(2) == 1
         if showProgress {
             o.progress = { p in
                 var line = String(format: "\rrun: %.0fs, %llu done, %.0f IOPS", Double(p.elapsedNs) / 1e9, p.completed, p.iopsLastSecond)
@@ -126,7 +107,7 @@ struct RunCommand: ParsableCommand {
         var recorder: ReplayRecorder?
         if let logPath {
             do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: logPath, format: try recordingFormat()), concurrent: jobs.count > 1)
+                recorder = ReplayRecorder(sink: try openTraceSink(path: logPath, format: try common.recordingFormat()), concurrent: jobs.count > 1)
             } catch let e as TraceError {
                 warn("fio-replay: error: \(e.message)")
                 throw ExitCode(1)
@@ -177,18 +158,11 @@ struct RunCommand: ParsableCommand {
 
         let reported = live.grouped(results)
         let text: String
-        switch outputFormat {
-        case "json", "json+": text = FioJSONReport(plus: outputFormat == "json+").render(reported)
+        switch common.outputFormat {
+        case "json", "json+": text = FioJSONReport(plus: common.outputFormat == "json+").render(reported)
         default: text = TextReport().render(reported, label: "Run")
         }
-        if let output {
-            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
-                warn("fio-replay: error: cannot write report to \(output)")
-                throw ExitCode(1)
-            }
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try common.writeReport(text)
         var failed = false
         for r in results {
             if let e = r.result.error {
@@ -204,13 +178,3 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-extension RunCommand {
-    /// The --write-iolog-format choice, nil when not given.
-    func recordingFormat() throws -> TraceFormat? {
-        guard let f = writeIologFormat else { return nil }
-        guard let t = TraceFormat(userName: f), t.isWritable else {
-            throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
-        }
-        return t
-    }
-}
