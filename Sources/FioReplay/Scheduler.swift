@@ -770,7 +770,8 @@ struct SchedulerCore<E: IOEngine> {
                     now = waitForTurn(due: due, limit: limit)
                     if now == 0 { break outer }
                 }
-                if runtimeNs > 0 && now &- stats.startNs >= runtimeNs { stop = true; break outer }
+                // During the ramp (rampEndNs != 0) the runtime has not started.
+                if runtimeNs > 0 && rampEndNs == 0 && now &- stats.startNs >= runtimeNs { stop = true; break outer }
                 guard let si = pool.acquire() else { break outer } // cannot happen: inflight < cap
                 if len > UInt64(pool.slots[Int(si)].capacity) {
                     if !pool.ensureCapacity(si, len) {

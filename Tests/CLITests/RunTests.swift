@@ -334,4 +334,43 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(zip(rec.records, rec.records.dropFirst()).allSatisfy { $0.time <= $1.time })
         #expect(rec.records.allSatisfy { $0.op == .read && $0.length == 4096 && $0.offset % 4096 == 0 && $0.offset < 1 << 20 && $0.result == 4096 })
     }
+
+    /// ramp_time's I/Os are left out of the stats and runtime counts after it; exitall
+    /// stops the other jobs when one ends.
+    @Test func rampTimeAndExitall() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=ramp", "--filename=\(dir)/f", "--size=1m", "--rw=randread", "--rate_iops=200",
+                                       "--ramp_time=1", "--runtime=1", "--time_based", "--ioengine=psync",
+                                       "--output-format", "json", "--no-progress", "--write-iolog", dir + "/ramp.fiot"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try json(r)
+        // 200 IOPS: 200 I/Os counted in the second after the ramp, 400 issued in all.
+        #expect((195...201).contains(int(opStats(j, "read")["total_ios"])), "\(opStats(j, "read")["total_ios"] ?? "")")
+        #expect((990...1010).contains(int(opStats(j, "read")["runtime"])))
+        #expect((395...402).contains(try readAll(dir + "/ramp.fiot").records.count))
+
+        let job = """
+        [global]
+        filename=\(dir)/g
+        size=1m
+        ioengine=psync
+        [short]
+        rw=randread
+        number_ios=100
+        exitall
+        [long]
+        rw=randread
+        rate_iops=100
+        runtime=20
+        time_based
+        """
+        try job.write(toFile: dir + "/x.fio", atomically: true, encoding: .utf8)
+        let t0 = Date()
+        let x = try run("fio-replay", ["run", dir + "/x.fio", "--output-format", "json", "--no-progress"])
+        #expect(x.status == 0, "\(x.stderr)")
+        #expect(Date().timeIntervalSince(t0) < 5, "exitall did not stop the 20 s job")
+        let xj = try json(x)
+        #expect(int(opStats(xj, job: 0, "read")["total_ios"]) == 100)
+        #expect(int(opStats(xj, job: 1, "read")["total_ios"]) < 100)
+    }
 }
