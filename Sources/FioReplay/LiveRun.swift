@@ -252,47 +252,28 @@ public struct LiveRun {
         for w in 0..<waves {
             if cfio_interrupted() != 0 || exitAll.isRaised { break }
             let members = plans.indices.filter { plans[$0].wave == w }
-            let box = ResultBox(count: jobs.count)
-            // The streams of a wave start together, as fio's jobs do, not in thread-creation order.
-            let gate = StartGate(count: members.count)
-            var threads: [Thread] = []
-            let done = DispatchGroup()
+            var tasks: [StreamTask] = []
             for j in members {
-                let o = Unchecked(replayOptions(job: j, epoch: epoch, stop: exitAll, progress: progressState))
                 let plan = plans[j]
                 let job = jobs[j]
                 let seed = options.seed
-                done.enter()
-                let t = Thread {
-                    let r: ReplayResult
-                    do {
-                        let gen = try LiveRun.generator(job, seed: seed)
-                        gate.arriveAndWait()
-                        var handed = false
-                        r = try Scheduler(options: o.value).run(engine: plan.engine, note: note) {
-                            guard !handed else { throw ReplayError(.trace, "a live run has one pass") }
-                            handed = true
-                            return gen
-                        }
-                    } catch let e as ReplayError {
-                        gate.arriveIfNeeded()
-                        r = LiveRun.failed(e, plan: plan)
-                    } catch {
-                        gate.arriveIfNeeded()
-                        r = LiveRun.failed(ReplayError(.trace, "\(job.name): \(error)"), plan: plan)
-                    }
-                    if job.exitAll { exitAll.raise() }
-                    progressState.finished(j)
-                    box.set(j, r)
-                    done.leave()
-                }
-                t.stackSize = 8 << 20
-                t.name = "fio-replay \(job.name).\(job.jobNumber)"
-                threads.append(t)
+                var handed = false
+                tasks.append(StreamTask(
+                    options: replayOptions(job: j, epoch: epoch, stop: exitAll, progress: progressState),
+                    engine: plan.engine, name: "\(job.name).\(job.jobNumber)",
+                    prepare: { _ = try LiveRun.generator(job, seed: seed) },
+                    open: {
+                        guard !handed else { throw ReplayError(.trace, "a live run has one pass") }
+                        handed = true
+                        return try LiveRun.generator(job, seed: seed)
+                    },
+                    finished: {
+                        if job.exitAll { exitAll.raise() }
+                        progressState.finished(j)
+                    }))
             }
-            for t in threads { t.start() }
-            done.wait()
-            for j in members { results[j] = box.get(j) }
+            let got = runConcurrently(tasks, note: note)
+            for (k, j) in members.enumerated() { results[j] = got[k] }
         }
         var out: [JobReport] = []
         for (j, job) in jobs.enumerated() {
@@ -348,7 +329,6 @@ public struct LiveRun {
         o.recorder = options.recorder
         o.recorderStream = jobs.count > 1 ? UInt32(j) : nil
         o.recorderFileMap = fileMaps[j]
-        o.recorderEpochNs = epoch
         o.stop = stop
         if options.progress != nil {
             o.progress = { p in progress.report(j, p) }
@@ -356,30 +336,101 @@ public struct LiveRun {
         return o
     }
 
-    static func failed(_ e: ReplayError, plan: LivePlan) -> ReplayResult {
-        ReplayResult(stats: ReplayStats(), error: e, interrupted: false, engineName: plan.engine.rawValue,
-                     iodepth: plan.iodepth, timing: plan.timing, speed: 1, notes: [])
+}
+
+/// One stream of a concurrent run: a scheduler on its own thread.
+public struct StreamTask: @unchecked Sendable {
+    public var options: ReplayOptions
+    public var engine: EngineKind
+    /// Names the thread.
+    public var name: String
+    /// Work done before the streams start together (may throw to fail the stream early).
+    public var prepare: () throws -> Void
+    /// The stream's source for each pass (called on the stream's thread).
+    public var open: () throws -> any TraceSource
+    /// Called on the stream's thread when it has ended.
+    public var finished: () -> Void
+
+    public init(options: ReplayOptions, engine: EngineKind, name: String, prepare: @escaping () throws -> Void = {},
+                open: @escaping () throws -> any TraceSource, finished: @escaping () -> Void = {}) {
+        self.options = options
+        self.engine = engine
+        self.name = name
+        self.prepare = prepare
+        self.open = open
+        self.finished = finished
     }
 }
 
-/// Holds the streams of a wave until all of them are ready to issue.
+/// Runs `tasks` at once, one thread each, and returns their results in order. The streams
+/// start on one clock: each schedule counts from the same instant, a few ms after the
+/// last stream is ready, so their I/Os keep the offsets the trace gives them.
+public func runConcurrently(_ tasks: [StreamTask], note: @escaping @Sendable (String) -> Void) -> [ReplayResult] {
+    let box = ResultBox(count: tasks.count)
+    let gate = StartGate(count: tasks.count)
+    let done = DispatchGroup()
+    var threads: [Thread] = []
+    for (k, task) in tasks.enumerated() {
+        done.enter()
+        let t = Thread {
+            let r: ReplayResult
+            do {
+                try task.prepare()
+                var o = task.options
+                o.startAtNs = gate.arriveAndWait()
+                r = try Scheduler(options: o).run(engine: task.engine, note: note, open: task.open)
+            } catch let e as ReplayError {
+                gate.arriveIfNeeded()
+                r = failedResult(e, task)
+            } catch {
+                gate.arriveIfNeeded()
+                r = failedResult(ReplayError(.trace, "\(task.name): \(error)"), task)
+            }
+            task.finished()
+            box.set(k, r)
+            done.leave()
+        }
+        t.stackSize = 8 << 20
+        t.name = "fio-replay \(task.name)"
+        threads.append(t)
+    }
+    for t in threads { t.start() }
+    done.wait()
+    return (0..<tasks.count).map { box.get($0)! }
+}
+
+func failedResult(_ e: ReplayError, _ task: StreamTask) -> ReplayResult {
+    ReplayResult(stats: ReplayStats(), error: e, interrupted: false, engineName: task.engine.rawValue,
+                 iodepth: task.options.iodepth ?? 1, timing: task.options.timing, speed: task.options.speed, notes: [])
+}
+
+/// Holds the streams of a wave until all of them are ready to issue, and gives them one
+/// start instant: 3 ms after the last arrives (time for each to set up its engine, open
+/// its targets and decode its first records).
 final class StartGate: @unchecked Sendable {
     private let cond = NSCondition()
     private var waiting: Int
     private var arrived: Set<UInt64> = []
+    private var start: UInt64 = 0
     init(count: Int) { waiting = count }
     private func arrive() -> Bool {
         let me = UInt64(pthread_self())
         guard arrived.insert(me).inserted else { return false }
         waiting -= 1
-        if waiting <= 0 { cond.broadcast() }
+        if waiting <= 0 {
+            start = monotonicNs() + 3_000_000
+            cond.broadcast()
+        }
         return true
     }
-    func arriveAndWait() {
+    /// The common start instant (monotonic ns).
+    func arriveAndWait() -> UInt64 {
         cond.lock()
         _ = arrive()
         while waiting > 0 { cond.wait() }
+        let s = start
         cond.unlock()
+        return s
     }
     /// A stream that failed before arriving must not hold the others back.
     func arriveIfNeeded() {
@@ -400,18 +451,18 @@ final class ResultBox: @unchecked Sendable {
 
 /// Sums the streams' once-a-second progress into one line's worth: the lowest-numbered
 /// running stream reports the totals.
-final class ProgressAggregator: @unchecked Sendable {
+public final class ProgressAggregator: @unchecked Sendable {
     private let lock = NSLock()
     private var last: [ReplayProgress?]
     private var running: [Bool]
     private let sink: ((ReplayProgress) -> Void)?
-    init(streams: Int, sink: ((ReplayProgress) -> Void)?) {
+    public init(streams: Int, sink: ((ReplayProgress) -> Void)?) {
         last = Array(repeating: nil, count: streams)
         running = Array(repeating: true, count: streams)
         self.sink = sink
     }
-    func finished(_ i: Int) { lock.lock(); running[i] = false; last[i] = nil; lock.unlock() }
-    func report(_ i: Int, _ p: ReplayProgress) {
+    public func finished(_ i: Int) { lock.lock(); running[i] = false; last[i] = nil; lock.unlock() }
+    public func report(_ i: Int, _ p: ReplayProgress) {
         lock.lock()
         last[i] = p
         let first = running.firstIndex(of: true)

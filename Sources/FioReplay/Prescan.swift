@@ -22,6 +22,8 @@ public struct TracePrescan: Sendable {
     public var hasWrites = false
     public var hasLatencies = false
     public var records: UInt64 = 0
+    /// Per stream id the trace's records carry: its largest recorded depth (0 without).
+    public var streamDepth: [UInt32: UInt32] = [:]
     /// Time of the last record (ns since trace start).
     public var lastTime: UInt64 = 0
 
@@ -70,6 +72,10 @@ public struct TracePrescan: Sendable {
                     if r.op == .write { p.hasWrites = true }
                 }
                 if let d = r.depth, d > p.maxDepth { p.maxDepth = d }
+                if let st = r.stream, !r.op.isFileEvent {
+                    let d = r.depth ?? 0
+                    if let old = p.streamDepth[st] { if d > old { p.streamDepth[st] = d } } else { p.streamDepth[st] = d }
+                }
                 if let lat = r.latency, !r.op.isFileEvent {
                     p.hasLatencies = true
                     while let first = heap.first, first <= r.time { _ = first; pop() }

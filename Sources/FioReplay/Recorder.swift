@@ -74,6 +74,19 @@ public final class ReplayRecorder: @unchecked Sendable {
         lock?.unlock()
     }
 
+    /// The instant (monotonic ns) recorded times count from: the first `startClock` call
+    /// sets it, so streams that share the recorder share the clock.
+    public private(set) var epochNs: UInt64 = 0
+
+    /// Called by each scheduler as its clock starts; returns the recorder's epoch.
+    public func startClock(at ns: UInt64) -> UInt64 {
+        lock?.lock()
+        if epochNs == 0 || ns < epochNs && tail == 0 { epochNs = ns }
+        let e = epochNs
+        lock?.unlock()
+        return e
+    }
+
     /// Takes the next issue number (the scheduler keeps it in the slot).
     @inline(__always)
     public func issue() -> UInt64 {

@@ -62,14 +62,14 @@ public struct ReplayOptions {
     /// Recorded file index per trace file index, when several schedulers share one recorder
     /// whose file table the caller set (`ReplayRecorder.noteFiles`); nil: the trace's own.
     public var recorderFileMap: [UInt32]?
-    /// Recorded issue times are ns since this monotonic instant (several streams share one
-    /// clock); nil: since this run's start.
-    public var recorderEpochNs: UInt64?
     /// fio's ramp_time (ns): the statistics start over this long after the start, so the
     /// report covers the steady state only; `runtimeNs` counts from there.
     public var rampNs: UInt64 = 0
     /// Another stream's request to stop (fio's exitall), checked at the periodic tick.
     public var stop: StopSignal?
+    /// The instant (monotonic ns) the schedule starts from; nil: when the first records are
+    /// decoded and the targets open. Streams run together share one.
+    public var startAtNs: UInt64?
     /// Untimed: submit as soon as this many I/Os are queued (fio's iodepth_batch_submit,
     /// whose default 1 submits every I/O at once). nil: queue up to the in-flight cap and
     /// submit them together (fewer system calls; what `--timing none` does).
@@ -205,13 +205,14 @@ struct SchedulerCore<E: IOEngine> {
     let recorder: ReplayRecorder?
     let recStream: UInt32?
     let recFileMap: [UInt32]?
-    /// Recorded times count from here (set when the clock starts, unless given).
+    /// Recorded times count from here: the recorder's clock (the first stream's start).
     var recEpoch: UInt64
     let percentiles: Bool
     /// Monotonic ns at which the ramp ends and the stats start over; 0: no ramp (or done).
     var rampEndNs: UInt64 = 0
     let rampNs: UInt64
     let stopSignal: StopSignal?
+    let startAtNs: UInt64?
     /// Untimed submission batch (`ReplayOptions.submitBatch`); 0: up to the cap.
     let submitBatch: Int
     /// Average time a commit (one submission system call) takes, ns; timed replays only.
@@ -276,10 +277,11 @@ struct SchedulerCore<E: IOEngine> {
         recorder = o.recorder
         recStream = o.recorderStream
         recFileMap = o.recorderFileMap
-        recEpoch = o.recorderEpochNs ?? 0
+        recEpoch = 0
         percentiles = o.percentiles
         rampNs = o.rampNs
         stopSignal = o.stop
+        startAtNs = o.startAtNs
         submitBatch = max(0, o.submitBatch ?? 0)
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
@@ -600,14 +602,14 @@ struct SchedulerCore<E: IOEngine> {
     }
 
     mutating func startClockNow() {
-        stats.startNs = monotonicNs()
+        stats.startNs = startAtNs ?? monotonicNs()
         nextSampleNs = stats.startNs + sampleIntervalNs
         lastSampleNs = stats.startNs
         nextProgressNs = stats.startNs + 1_000_000_000
         nextSpinCheckNs = stats.startNs + 100_000_000
         lastSpinCheckNs = stats.startNs
         cpuAtLastTick = threadCPUTotal()
-        if recorder != nil && recEpoch == 0 { recEpoch = stats.startNs }
+        if let rec = recorder { recEpoch = rec.startClock(at: stats.startNs) }
         rampEndNs = rampNs > 0 ? stats.startNs + rampNs : 0
         nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs)
     }

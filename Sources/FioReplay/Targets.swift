@@ -283,3 +283,35 @@ extension String {
         return String(s)
     }
 }
+
+/// Creates every regular-file target that does not exist yet, at the size the trace needs
+/// (sparse, as a single replay does on first open), so that several streams replaying at
+/// once find them in place instead of racing to create them. Returns what it created.
+public func createMissingTargets(files: [TraceFile], mapping: TargetMapping,
+                                 requiredSizes: [UInt32: UInt64]) throws -> [String] {
+    var need: [String: UInt64] = [:]
+    for (i, f) in files.enumerated() {
+        let path = mapping.path(for: f, index: i)
+        let size = requiredSizes[UInt32(i)] ?? f.size ?? 0
+        need[path] = max(need[path] ?? 0, size)
+    }
+    var made: [String] = []
+    for (path, size) in need.sorted(by: { $0.key < $1.key }) {
+        var st = stat()
+        if stat(path, &st) == 0 { continue }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            let e = errno
+            if e == EEXIST { continue }
+            throw ReplayError(.targetUnavailable, "cannot create target \(path): \(ReplayError.errnoString(e))", errno: e)
+        }
+        defer { close(fd) }
+        if size > 0 && ftruncate(fd, off_t(size)) != 0 {
+            let e = errno
+            unlink(path)
+            throw ReplayError(.targetUnavailable, "cannot size new target \(path) to \(size) bytes: \(ReplayError.errnoString(e))", errno: e)
+        }
+        made.append("created \(path) (\(size) bytes)")
+    }
+    return made
+}

@@ -25,6 +25,9 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var common: RunReportOptions
 
+    @Option(help: "Streams: auto (one thread per stream when the trace is a multi-stream recording of `run`), on (split any trace whose records carry streams), off (one thread).")
+    var streams: String = "auto"
+
     @Option(help: "Replay every trace file onto this file or block device.")
     var target: String?
 
@@ -84,6 +87,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("unknown timing \"\(timing)\" (known: original, none, closed)")
         }
         try common.check()
+        guard ["auto", "on", "off"].contains(streams) else { throw ValidationError("--streams wants auto, on or off") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be > 0") }
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be > 0") }
         if let d = iodepth, d < 1 || d > 65536 { throw ValidationError("--iodepth must be 1...65536") }
@@ -145,9 +149,14 @@ struct ReplayCommand: ParsableCommand {
         // The trace's last time (ns), for the progress line's ETA: from the pre-scan, or a
         // .fiot footer's block index; unknown (no ETA) otherwise.
         var traceEndNs: UInt64? = (first as? FiotReader)?.footer?.blocks.map(\.maxTime).max()
+        // One thread per stream: auto when the trace is a multi-stream recording of `run`.
+        let explicitStreams = streams == "on"
+        if explicitStreams && traceStreams(metadata: first.metadata, prescan: nil).isEmpty { needScan = true }
+        var scanned: TracePrescan?
         if needScan {
             do {
                 let scan = try TracePrescan.scan(&first)
+                scanned = scan
                 traceEndNs = scan.lastTime
                 o.requiredSizes = scan.extents
                 o.depthHint = scan.suggestedDepth
@@ -175,6 +184,19 @@ struct ReplayCommand: ParsableCommand {
                 line += "   "
                 line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
             }
+        }
+
+        var streamList: [(id: UInt32, depth: Int?)] = []
+        if streams != "off" {
+            streamList = traceStreams(metadata: first.metadata, prescan: scanned)
+            if explicitStreams && streamList.count < 2 {
+                warn("fio-replay: the trace has one stream; replaying it on one thread")
+            }
+        }
+        if streamList.count > 1 {
+            installInterruptHandler()
+            try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress)
+            return
         }
 
         installInterruptHandler()
@@ -244,4 +266,85 @@ struct ReplayCommand: ParsableCommand {
     }
 }
 
-
+extension ReplayCommand {
+    /// Replays each stream of a multi-stream trace on its own thread, with its own in-flight
+    /// cap (the stream's recorded depth unless --iodepth), all on one clock; reports one
+    /// job per stream and their group, as `run` does.
+    func replayStreams(_ list: [(id: UInt32, depth: Int?)], options base: ReplayOptions, engine: EngineKind,
+                       files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool) throws {
+        do {
+            for n in try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) {
+                warn("fio-replay: \(n)")
+            }
+        } catch let e as ReplayError {
+            warn("fio-replay: error: \(e.message)")
+            throw ExitCode(1)
+        }
+        var recorder: ReplayRecorder?
+        if let path = common.writeIolog {
+            do {
+                recorder = ReplayRecorder(sink: try openTraceSink(path: path, format: try common.recordingFormat()), concurrent: true)
+            } catch let e as TraceError {
+                warn("fio-replay: error: \(e.message)")
+                throw ExitCode(1)
+            }
+        }
+        let progress = showProgress ? ProgressAggregator(streams: list.count, sink: base.progress) : nil
+        var tasks: [StreamTask] = []
+        for (k, s) in list.enumerated() {
+            var o = base
+            o.iodepth = iodepth ?? s.depth ?? base.depthHint
+            o.recorder = recorder
+            o.recorderStream = s.id
+            if let progress { o.progress = { p in progress.report(k, p) } } else { o.progress = nil }
+            let id = s.id
+            tasks.append(StreamTask(options: o, engine: engine, name: "stream \(id)",
+                                    open: { StreamFilterSource(try open(), stream: id) },
+                                    finished: { progress?.finished(k) }))
+        }
+        let results = runConcurrently(tasks, note: { warn("fio-replay: \($0)") })
+        if showProgress { warn("") }
+        if let recorder {
+            var meta: [String: String] = [
+                "recorder": "fio-replay replay --write-iolog", "source.trace": trace,
+                "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
+                "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),
+                "iodepth.per-stream": results.map { String($0.iodepth) }.joined(separator: ","),
+                "timing": timing, "speed": String(speed),
+                "host": ProcessInfo.processInfo.hostName, "time.unit": "ns",
+            ]
+            if let target { meta["target"] = target }
+            for (i, m) in maps.enumerated() { meta["map.\(i)"] = m }
+            do {
+                try recorder.finish(metadata: meta)
+            } catch {
+                warn("fio-replay: error: writing \(common.writeIolog ?? ""): \(error)")
+                throw ExitCode(1)
+            }
+        }
+        var reports: [JobReport] = []
+        for (k, r) in results.enumerated() {
+            for n in r.notes { warn("fio-replay: stream \(list[k].id): \(n)") }
+            var opts: [String: String] = ["trace": trace, "stream": String(list[k].id), "ioengine": r.engineName,
+                                          "iodepth": String(r.iodepth), "timing": r.timing.rawValue]
+            if let target { opts["filename"] = target }
+            if direct { opts["direct"] = "1" }
+            reports.append(JobReport(jobIndex: k, name: "replay.s\(list[k].id)", result: r, options: opts))
+        }
+        let text: String
+        switch common.outputFormat {
+        case "json", "json+": text = FioJSONReport(plus: common.outputFormat == "json+").render(reports)
+        default: text = TextReport().render(reports, label: "Replay")
+        }
+        try common.writeReport(text)
+        var failed = false
+        for (k, r) in results.enumerated() {
+            if let e = r.error { warn("fio-replay: error: stream \(list[k].id): \(e.message)"); failed = true }
+        }
+        if results.contains(where: \.interrupted) {
+            warn("fio-replay: interrupted; in-flight I/O drained, stats above cover what was issued")
+            throw ExitCode(130)
+        }
+        if failed { throw ExitCode(1) }
+    }
+}

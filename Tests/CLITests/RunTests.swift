@@ -373,4 +373,42 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(int(opStats(xj, job: 0, "read")["total_ios"]) == 100)
         #expect(int(opStats(xj, job: 1, "read")["total_ios"]) < 100)
     }
+
+    /// A multi-stream recording replays one thread per stream, each with its own recorded
+    /// depth, on one clock; --streams off replays it on one thread.
+    @Test func multiStreamRecordingReplaysPerStream() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=m", "--filename=\(dir)/f", "--size=4m", "--rw=randrw", "--numjobs=2",
+                                       "--iodepth=4", "--rate_iops=400", "--runtime=1", "--time_based", "--ioengine=libaio",
+                                       "--direct=1", "--write-iolog", dir + "/rec.fiot", "--output-format", "json", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let live = try json(r)
+        for timing in ["original", "closed"] {
+            let p = try run("fio-replay", ["replay", dir + "/rec.fiot", "--engine", "libaio", "--direct", "--timing", timing,
+                                           "--write-iolog", dir + "/rep-\(timing).fiot", "--output-format", "json", "--no-progress"])
+            #expect(p.status == 0, "\(p.stderr)")
+            let j = try json(p)
+            let jobs = j["jobs"] as! [[String: Any]]
+            #expect(jobs.map { $0["jobname"] as? String } == ["replay.s0", "replay.s1"])
+            for k in 0..<2 {
+                for op in ["read", "write"] {
+                    #expect(int(opStats(j, job: k, op)["total_ios"]) == int(opStats(live, job: k, op)["total_ios"]), "stream \(k) \(op)")
+                }
+                let rp = jobs[k]["replay"] as! [String: Any]
+                #expect(int(rp["iodepth"]) == 4)
+                #expect(int(rp["max_inflight"]) <= 4)
+            }
+            // The replay's own recording keeps each stream's I/Os, in the stream's order.
+            let a = try readAll(dir + "/rec.fiot"), b = try readAll(dir + "/rep-\(timing).fiot")
+            for st in [UInt32(0), 1] {
+                #expect(b.records.filter { $0.stream == st }.map(\.offset) == a.records.filter { $0.stream == st }.map(\.offset))
+            }
+        }
+        let one = try run("fio-replay", ["replay", dir + "/rec.fiot", "--engine", "libaio", "--direct", "--streams", "off",
+                                         "--output-format", "json", "--no-progress"])
+        #expect(one.status == 0, "\(one.stderr)")
+        let oj = try json(one)
+        #expect((oj["jobs"] as! [[String: Any]]).count == 1)
+        #expect(int(opStats(oj, "read")["total_ios"]) == int(opStats(live, job: 0, "read")["total_ios"]) + int(opStats(live, job: 1, "read")["total_ios"]))
+    }
 }
