@@ -1,4 +1,5 @@
 import ArgumentParser
+import FioReplay
 import FioTrace
 import Foundation
 #if canImport(Glibc)
@@ -281,5 +282,56 @@ struct RunReportOptions: ParsableArguments {
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
+    }
+}
+
+extension RunReportOptions {
+    /// The --write-iolog recorder, nil without the option (shared by streams when
+    /// `concurrent`). Exits 1 with a message when the file cannot be created.
+    func openRecorder(path: String?, concurrent: Bool) throws -> ReplayRecorder? {
+        guard let path else { return nil }
+        do {
+            return ReplayRecorder(sink: try openTraceSink(path: path, format: try recordingFormat()), concurrent: concurrent)
+        } catch let e as TraceError {
+            warn("fio-replay: error: \(e.message)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Writes what is left of the recording and its metadata (host and time unit added).
+    func finishRecorder(_ recorder: ReplayRecorder?, path: String?, metadata: [String: String]) throws {
+        guard let recorder else { return }
+        var meta = metadata
+        meta["host"] = ProcessInfo.processInfo.hostName
+        meta["time.unit"] = "ns"
+        do {
+            try recorder.finish(metadata: meta)
+        } catch {
+            warn("fio-replay: error: writing \(path ?? ""): \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// Prints the jobs' report (fio's normal or JSON shape), then each job's error, and
+    /// exits as fio-replay does: 130 when interrupted, 1 after an error.
+    func report(_ jobs: [JobReport], label: String) throws {
+        let text: String
+        switch outputFormat {
+        case "json", "json+": text = FioJSONReport(plus: outputFormat == "json+").render(jobs)
+        default: text = TextReport().render(jobs, label: label)
+        }
+        try writeReport(text)
+        var failed = false
+        for j in jobs {
+            if let e = j.result.error {
+                warn("fio-replay: error: " + (jobs.count > 1 ? "\(j.name): " : "") + e.message)
+                failed = true
+            }
+        }
+        if jobs.contains(where: \.result.interrupted) {
+            warn("fio-replay: interrupted; in-flight I/O drained, stats above cover what was issued")
+            throw ExitCode(130)
+        }
+        if failed { throw ExitCode(1) }
     }
 }

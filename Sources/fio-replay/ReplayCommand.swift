@@ -202,16 +202,8 @@ struct ReplayCommand: ParsableCommand {
         installInterruptHandler()
         // The first source is handed over as is unless the pre-scan consumed it.
         var pristine: (any TraceSource)? = needScan ? nil : first
-        var recorder: ReplayRecorder? = nil
-        if let path = common.writeIolog {
-            do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: path, format: try common.recordingFormat()))
-            } catch let e as TraceError {
-                warn("fio-replay: error: \(e.message)")
-                throw ExitCode(1)
-            }
-            o.recorder = recorder
-        }
+        let recorder = try common.openRecorder(path: common.writeIolog, concurrent: false)
+        o.recorder = recorder
         let scheduler = Scheduler(options: o)
         let result: ReplayResult
         do {
@@ -227,42 +219,29 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if showProgress { warn("") }
-        if let recorder {
-            var meta: [String: String] = [
-                "recorder": "fio-replay replay --write-iolog", "source.trace": trace,
-                "ioengine": result.engineName, "iodepth": String(result.iodepth),
-                "timing": result.timing.rawValue, "speed": String(result.speed),
-                "host": ProcessInfo.processInfo.hostName, "time.unit": "ns",
-            ]
-            if let target { meta["target"] = target }
-            for (i, m) in maps.enumerated() { meta["map.\(i)"] = m }
-            do {
-                try recorder.finish(metadata: meta)
-            } catch {
-                warn("fio-replay: error: writing \(common.writeIolog ?? ""): \(error)")
-                throw ExitCode(1)
-            }
-        }
+        try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
+            "ioengine": result.engineName, "iodepth": String(result.iodepth),
+        ]))
         for n in result.notes { warn("fio-replay: \(n)") }
+        try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")
+    }
 
-        var opts: [String: String] = ["trace": trace, "ioengine": result.engineName, "iodepth": String(result.iodepth),
-                                      "timing": result.timing.rawValue]
+    /// The metadata of a replay's recording.
+    func recordingMetadata(_ extra: [String: String]) -> [String: String] {
+        var meta: [String: String] = ["recorder": "fio-replay replay --write-iolog", "source.trace": trace,
+                                      "timing": timing, "speed": String(speed)]
+        if let target { meta["target"] = target }
+        for (i, m) in maps.enumerated() { meta["map.\(i)"] = m }
+        return meta.merging(extra) { _, b in b }
+    }
+
+    /// fio's "job options" of a replay (or of one stream of it).
+    func jobOptions(_ r: ReplayResult) -> [String: String] {
+        var opts: [String: String] = ["trace": trace, "ioengine": r.engineName, "iodepth": String(r.iodepth),
+                                      "timing": r.timing.rawValue]
         if let target { opts["filename"] = target }
         if direct { opts["direct"] = "1" }
-        let text: String
-        switch common.outputFormat {
-        case "json", "json+": text = FioJSONReport(jobName: "replay", plus: common.outputFormat == "json+").render(result, options: opts)
-        default: text = TextReport(jobName: "replay").render(result)
-        }
-        try common.writeReport(text)
-        if let e = result.error {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
-        }
-        if result.interrupted {
-            warn("fio-replay: interrupted; in-flight I/O drained, stats above cover what was issued")
-            throw ExitCode(130)
-        }
+        return opts
     }
 }
 
@@ -280,15 +259,7 @@ extension ReplayCommand {
             warn("fio-replay: error: \(e.message)")
             throw ExitCode(1)
         }
-        var recorder: ReplayRecorder?
-        if let path = common.writeIolog {
-            do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: path, format: try common.recordingFormat()), concurrent: true)
-            } catch let e as TraceError {
-                warn("fio-replay: error: \(e.message)")
-                throw ExitCode(1)
-            }
-        }
+        let recorder = try common.openRecorder(path: common.writeIolog, concurrent: true)
         let progress = showProgress ? ProgressAggregator(streams: list.count, sink: base.progress) : nil
         var tasks: [StreamTask] = []
         for (k, s) in list.enumerated() {
@@ -304,47 +275,18 @@ extension ReplayCommand {
         }
         let results = runConcurrently(tasks, note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }
-        if let recorder {
-            var meta: [String: String] = [
-                "recorder": "fio-replay replay --write-iolog", "source.trace": trace,
-                "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
-                "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),
-                "iodepth.per-stream": results.map { String($0.iodepth) }.joined(separator: ","),
-                "timing": timing, "speed": String(speed),
-                "host": ProcessInfo.processInfo.hostName, "time.unit": "ns",
-            ]
-            if let target { meta["target"] = target }
-            for (i, m) in maps.enumerated() { meta["map.\(i)"] = m }
-            do {
-                try recorder.finish(metadata: meta)
-            } catch {
-                warn("fio-replay: error: writing \(common.writeIolog ?? ""): \(error)")
-                throw ExitCode(1)
-            }
-        }
+        try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
+            "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
+            "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),
+            "iodepth.per-stream": results.map { String($0.iodepth) }.joined(separator: ","),
+        ]))
         var reports: [JobReport] = []
         for (k, r) in results.enumerated() {
             for n in r.notes { warn("fio-replay: stream \(list[k].id): \(n)") }
-            var opts: [String: String] = ["trace": trace, "stream": String(list[k].id), "ioengine": r.engineName,
-                                          "iodepth": String(r.iodepth), "timing": r.timing.rawValue]
-            if let target { opts["filename"] = target }
-            if direct { opts["direct"] = "1" }
+            var opts = jobOptions(r)
+            opts["stream"] = String(list[k].id)
             reports.append(JobReport(jobIndex: k, name: "replay.s\(list[k].id)", result: r, options: opts))
         }
-        let text: String
-        switch common.outputFormat {
-        case "json", "json+": text = FioJSONReport(plus: common.outputFormat == "json+").render(reports)
-        default: text = TextReport().render(reports, label: "Replay")
-        }
-        try common.writeReport(text)
-        var failed = false
-        for (k, r) in results.enumerated() {
-            if let e = r.error { warn("fio-replay: error: stream \(list[k].id): \(e.message)"); failed = true }
-        }
-        if results.contains(where: \.interrupted) {
-            warn("fio-replay: interrupted; in-flight I/O drained, stats above cover what was issued")
-            throw ExitCode(130)
-        }
-        if failed { throw ExitCode(1) }
+        try common.report(reports, label: "Replay")
     }
 }

@@ -104,16 +104,8 @@ struct RunCommand: ParsableCommand {
                 line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
             }
         }
-        var recorder: ReplayRecorder?
-        if let logPath {
-            do {
-                recorder = ReplayRecorder(sink: try openTraceSink(path: logPath, format: try common.recordingFormat()), concurrent: jobs.count > 1)
-            } catch let e as TraceError {
-                warn("fio-replay: error: \(e.message)")
-                throw ExitCode(1)
-            }
-            o.recorder = recorder
-        }
+        let recorder = try common.openRecorder(path: logPath, concurrent: jobs.count > 1)
+        o.recorder = recorder
 
         let live: LiveRun
         do {
@@ -131,7 +123,7 @@ struct RunCommand: ParsableCommand {
         installInterruptHandler()
         let results = live.run(note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }
-        if let recorder {
+        if recorder != nil {
             // The depth a replay of the recording should allow: the most I/Os the streams of
             // one wave may have in flight together.
             var waveDepth: [Int: Int] = [:]
@@ -144,37 +136,13 @@ struct RunCommand: ParsableCommand {
                 "timing.per-stream": live.plans.map(\.timing.rawValue).joined(separator: ","),
                 "jobs": live.jobs.map { "\($0.name).\($0.jobNumber)" }.joined(separator: ","),
                 "fio-gen.seed": String(live.seed), "fio-gen.job": jobText,
-                "host": ProcessInfo.processInfo.hostName, "time.unit": "ns",
             ]
             if let target { meta["target"] = target }
-            do {
-                try recorder.finish(metadata: meta)
-            } catch {
-                warn("fio-replay: error: writing \(logPath ?? ""): \(error)")
-                throw ExitCode(1)
-            }
+            try common.finishRecorder(recorder, path: logPath, metadata: meta)
         }
         for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
 
-        let reported = live.grouped(results)
-        let text: String
-        switch common.outputFormat {
-        case "json", "json+": text = FioJSONReport(plus: common.outputFormat == "json+").render(reported)
-        default: text = TextReport().render(reported, label: "Run")
-        }
-        try common.writeReport(text)
-        var failed = false
-        for r in results {
-            if let e = r.result.error {
-                warn("fio-replay: error: \(r.name): \(e.message)")
-                failed = true
-            }
-        }
-        if results.contains(where: \.result.interrupted) {
-            warn("fio-replay: interrupted; in-flight I/O drained, stats above cover what was issued")
-            throw ExitCode(130)
-        }
-        if failed { throw ExitCode(1) }
+        try common.report(live.grouped(results), label: "Run")
     }
 }
 
