@@ -132,14 +132,25 @@ struct cfio_uring { struct io_uring ring; };
 cfio_uring *cfio_uring_create(unsigned entries, int *err) {
     cfio_uring *r = calloc(1, sizeof *r);
     if (!r) { *err = -ENOMEM; return NULL; }
-    // Completions are posted when this (single) submitting thread next enters the kernel,
-    // without interrupting it (COOP_TASKRUN); TASKRUN_FLAG tells a peek that some are waiting.
-    // Older kernels refuse these flags with EINVAL: retry without.
-    struct io_uring_params p;
-    memset(&p, 0, sizeof p);
-    p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER;
-    int ret = io_uring_queue_init_params(entries, &r->ring, &p);
-    if (ret == -EINVAL) ret = io_uring_queue_init(entries, &r->ring, 0);
+    // One thread (the one creating the ring) submits and reaps (SINGLE_ISSUER). Completion
+    // work is deferred until that thread asks for events (DEFER_TASKRUN, as fio sets it):
+    // io-wq workers then queue a finished request without taking the CQ lock or waking the
+    // thread again while it has not drained the previous ones, and the requests are freed in
+    // batches on this thread. TASKRUN_FLAG tells a peek that such work is waiting (liburing
+    // then enters the kernel to run it). Older kernels refuse these flags with EINVAL: retry
+    // without DEFER_TASKRUN (< 6.1), then without any (< 5.19).
+    static const unsigned tries[] = {
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+        IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SINGLE_ISSUER,
+        0,
+    };
+    int ret = -EINVAL;
+    for (unsigned i = 0; i < sizeof tries / sizeof tries[0] && ret == -EINVAL; i++) {
+        struct io_uring_params p;
+        memset(&p, 0, sizeof p);
+        p.flags = tries[i];
+        ret = io_uring_queue_init_params(entries, &r->ring, &p);
+    }
     if (ret < 0) { free(r); *err = ret; return NULL; }
     *err = 0;
     return r;
@@ -173,6 +184,34 @@ int cfio_uring_prep(cfio_uring *r, int op, int fd, void *buf, uint32_t len, uint
 int cfio_uring_submit(cfio_uring *r) { return io_uring_submit(&r->ring); }
 
 int cfio_uring_submit_and_wait(cfio_uring *r) { return io_uring_submit_and_wait(&r->ring, 1); }
+
+#if defined(__x86_64__) || defined(__i386__)
+#define CFIO_CPU_RELAX() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CFIO_CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define CFIO_CPU_RELAX() do { } while (0)
+#endif
+
+int cfio_uring_spin_for_completion(cfio_uring *r, uint64_t spin_ns) {
+    uint64_t start = 0;
+    for (unsigned i = 0;; i++) {
+        if (io_uring_cq_ready(&r->ring)) return 1;
+        // Completion work queued for this thread (DEFER_TASKRUN / COOP_TASKRUN): one
+        // io_uring_enter(GETEVENTS) runs it and posts the CQEs.
+        if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) {
+            int ret = io_uring_get_events(&r->ring);
+            if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) return ret;
+            if (io_uring_cq_ready(&r->ring)) return 1;
+        }
+        if ((i & 15) == 0) {
+            uint64_t now = cfio_now_ns();
+            if (start == 0) start = now;
+            else if (now - start >= spin_ns) return 0;
+        }
+        CFIO_CPU_RELAX();
+    }
+}
 
 /* Copies ready completions into user_data/res from index n up to max, without waiting;
  * returns the new count. */

@@ -89,6 +89,10 @@ int cfio_uring_submit(cfio_uring *ring);
 /// io_uring_submit_and_wait(ring, 1): submits what is prepared and waits for at least one
 /// completion in a single system call. Returns the number submitted or -errno.
 int cfio_uring_submit_and_wait(cfio_uring *ring);
+/// Busy-waits up to `spin_ns` for a completion to be ready (running the ring's deferred
+/// completion work when the kernel flags some), without sleeping. Returns 1 when one is
+/// ready, 0 after `spin_ns`, or -errno.
+int cfio_uring_spin_for_completion(cfio_uring *ring, uint64_t spin_ns);
 /// Reaps up to `max` completions into user_data[]/res[]. If none are ready and
 /// `wait_ns` != 0, waits for one: forever if wait_ns < 0, else up to wait_ns
 /// nanoseconds. Returns the number reaped (0 on timeout), or -errno (-EINTR on signal).
