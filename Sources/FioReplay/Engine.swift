@@ -36,6 +36,8 @@ public struct IOSlot {
     public var depth: UInt32 = 0
     /// Its issue number in the recorder tap (when `--write-iolog` is on).
     public var tapSeq: UInt64 = 0
+    /// The recorder's issue time of this I/O (monotonic ns).
+    public var tapNs: UInt64 = 0
 }
 
 /// One reaped completion: which slot, and its result (bytes or -errno).

@@ -72,7 +72,7 @@ public struct LiveRunOptions {
 public struct LiveRun {
     public let jobs: [JobSpec]
     public let plans: [LivePlan]
-    public let options: LiveRunOptions
+    public var options: LiveRunOptions
     /// The run's file table (one entry per distinct path over all jobs) and, per job, the
     /// index in it of each of the job's own files.
     public let files: [TraceFile]
@@ -130,7 +130,7 @@ public struct LiveRun {
             } else {
                 kind = .psync // fio's default on Linux
             }
-            let timed = job.isRateLimited || job.thinktime > 0 || job.startDelay.upperBound > 0
+            let timed = job.isRateLimited || job.thinktime > 0
             let depth = kind == .psync ? 1 : max(1, job.iodepth)
             var batch = 1
             if let v = opts["iodepth_batch_submit"] ?? opts["iodepth_batch"] {
@@ -165,12 +165,23 @@ public struct LiveRun {
         String(name.lowercased().map { $0 == "-" ? "_" : $0 })
     }
 
-    /// The generator for one job: schedule times with a zero service time (only rates,
-    /// think times and start delays put gaps in it), runtime left to the scheduler.
+    /// The generator for one job: schedule times with a zero service time (only rates and
+    /// think times put gaps in it), runtime left to the scheduler. The start delay is the
+    /// scheduler's (`startDelay(_:)`), so that it counts neither in the runtime nor the ramp.
     static func generator(_ job: JobSpec, seed: UInt64?) throws -> WorkloadGenerator {
         var g = GeneratorOptions(seed: seed, timing: .serviceModel(serviceTime: 0, bytesPerSecond: nil))
         g.runtimeByConsumer = true
-        return try WorkloadGenerator(jobs: [job], options: g)
+        var j = job
+        j.startDelay = 0...0
+        return try WorkloadGenerator(jobs: [j], options: g)
+    }
+
+    /// fio's startdelay for a job (ns): the value, or for a range one drawn from the seed.
+    static func startDelay(_ job: JobSpec, seed: UInt64?) -> UInt64 {
+        let r = job.startDelay
+        guard r.upperBound > r.lowerBound else { return r.lowerBound }
+        let x = SplitMix64.mix(seed ?? job.randSeed ?? fioDefaultSeed, UInt64(job.index), 0x5D)
+        return r.lowerBound + x % (r.upperBound - r.lowerBound + 1)
     }
 
     /// The path a run file goes to.
@@ -320,6 +331,7 @@ public struct LiveRun {
         o.allowDestructive = options.allowDestructive
         o.runtimeNs = job.runtime
         o.rampNs = job.rampTime
+        o.startDelayNs = Self.startDelay(job, seed: options.seed)
         o.spinNs = options.spinNs
         o.maxSpinNs = options.maxSpinNs
         o.realtimePriority = options.realtimePriority
@@ -377,8 +389,10 @@ public func runConcurrently(_ tasks: [StreamTask], note: @escaping @Sendable (St
             do {
                 try task.prepare()
                 var o = task.options
-                o.startAtNs = gate.arriveAndWait()
+                // Each stream arrives once it is ready to issue; all start at one instant.
+                o.startAt = { gate.arriveAndWait() }
                 r = try Scheduler(options: o).run(engine: task.engine, note: note, open: task.open)
+                gate.arriveIfNeeded()
             } catch let e as ReplayError {
                 gate.arriveIfNeeded()
                 r = failedResult(e, task)
@@ -404,9 +418,9 @@ func failedResult(_ e: ReplayError, _ task: StreamTask) -> ReplayResult {
                  iodepth: task.options.iodepth ?? 1, timing: task.options.timing, speed: task.options.speed, notes: [])
 }
 
-/// Holds the streams of a wave until all of them are ready to issue, and gives them one
-/// start instant: 3 ms after the last arrives (time for each to set up its engine, open
-/// its targets and decode its first records).
+/// Holds the streams of a wave until all of them are ready to issue (engine up, targets
+/// open, first records decoded), and gives them one start instant: 500 µs after the last
+/// arrives, time for the others to wake up.
 final class StartGate: @unchecked Sendable {
     private let cond = NSCondition()
     private var waiting: Int
@@ -418,7 +432,7 @@ final class StartGate: @unchecked Sendable {
         guard arrived.insert(me).inserted else { return false }
         waiting -= 1
         if waiting <= 0 {
-            start = monotonicNs() + 3_000_000
+            start = monotonicNs() + 500_000
             cond.broadcast()
         }
         return true

@@ -24,6 +24,8 @@ public struct TracePrescan: Sendable {
     public var records: UInt64 = 0
     /// Per stream id the trace's records carry: its largest recorded depth (0 without).
     public var streamDepth: [UInt32: UInt32] = [:]
+    /// Data records without a stream.
+    public var unstreamed: UInt64 = 0
     /// Time of the last record (ns since trace start).
     public var lastTime: UInt64 = 0
 
@@ -72,6 +74,7 @@ public struct TracePrescan: Sendable {
                     if r.op == .write { p.hasWrites = true }
                 }
                 if let d = r.depth, d > p.maxDepth { p.maxDepth = d }
+                if r.stream == nil && !r.op.isFileEvent { p.unstreamed += 1 }
                 if let st = r.stream, !r.op.isFileEvent {
                     let d = r.depth ?? 0
                     if let old = p.streamDepth[st] { if d > old { p.streamDepth[st] = d } } else { p.streamDepth[st] = d }

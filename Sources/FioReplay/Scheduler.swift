@@ -67,9 +67,13 @@ public struct ReplayOptions {
     public var rampNs: UInt64 = 0
     /// Another stream's request to stop (fio's exitall), checked at the periodic tick.
     public var stop: StopSignal?
-    /// The instant (monotonic ns) the schedule starts from; nil: when the first records are
-    /// decoded and the targets open. Streams run together share one.
-    public var startAtNs: UInt64?
+    /// Called once this scheduler is ready to issue (engine up, targets open, first records
+    /// decoded); returns the instant (monotonic ns) its schedule starts from, which it waits
+    /// for. Streams run together get one instant. nil: start at once.
+    public var startAt: (() -> UInt64)?
+    /// Wait this long (ns) after the start before the first I/O, outside runtime and ramp
+    /// (fio's startdelay).
+    public var startDelayNs: UInt64 = 0
     /// Untimed: submit as soon as this many I/Os are queued (fio's iodepth_batch_submit,
     /// whose default 1 submits every I/O at once). nil: queue up to the in-flight cap and
     /// submit them together (fewer system calls; what `--timing none` does).
@@ -158,11 +162,7 @@ public struct Scheduler {
                 sched_setscheduler(0, SCHED_OTHER, &sp)
             }
         }
-        let cpu0 = threadCPUTime()
-        let total0 = threadCPUTotal()
-        // Per thread: several schedulers may run at once (a live run's streams).
-        let who = __rusage_who_t(1) // RUSAGE_THREAD
-        var ru0 = rusage(); getrusage(who, &ru0)
+        core.markCPU()
         var base: UInt64 = 0
         for pass in 0..<max(1, options.loops) {
             if pass > 0 {
@@ -180,17 +180,8 @@ public struct Scheduler {
         if core.stats.startNs == 0 { core.startClockNow() } // an empty trace
         core.stats.endNs = monotonicNs()
         core.takeSample(now: core.stats.endNs, final: true)
-        let cpu1 = threadCPUTime()
-        // The precise total, split in the proportions of the tick-sampled user/system times.
-        let total = threadCPUTotal() &- total0
-        let u = Double(cpu1.user &- cpu0.user), sy = Double(cpu1.system &- cpu0.system)
-        let userShare = u + sy > 0 ? u / (u + sy) : 1
-        core.stats.cpuUserNs = UInt64(Double(total) * userShare)
-        core.stats.cpuSystemNs = total &- core.stats.cpuUserNs
-        var ru1 = rusage(); getrusage(who, &ru1)
-        core.stats.contextSwitches = UInt64(max(0, (ru1.ru_nvcsw + ru1.ru_nivcsw) - (ru0.ru_nvcsw + ru0.ru_nivcsw)))
-        core.stats.majorFaults = UInt64(max(0, ru1.ru_majflt - ru0.ru_majflt))
-        core.stats.minorFaults = UInt64(max(0, ru1.ru_minflt - ru0.ru_minflt))
+        core.readCPU()
+        core.cancelUnfinished()
         core.targets.closeAll()
         return ReplayResult(stats: core.stats, error: core.error, interrupted: core.interrupted,
                             engineName: engine.name, iodepth: depth, timing: options.timing,
@@ -212,7 +203,15 @@ struct SchedulerCore<E: IOEngine> {
     var rampEndNs: UInt64 = 0
     let rampNs: UInt64
     let stopSignal: StopSignal?
-    let startAtNs: UInt64?
+    let startAt: (() -> UInt64)?
+    let startDelayNs: UInt64
+    /// Monotonic ns at which the runtime is up (0: no runtime, or the ramp is not over).
+    var runtimeEndNs: UInt64 = 0
+    /// Thread CPU, faults and context switches at the start of the measured window (reset
+    /// when the ramp ends, so the report covers what the stats cover).
+    var cpuAtStart: (user: UInt64, system: UInt64) = (0, 0)
+    var cpuTotalAtStart: UInt64 = 0
+    var rusageAtStart = rusage()
     /// Untimed submission batch (`ReplayOptions.submitBatch`); 0: up to the cap.
     let submitBatch: Int
     /// Average time a commit (one submission system call) takes, ns; timed replays only.
@@ -281,7 +280,8 @@ struct SchedulerCore<E: IOEngine> {
         percentiles = o.percentiles
         rampNs = o.rampNs
         stopSignal = o.stop
-        startAtNs = o.startAtNs
+        startAt = o.startAt
+        startDelayNs = o.startDelayNs
         submitBatch = max(0, o.submitBatch ?? 0)
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
@@ -474,9 +474,9 @@ struct SchedulerCore<E: IOEngine> {
         if let rec = recorder {
             let f = s.pointee.file
             rec.complete(s.pointee.tapSeq, TraceRecord(
-                time: s.pointee.startNs &- recEpoch, op: op,
+                time: s.pointee.tapNs &- recEpoch, op: op,
                 file: recFileMap.map { Int(f) < $0.count ? $0[Int(f)] : f } ?? f,
-                offset: s.pointee.offset, length: s.pointee.length, latency: now &- s.pointee.startNs,
+                offset: s.pointee.offset, length: s.pointee.length, latency: now &- s.pointee.tapNs,
                 result: res, depth: s.pointee.depth, stream: recStream))
         }
         guard let sop = StatOp(op) else { return }
@@ -576,6 +576,7 @@ struct SchedulerCore<E: IOEngine> {
         if now >= nextSpinCheckNs { nextSpinCheckNs = now + 100_000_000 }
         if rampEndNs != 0 && now >= rampEndNs { endRamp(now: now) }
         if let s = stopSignal, s.isRaised { stop = true }
+        if runtimeEndNs != 0 && now >= runtimeEndNs { stop = true }
         if now >= nextSampleNs { takeSample(now: now) }
         if now >= nextProgressNs {
             if let p = progress {
@@ -588,21 +589,74 @@ struct SchedulerCore<E: IOEngine> {
 
             nextProgressNs = now + 1_000_000_000
         }
-        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs)
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs,
+                         runtimeEndNs == 0 ? .max : runtimeEndNs)
     }
 
-    /// The ramp is over: the statistics start over from `now` (fio's ramp_time). I/Os in
-    /// flight complete into the new stats.
+    /// The ramp is over: the statistics start over from `now` (fio's ramp_time), CPU use
+    /// included. I/Os in flight complete into the new stats.
     mutating func endRamp(now: UInt64) {
         rampEndNs = 0
         stats = ReplayStats(percentiles: percentiles)
         stats.startNs = now
         lastSampleNs = now
         nextSampleNs = now + sampleIntervalNs
+        spinAtLastTick = 0
+        runtimeEndNs = runtimeNs > 0 ? now + runtimeNs : 0
+        markCPU()
+    }
+
+    /// Starts the measured CPU window.
+    mutating func markCPU() {
+        cpuAtStart = threadCPUTime()
+        cpuTotalAtStart = threadCPUTotal()
+        getrusage(__rusage_who_t(1), &rusageAtStart) // RUSAGE_THREAD: streams run side by side
+    }
+
+    /// Ends the measured CPU window into the stats.
+    mutating func readCPU() {
+        let cpu1 = threadCPUTime()
+        // The precise total, split in the proportions of the tick-sampled user/system times.
+        let total = threadCPUTotal() &- cpuTotalAtStart
+        let u = Double(cpu1.user &- cpuAtStart.user), sy = Double(cpu1.system &- cpuAtStart.system)
+        let userShare = u + sy > 0 ? u / (u + sy) : 1
+        stats.cpuUserNs = UInt64(Double(total) * userShare)
+        stats.cpuSystemNs = total &- stats.cpuUserNs
+        var ru1 = rusage(); getrusage(__rusage_who_t(1), &ru1)
+        let ru0 = rusageAtStart
+        stats.contextSwitches = UInt64(max(0, (ru1.ru_nvcsw + ru1.ru_nivcsw) - (ru0.ru_nvcsw + ru0.ru_nivcsw)))
+        stats.majorFaults = UInt64(max(0, ru1.ru_majflt - ru0.ru_majflt))
+        stats.minorFaults = UInt64(max(0, ru1.ru_minflt - ru0.ru_minflt))
+    }
+
+    /// I/Os that never completed (an engine that broke, a drain that gave up) will not be
+    /// recorded: tell a shared recorder not to wait for them.
+    mutating func cancelUnfinished() {
+        guard let rec = recorder, pool.inUse > 0 else { return }
+        for i in pool.inUseSlots() { rec.cancel(pool.slots[Int(i)].tapSeq) }
     }
 
     mutating func startClockNow() {
-        stats.startNs = startAtNs ?? monotonicNs()
+        if let f = startAt {
+            let at = f()
+            _ = sleepUntil(ns: at)
+            stats.startNs = at
+        } else {
+            stats.startNs = monotonicNs()
+        }
+        if startDelayNs > 0 {
+            // fio's startdelay: the job begins later; runtime and ramp count from there. The
+            // wait gives way to Ctrl-C and to another job's exitall.
+            let until = stats.startNs + startDelayNs
+            while true {
+                let t = monotonicNs()
+                if t >= until { break }
+                if cfio_interrupted() != 0 { interrupted = true; stop = true; break }
+                if let sig = stopSignal, sig.isRaised { stop = true; break }
+                _ = sleepUntil(ns: min(until, t + 50_000_000))
+            }
+            stats.startNs = max(until, stats.startNs)
+        }
         nextSampleNs = stats.startNs + sampleIntervalNs
         lastSampleNs = stats.startNs
         nextProgressNs = stats.startNs + 1_000_000_000
@@ -611,7 +665,10 @@ struct SchedulerCore<E: IOEngine> {
         cpuAtLastTick = threadCPUTotal()
         if let rec = recorder { recEpoch = rec.startClock(at: stats.startNs) }
         rampEndNs = rampNs > 0 ? stats.startNs + rampNs : 0
-        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs)
+        runtimeEndNs = runtimeNs > 0 && rampEndNs == 0 ? stats.startNs + runtimeNs : 0
+        markCPU()
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs,
+                         runtimeEndNs == 0 ? .max : runtimeEndNs)
     }
 
     // MARK: the loop
@@ -642,7 +699,9 @@ struct SchedulerCore<E: IOEngine> {
             let remaining = due - now
             if pendingCount > 0 && (remaining > holdNs || remaining > spin) { commitPending() }
             if remaining > spin {
-                let wake = due - spin
+                // Wake for the periodic tick too (stop requests, ramp and runtime ends), not
+                // only for the next due I/O, which may be seconds away.
+                let wake = min(due - spin, max(nextTickNs, now + 1))
                 var reaped = 0
                 if inflight > 0 {
                     reaped = reap(waitNs: Int64(wake - now))
@@ -774,6 +833,9 @@ struct SchedulerCore<E: IOEngine> {
                 }
                 // During the ramp (rampEndNs != 0) the runtime has not started.
                 if runtimeNs > 0 && rampEndNs == 0 && now &- stats.startNs >= runtimeNs { stop = true; break outer }
+                // Ops an engine may do synchronously (trim, sync_file_range, ...) must not
+                // overtake a held read or write queued before them.
+                if pendingCount > 0 && r.op != .read && r.op != .write { commitPending() }
                 guard let si = pool.acquire() else { break outer } // cannot happen: inflight < cap
                 if len > UInt64(pool.slots[Int(si)].capacity) {
                     if !pool.ensureCapacity(si, len) {
@@ -804,7 +866,7 @@ struct SchedulerCore<E: IOEngine> {
                 }
                 inflight += 1
                 s.pointee.depth = UInt32(truncatingIfNeeded: inflight)
-                if let rec = recorder { s.pointee.tapSeq = rec.issue() }
+                if let rec = recorder { (s.pointee.tapSeq, s.pointee.tapNs) = rec.issue(at: now) }
                 stats.issued &+= 1
                 if inflight > stats.maxInFlight { stats.maxInFlight = inflight }
                 stats.depthLevels[ReplayStats.levelIndex(inflight)] &+= 1

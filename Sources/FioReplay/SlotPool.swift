@@ -40,6 +40,13 @@ public struct SlotPool {
     /// Slots in use.
     @inline(__always) public var inUse: Int { depth - freeCount }
 
+    /// The slots not in the free list (in flight, or lost with a broken engine).
+    public func inUseSlots() -> [Int32] {
+        var isFree = [Bool](repeating: false, count: depth)
+        for k in 0..<freeCount { isFree[Int(free[k])] = true }
+        return (0..<depth).filter { !isFree[$0] }.map { Int32($0) }
+    }
+
     /// Takes a free slot; nil when all are in flight.
     @inline(__always) public mutating func acquire() -> Int32? {
         guard freeCount > 0 else { return nil }

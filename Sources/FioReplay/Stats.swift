@@ -88,6 +88,22 @@ public struct SampleStat {
     public var mean: Double { count == 0 ? 0 : sum / Double(count) }
     public var stddev: Double { sampleStdDev(count: count, sum: sum, sumSquares: sumSquares) }
     public var minValue: Double { count == 0 ? 0 : min }
+
+    /// fio's group sum of two jobs' samples (its sum_stat with pure_sum): minimums,
+    /// maximums and means add (the group's bandwidth is the jobs' together); the deviations
+    /// add as independent ones; the sample count is the larger.
+    public mutating func addGroupMember(_ o: SampleStat) {
+        guard o.count > 0 else { return }
+        guard count > 0 else { self = o; return }
+        let n = Swift.max(count, o.count)
+        let m = mean + o.mean
+        let sd = (stddev * stddev + o.stddev * o.stddev).squareRoot()
+        min += o.min
+        max += o.max
+        count = n
+        sum = m * Double(n)
+        sumSquares = sd * sd * Double(n - 1) + sum * sum / Double(n)
+    }
 }
 
 /// fio's data directions plus sync, the four objects of its JSON.
@@ -147,7 +163,8 @@ public struct OpStats {
         ios += o.ios; bytes += o.bytes; shortIOs += o.shortIOs; droppedIOs += o.droppedIOs
         slat.merge(o.slat); clat.merge(o.clat); lat.merge(o.lat); tracedClat.merge(o.tracedClat)
         replayedLat.merge(o.replayedLat)
-        // Interval samples are per thread; merged runs keep the first one's (single-thread today).
+        bwSamples.addGroupMember(o.bwSamples)
+        iopsSamples.addGroupMember(o.iopsSamples)
     }
 }
 
@@ -229,6 +246,11 @@ public struct ReplayStats {
 
     /// Wall time of the replay in ns.
     public var runtimeNs: UInt64 { endNs > startNs ? endNs - startNs : 0 }
+    /// The merged streams' own runtimes added up (ns); 0 before any merge. fio divides a
+    /// group's CPU time by this, so a group's usr/sys are per-job averages.
+    public var mergedRuntimeNs: UInt64 = 0
+    /// What CPU percentages are of (ns).
+    public var cpuBaseNs: UInt64 { mergedRuntimeNs > 0 ? mergedRuntimeNs : runtimeNs }
 
     @inline(__always) static func levelIndex(_ d: Int) -> Int {
         if d >= 64 { return 6 }
@@ -275,18 +297,22 @@ public struct ReplayStats {
 
     /// Adds another thread's stats.
     public mutating func merge(_ o: ReplayStats) {
+        mergedRuntimeNs = cpuBaseNs + o.cpuBaseNs
         for op in StatOp.allCases { self[op].merge(o[op]) }
         for i in 0..<7 { depthLevels[i] += o.depthLevels[i]; submitLevels[i] += o.submitLevels[i]; completeLevels[i] += o.completeLevels[i] }
         for i in 0..<10 { latencyNs[i] += o.latencyNs[i]; latencyUs[i] += o.latencyUs[i] }
         for i in 0..<12 { latencyMs[i] += o.latencyMs[i] }
         lateness.merge(o.lateness)
         within10us += o.within10us; within100us += o.within100us
-        startNs = startNs == 0 ? o.startNs : Swift.min(startNs, o.startNs)
-        endNs = Swift.max(endNs, o.endNs)
+        // A stream that never started (failed at setup) has no times: it must not stretch
+        // the group's runtime back to the clock's origin.
+        if o.startNs != 0 { startNs = startNs == 0 ? o.startNs : Swift.min(startNs, o.startNs) }
+        if o.endNs != 0 { endNs = Swift.max(endNs, o.endNs) }
         traceDurationNs = Swift.max(traceDurationNs, o.traceDurationNs)
         recordsRead += o.recordsRead; issued += o.issued; skipped += o.skipped
         maxInFlight = Swift.max(maxInFlight, o.maxInFlight)
         cpuUserNs += o.cpuUserNs; cpuSystemNs += o.cpuSystemNs; spinNs += o.spinNs
+        contextSwitches += o.contextSwitches; majorFaults += o.majorFaults; minorFaults += o.minorFaults
     }
 }
 

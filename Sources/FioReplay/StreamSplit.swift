@@ -27,13 +27,20 @@ public struct StreamFilterSource: TraceSource {
     }
 }
 
-/// Stream ids and in-flight caps of a trace whose records carry streams: from a `run`
-/// recording's metadata ("iodepth.per-stream", stream i = job i), else from a pre-scan.
+/// Stream ids and in-flight caps of a trace whose records carry streams: from a recording's
+/// metadata ("streams" ids and "iodepth.per-stream" caps, in the same order; a `run`
+/// recording without "streams" numbers them 0...), else from a pre-scan. Empty when there
+/// is one stream, or when some records carry no stream (they would belong to none).
 public func traceStreams(metadata: [String: String], prescan: TracePrescan?) -> [(id: UInt32, depth: Int?)] {
-    if let s = metadata["iodepth.per-stream"] {
-        let depths = s.split(separator: ",").compactMap { Int(String($0).trimmingWhitespace) }
-        if depths.count > 1 { return depths.enumerated().map { (UInt32($0.offset), $0.element) } }
+    func list(_ key: String) -> [Int] {
+        (metadata[key] ?? "").split(separator: ",").compactMap { Int(String($0).trimmingWhitespace) }
     }
-    guard let p = prescan, p.streamDepth.count > 1 else { return [] }
+    let depths = list("iodepth.per-stream")
+    if depths.count > 1 {
+        let ids = list("streams")
+        if ids.count == depths.count { return zip(ids, depths).map { (UInt32($0), $1) } }
+        if ids.isEmpty { return depths.enumerated().map { (UInt32($0.offset), $0.element) } }
+    }
+    guard let p = prescan, p.streamDepth.count > 1, p.unstreamed == 0 else { return [] }
     return p.streamDepth.keys.sorted().map { ($0, p.streamDepth[$0].map { $0 > 0 ? Int($0) : nil } ?? nil) }
 }

@@ -312,9 +312,9 @@ extension RunReportOptions {
         }
     }
 
-    /// Prints the jobs' report (fio's normal or JSON shape), then each job's error, and
-    /// exits as fio-replay does: 130 when interrupted, 1 after an error.
-    func report(_ jobs: [JobReport], label: String) throws {
+    /// Prints the jobs' report (fio's normal or JSON shape), then each job's error; returns
+    /// the exit status: 130 when interrupted, 1 after an error, else 0.
+    func report(_ jobs: [JobReport], label: String) throws -> Int32 {
         let text: String
         switch outputFormat {
         case "json", "json+": text = FioJSONReport(plus: outputFormat == "json+").render(jobs)
@@ -330,8 +330,8 @@ extension RunReportOptions {
         }
         if jobs.contains(where: \.result.interrupted) {
             warn("fio-replay: interrupted; in-flight I/O drained, stats above cover what was issued")
-            throw ExitCode(130)
+            return 130
         }
-        if failed { throw ExitCode(1) }
+        return failed ? 1 : 0
     }
 }

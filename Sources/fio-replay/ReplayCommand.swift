@@ -190,7 +190,7 @@ struct ReplayCommand: ParsableCommand {
         if streams != "off" {
             streamList = traceStreams(metadata: first.metadata, prescan: scanned)
             if explicitStreams && streamList.count < 2 {
-                warn("fio-replay: the trace has one stream; replaying it on one thread")
+                warn("fio-replay: the trace has one stream" + ((scanned?.unstreamed ?? 0) > 0 ? ", or records without one," : "") + "; replaying it on one thread")
             }
         }
         if streamList.count > 1 {
@@ -219,11 +219,14 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if showProgress { warn("") }
+        for n in result.notes { warn("fio-replay: \(n)") }
+        // The report first: a recording that cannot be finished (a full disk) must not
+        // cost the statistics.
+        let status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
             "ioengine": result.engineName, "iodepth": String(result.iodepth),
         ]))
-        for n in result.notes { warn("fio-replay: \(n)") }
-        try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// The metadata of a replay's recording.
@@ -275,11 +278,6 @@ extension ReplayCommand {
         }
         let results = runConcurrently(tasks, note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }
-        try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
-            "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
-            "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),
-            "iodepth.per-stream": results.map { String($0.iodepth) }.joined(separator: ","),
-        ]))
         var reports: [JobReport] = []
         for (k, r) in results.enumerated() {
             for n in r.notes { warn("fio-replay: stream \(list[k].id): \(n)") }
@@ -287,6 +285,13 @@ extension ReplayCommand {
             opts["stream"] = String(list[k].id)
             reports.append(JobReport(jobIndex: k, name: "replay.s\(list[k].id)", result: r, options: opts))
         }
-        try common.report(reports, label: "Replay")
+        let status = try common.report(reports, label: "Replay")
+        try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
+            "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
+            "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),
+            "iodepth.per-stream": results.map { String($0.iodepth) }.joined(separator: ","),
+            "streams": list.map { String($0.id) }.joined(separator: ","),
+        ]))
+        if status != 0 { throw ExitCode(status) }
     }
 }

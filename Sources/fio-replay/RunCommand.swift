@@ -104,13 +104,10 @@ struct RunCommand: ParsableCommand {
                 line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
             }
         }
-        let recorder = try common.openRecorder(path: logPath, concurrent: jobs.count > 1)
-        o.recorder = recorder
 
-        let live: LiveRun
+        var live: LiveRun
         do {
             live = try LiveRun(jobs: jobs, options: o)
-            recorder?.noteFiles(live.files.map { f in TraceFile(path: live.targetPath(f), size: f.size) })
             try live.layOut(note: { warn("fio-replay: \($0)") })
         } catch let e as ReplayError {
             warn("fio-replay: error: \(e.message)")
@@ -120,9 +117,18 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
 
+        // Opened once the jobs are known good and laid out, so an error before the run
+        // leaves no recording behind.
+        let recorder = try common.openRecorder(path: logPath, concurrent: jobs.count > 1)
+        recorder?.noteFiles(live.files.map { f in TraceFile(path: live.targetPath(f), size: f.size) })
+        live.options.recorder = recorder
+
         installInterruptHandler()
         let results = live.run(note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }
+        for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
+
+        let status = try common.report(live.grouped(results), label: "Run")
         if recorder != nil {
             // The depth a replay of the recording should allow: the most I/Os the streams of
             // one wave may have in flight together.
@@ -132,6 +138,7 @@ struct RunCommand: ParsableCommand {
                 "recorder": "fio-replay run --write-iolog", "tool.version": "fio-replay \(fioGenVersion)",
                 "iodepth": String(waveDepth.values.max() ?? 1),
                 "iodepth.per-stream": live.plans.map { String($0.iodepth) }.joined(separator: ","),
+                "streams": live.jobs.indices.map(String.init).joined(separator: ","),
                 "ioengine": Array(Set(results.map(\.result.engineName))).sorted().joined(separator: ","),
                 "timing.per-stream": live.plans.map(\.timing.rawValue).joined(separator: ","),
                 "jobs": live.jobs.map { "\($0.name).\($0.jobNumber)" }.joined(separator: ","),
@@ -140,9 +147,7 @@ struct RunCommand: ParsableCommand {
             if let target { meta["target"] = target }
             try common.finishRecorder(recorder, path: logPath, metadata: meta)
         }
-        for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
-
-        try common.report(live.grouped(results), label: "Run")
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

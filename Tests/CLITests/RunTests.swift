@@ -411,4 +411,94 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect((oj["jobs"] as! [[String: Any]]).count == 1)
         #expect(int(opStats(oj, "read")["total_ios"]) == int(opStats(live, job: 0, "read")["total_ios"]) + int(opStats(live, job: 1, "read")["total_ios"]))
     }
+
+    /// Streams start on one clock without losing I/O, their recorded times start near 0,
+    /// and a shared recording never has a stream issue at depth 1 before its previous I/O
+    /// completed (times are taken with the issue number, under the recorder's lock).
+    @Test func sharedClockAndMonotonicRecording() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=c", "--filename=\(dir)/g", "--size=64k", "--rw=randread", "--numjobs=3",
+                                       "--runtime=300ms", "--time_based", "--ioengine=psync", "--no-progress",
+                                       "--write-iolog", dir + "/c.fiot", "--output-format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let j = try json(r)
+        #expect((0..<3).allSatisfy { int(opStats(j, job: $0, "read")["total_ios"]) > 100 })
+        let rec = try readAll(dir + "/c.fiot")
+        #expect(rec.records.first.map { $0.time < 50_000_000 } == true, "first time \(rec.records.first?.time ?? 0)")
+        #expect(rec.records.allSatisfy { $0.time < 2_000_000_000 })
+        for st in [UInt32(0), 1, 2] {
+            let v = rec.records.filter { $0.stream == st }
+            #expect(zip(v, v.dropFirst()).allSatisfy { $1.time >= $0.time + ($0.latency ?? 0) }, "stream \(st)")
+        }
+    }
+
+    /// Long waits still see the runtime end and other jobs' exitall; startdelay counts in
+    /// neither the runtime nor the ramp.
+    @Test func longWaitsHonourRuntimeExitallAndStartdelay() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let t = try run("fio-replay", ["run", "--name=t", "--filename=\(dir)/g", "--size=64k", "--rw=randread", "--thinktime=3s",
+                                       "--runtime=1", "--time_based", "--ioengine=psync", "--output-format", "json", "--no-progress"])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect((990...1100).contains(int(opStats(try json(t), "read")["runtime"])))
+        let d = try run("fio-replay", ["run", "--name=d", "--filename=\(dir)/g", "--size=64k", "--rw=randread", "--startdelay=1",
+                                       "--rate_iops=100", "--runtime=1", "--time_based", "--ioengine=psync",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(d.status == 0, "\(d.stderr)")
+        let dj = try json(d)
+        #expect((95...101).contains(int(opStats(dj, "read")["total_ios"])), "\(opStats(dj, "read")["total_ios"] ?? "")")
+        #expect((990...1100).contains(int(opStats(dj, "read")["runtime"])))
+        let job = """
+        [global]
+        filename=\(dir)/g
+        size=64k
+        ioengine=psync
+        [a]
+        rw=randread
+        runtime=500ms
+        time_based
+        exitall
+        [b]
+        rw=randread
+        startdelay=20
+        runtime=20
+        time_based
+        """
+        try job.write(toFile: dir + "/e.fio", atomically: true, encoding: .utf8)
+        let t0 = Date()
+        let e = try run("fio-replay", ["run", dir + "/e.fio", "--no-progress"])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(Date().timeIntervalSince(t0) < 5, "exitall did not cut job b's 20 s start delay")
+    }
+
+    /// A multi-stream trace whose ids are not 0..n-1 replays per stream and its recording
+    /// replays the same again.
+    @Test func streamIdsSurviveAReplayRecording() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        var csv = "time_ns,file,op,offset,length,latency_ns,result,depth,stream,flags\n"
+        for i in 0..<200 {
+            csv += "\(i * 100_000),\(dir)/t,\(i % 3 == 0 ? "write" : "read"),\((i * 37 % 64) * 4096),4096,-,-,-,\(i % 2 == 0 ? 5 : 7),-\n"
+        }
+        try csv.write(toFile: dir + "/s.csv", atomically: true, encoding: .utf8)
+        let a = try run("fio-replay", ["replay", dir + "/s.csv", "--streams", "on", "--engine", "psync", "--write-iolog", dir + "/s2.fiot",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(((try json(a))["jobs"] as! [[String: Any]]).map { $0["jobname"] as? String } == ["replay.s5", "replay.s7"])
+        let b = try run("fio-replay", ["replay", dir + "/s2.fiot", "--engine", "psync", "--output-format", "json", "--no-progress"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let bj = try json(b)
+        #expect((bj["jobs"] as! [[String: Any]]).map { $0["jobname"] as? String } == ["replay.s5", "replay.s7"])
+        #expect(int(opStats(bj, job: 0, "read")["total_ios"]) + int(opStats(bj, job: 0, "write")["total_ios"]) == 100)
+        #expect(int(opStats(bj, job: 1, "read")["total_ios"]) + int(opStats(bj, job: 1, "write")["total_ios"]) == 100)
+    }
+
+    /// A recording that cannot be written (a full disk) does not cost the statistics.
+    @Test func failedRecordingKeepsTheReport() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=f", "--filename=\(dir)/g", "--size=1m", "--rw=randread", "--number_ios=200",
+                                       "--ioengine=null", "--no-progress", "--write-iolog", "/dev/full", "--write-iolog-format", "csv"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("issued rwts: total=200,0,0,0"), "\(r.stdout)")
+        #expect(r.stdout.contains("Run status group 0 (all jobs):"))
+        #expect(r.stderr.contains("/dev/full"), "\(r.stderr)")
+    }
 }

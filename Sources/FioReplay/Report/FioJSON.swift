@@ -70,7 +70,7 @@ public struct FioJSONReport {
             job.append((op.fioKey, dataOp(s[op], runtimeMs: runtimeMs)))
         }
         job.append(("sync", syncOp(s.sync)))
-        let cpuTotal = Double(s.runtimeNs)
+        let cpuTotal = Double(s.cpuBaseNs)
         job += [
             ("job_runtime", .int(runtimeMs)),
             ("usr_cpu", .double(cpuTotal > 0 ? Double(s.cpuUserNs) / cpuTotal * 100 : 0)),

@@ -87,7 +87,7 @@ public struct TextReport {
             out += line("sync", s.sync.lat)
             out += percentiles("sync", s.sync.lat)
         }
-        let rt = Double(max(1, s.runtimeNs))
+        let rt = Double(max(1, s.cpuBaseNs))
         out += String(format: "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%llu, majf=%llu, minf=%llu\n",
                       Double(s.cpuUserNs) * 100 / rt, Double(s.cpuSystemNs) * 100 / rt, s.contextSwitches, s.majorFaults, s.minorFaults)
         let total = Double(max(1, s.depthLevels.reduce(0, +)))
