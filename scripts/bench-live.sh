@@ -26,7 +26,8 @@ RTOPT=()
 echo "fio: $($FIO --version)   fio-replay: $BIN   $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 F="$W/data.bin"
-# Lay the file out once (both tools then find it full size).
+# Lay the file out once (both tools then find it full size). Each case reads it whole
+# first (O_DIRECT), so that no run pays for blocks the VM host has not cached yet.
 [[ -s "$F" && $(stat -c %s "$F") -ge $((512 << 20)) ]] || $FIO --name=layout --filename="$F" --size=512M --rw=write --bs=1M --ioengine=psync >/dev/null
 
 # compare LIVE.json REPLAY.json LABEL: per-op clat p50/p99 ratios and duration error.
@@ -61,6 +62,9 @@ run_case() { # NAME, fio job options...
   local name=$1; shift
   echo
   echo "== $name =="
+  # Warm the host's cache of the whole file first: the runs below touch the same blocks
+  # (same seed), and whichever ran first would otherwise pay for every cold block.
+  dd if="$F" of=/dev/null bs=1M iflag=direct status=none
   rm -f "$W/$name.fio.log" "$W/$name.ours.fiot"
   # ours: live (recorded), then replay of the recording
   "$BIN" run "${RTOPT[@]}" --name="$name" --filename="$F" --size=512M "$@" --output-format json --no-progress \

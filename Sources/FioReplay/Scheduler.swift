@@ -204,6 +204,8 @@ struct SchedulerCore<E: IOEngine> {
     let rampNs: UInt64
     let stopSignal: StopSignal?
     let startAt: (() -> UInt64)?
+    /// When the I/O being issued got its slot after waiting for one (timed replays), else 0.
+    var slotFreeNs: UInt64 = 0
     let startDelayNs: UInt64
     /// Monotonic ns at which the runtime is up (0: no runtime, or the ramp is not over).
     var runtimeEndNs: UInt64 = 0
@@ -692,6 +694,9 @@ struct SchedulerCore<E: IOEngine> {
             }
             if inflight >= limit {
                 commitAndReap()
+                // Timed: note when a slot came free, to tell lateness the depth cap caused
+                // from the scheduler's own.
+                if due != 0 && inflight < limit { slotFreeNs = monotonicNs() }
                 continue
             }
             let now = monotonicNs()
@@ -860,6 +865,15 @@ struct SchedulerCore<E: IOEngine> {
                 if timed {
                     let late = now &- due
                     stats.lateness.record(late)
+                    // Waited for a slot past the due time: the cap (the trace's depth) made it
+                    // late; what the scheduler added is the rest.
+                    if slotFreeNs > due {
+                        stats.depthBlocked &+= 1
+                        stats.schedulerLateness.record(now &- slotFreeNs)
+                    } else {
+                        stats.schedulerLateness.record(late)
+                    }
+                    slotFreeNs = 0
                     if late <= 10_000 { stats.within10us &+= 1 }
                     if late <= 100_000 { stats.within100us &+= 1 }
                     if late > worstLateness { worstLateness = late }
@@ -880,12 +894,17 @@ struct SchedulerCore<E: IOEngine> {
                 case .queued:
                     pending[pendingCount] = si
                     pendingCount += 1
-                    // Timed: submit now, unless the next I/O is already due (a burst, or
-                    // catching up): then it goes in the same submission, as the recorded
-                    // run's closed loop batched them. Every wait commits first.
+                    // Timed: submit now, or hold it for one submission with the next I/O
+                    // (see below and `holdNs`). Every wait commits first.
                     if timed {
                         let nextDue = i < count ? baseNs &+ (speed == 1 ? batch[i].time : UInt64(Double(batch[i].time) * invSpeed)) : .max
-                        if nextDue > now &+ holdNs || pendingCount >= cap || inflight >= cap { commitPending() }
+                        // Hold only for a next I/O the trace puts at the same time, or one due
+                        // within the hold window. One that is already overdue means the replay
+                        // is behind (a device slower than the recorded one): then each I/O goes
+                        // at once, as the recorded closed loop issued them.
+                        let sameTime = i < count && batch[i].time == r.time
+                        let soon = nextDue > now && nextDue <= now &+ holdNs
+                        if !(sameTime || soon) || pendingCount >= cap || inflight >= cap { commitPending() }
                     } else if submitBatch > 0 && pendingCount >= submitBatch {
                         commitPending()
                     }

@@ -191,6 +191,11 @@ public struct ReplayStats {
 
     /// Issue lateness (actual issue - due), ns; only in original timing.
     public var lateness: LatencyStat
+    /// Lateness less any wait for a free slot that ran past the due time (ns): what the
+    /// scheduler itself added. Equal to `lateness` when the depth cap never blocked.
+    public var schedulerLateness: LatencyStat
+    /// I/Os that were still waiting for a free slot (the depth cap) at their due time.
+    public var depthBlocked: UInt64 = 0
     /// I/Os issued within 10 us and 100 us of their due time.
     public var within10us: UInt64 = 0
     public var within100us: UInt64 = 0
@@ -222,6 +227,7 @@ public struct ReplayStats {
         trim = OpStats(percentiles: percentiles, isSync: false)
         sync = OpStats(percentiles: percentiles, isSync: true)
         lateness = LatencyStat(percentiles: percentiles)
+        schedulerLateness = LatencyStat(percentiles: percentiles)
     }
 
     /// The stats of one op.
@@ -303,6 +309,8 @@ public struct ReplayStats {
         for i in 0..<10 { latencyNs[i] += o.latencyNs[i]; latencyUs[i] += o.latencyUs[i] }
         for i in 0..<12 { latencyMs[i] += o.latencyMs[i] }
         lateness.merge(o.lateness)
+        schedulerLateness.merge(o.schedulerLateness)
+        depthBlocked += o.depthBlocked
         within10us += o.within10us; within100us += o.within100us
         // A stream that never started (failed at setup) has no times: it must not stretch
         // the group's runtime back to the clock's origin.

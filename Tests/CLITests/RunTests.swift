@@ -501,4 +501,27 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(r.stdout.contains("Run status group 0 (all jobs):"))
         #expect(r.stderr.contains("/dev/full"), "\(r.stderr)")
     }
+
+    /// Lateness the depth cap causes is told apart from the scheduler's own: 1 MiB O_DIRECT
+    /// writes due every 50 µs at iodepth 1 wait for the previous one, and that wait is
+    /// counted as depth-blocked, not as the scheduler's lateness.
+    @Test func depthBlockedLatenessIsToldApart() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        var csv = "time_ns,file,op,offset,length,latency_ns,result,depth,stream,flags\n"
+        for i in 0..<100 { csv += "\(i * 50_000),\(dir)/t,write,\(i << 20),1048576,-,-,-,-,-\n" }
+        try csv.write(toFile: dir + "/w.csv", atomically: true, encoding: .utf8)
+        let r = try run("fio-replay", ["replay", dir + "/w.csv", "--engine", "libaio", "--direct", "--iodepth", "1",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rp = (try json(r)["jobs"] as! [[String: Any]])[0]["replay"] as! [String: Any]
+        let all = rp["lateness_ns"] as! [String: Any], sched = rp["scheduler_lateness_ns"] as! [String: Any]
+        #expect(int(sched["depth_blocked"]) >= 90, "\(sched)")
+        #expect(int(all["p50"]) > 1_000_000, "\(all)")
+        #expect(int(sched["p50"]) < int(all["p50"]) / 10, "\(sched) vs \(all)")
+        // With room for all of them in flight, nothing is blocked.
+        let d = try run("fio-replay", ["replay", dir + "/w.csv", "--engine", "libaio", "--direct", "--iodepth", "128",
+                                       "--output-format", "json", "--no-progress"])
+        let drp = (try json(d)["jobs"] as! [[String: Any]])[0]["replay"] as! [String: Any]
+        #expect(int((drp["scheduler_lateness_ns"] as! [String: Any])["depth_blocked"]) == 0)
+    }
 }

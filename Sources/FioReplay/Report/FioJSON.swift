@@ -192,6 +192,16 @@ public struct FioJSONReport {
             late.append(("within_100us_pct", .double(Double(s.within100us) * 100 / Double(s.lateness.count))))
         }
         kv.append(("lateness_ns", .object(late)))
+        // The same without waits for a free slot past the due time (the trace's depth cap).
+        var sched: [(String, JSONValue)] = [("depth_blocked", .uint(s.depthBlocked))]
+        if s.schedulerLateness.count > 0 {
+            sched.append(("depth_blocked_pct", .double(Double(s.depthBlocked) * 100 / Double(s.schedulerLateness.count))))
+            for (k, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9)] {
+                sched.append((k, .uint(s.schedulerLateness.percentile(p) ?? 0)))
+            }
+            sched.append(("max", .uint(s.schedulerLateness.max)))
+        }
+        kv.append(("scheduler_lateness_ns", .object(sched)))
         kv.append(("scheduler_cpu", .object([
             ("usr_ns", .uint(s.cpuUserNs)),
             ("sys_ns", .uint(s.cpuSystemNs)),

@@ -137,6 +137,12 @@ public struct TextReport {
             out += "  lateness (ns): p50=\(l.percentile(50) ?? 0), p90=\(l.percentile(90) ?? 0), p99=\(l.percentile(99) ?? 0), p99.9=\(l.percentile(99.9) ?? 0), max=\(l.max)\n"
             out += String(format: "                 within 10us=%.2f%%, within 100us=%.2f%%\n",
                           Double(s.within10us) * 100 / Double(l.count), Double(s.within100us) * 100 / Double(l.count))
+            if s.depthBlocked > 0 {
+                let q = s.schedulerLateness
+                out += String(format: "  depth-blocked: %llu I/Os (%.2f%%) waited past their due time for a free slot (iodepth=%d); without that wait: ",
+                              s.depthBlocked, Double(s.depthBlocked) * 100 / Double(l.count), r.iodepth)
+                out += "p50=\(q.percentile(50) ?? 0), p99=\(q.percentile(99) ?? 0), max=\(q.max) ns\n"
+            }
         }
         out += String(format: "  scheduler cpu: usr=%.3fs, sys=%.3fs, spinning=%.3fs (%.1f%% of wall)\n",
                       Double(s.cpuUserNs) / 1e9, Double(s.cpuSystemNs) / 1e9, Double(s.spinNs) / 1e9, Double(s.spinNs) * 100 / rt)
