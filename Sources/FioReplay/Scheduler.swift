@@ -284,7 +284,9 @@ struct SchedulerCore<E: IOEngine> {
         stopSignal = o.stop
         startAt = o.startAt
         startDelayNs = o.startDelayNs
-        submitBatch = max(0, o.submitBatch ?? 0)
+        // Closed loop replays a recorded closed loop: each I/O goes as soon as its slot allows,
+        // as the recorded run (fio's default) did. As fast as possible: up to the cap at once.
+        submitBatch = max(0, o.submitBatch ?? (o.timing == .closed ? 1 : 0))
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
         timing = o.timing
