@@ -85,6 +85,17 @@ run_case() { # NAME, fio job options...
   compare "$W/$name.fio.live.json" "$W/$name.fio.replay.json" "fio: read_iolog vs live"
   compare "$W/$name.fio.live.json" "$W/$name.cross.replay.json" "ours on fio's log vs fio live"
   compare "$W/$name.fio.live.json" "$W/$name.ours.live.json" "(live: ours vs fio's)"
+  # The noise floor: the same job live again (ours, not recorded). Two live runs of a
+  # saturated job differ by more than a replay may differ from its live run.
+  "$BIN" run "${RTOPT[@]}" --name="$name" --filename="$F" --size=512M "$@" --output-format json --no-progress \
+      >"$W/$name.ours.live2.json" 2>/dev/null
+  python3 - "$W/$name.ours.live.json" "$W/$name.ours.live2.json" <<'EOF2'
+import json, sys
+a, b = (json.load(open(p))['jobs'][0] for p in sys.argv[1:3])
+n = lambda j: j['read']['total_ios'] + j['write']['total_ios']
+print('  %-28s I/Os %d then %d (%+.2f %%), read clat p50 %.1f then %.1f us' % ('(noise: ours live twice)', n(a), n(b),
+      (n(b) - n(a)) / n(a) * 100, a['read']['clat_ns']['percentile']['50.000000'] / 1e3, b['read']['clat_ns']['percentile']['50.000000'] / 1e3))
+EOF2
 }
 
 run_case poisson2k --rw=randread --bs=4k --ioengine=libaio --direct=1 --iodepth=1 --rate_iops=2000 \

@@ -28,4 +28,6 @@ echo "== fio-replay run: a QD4 random read/write job live for 2 s, recorded, the
 "$R" run --name=live --filename="$WORK/live.dat" --size=64m --rw=randrw --bs=4k --ioengine=libaio --direct=1 \
     --iodepth=4 --rate_iops=1500 --rate_process=poisson --runtime=2 --time_based \
     --write-iolog "$WORK/live.fiot" --no-progress | sed -n '/Run status/,$p'
+echo
+echo "== fio-replay replay of that recording (one I/O each, at its recorded time)"
 "$R" replay "$WORK/live.fiot" --engine libaio --direct --no-progress | sed -n '/Run status/,$p'
