@@ -165,10 +165,15 @@ public final class ReplayRecorder: @unchecked Sendable {
         mask = n - 1
     }
 
+    /// Batches that may wait for the writer before issuing blocks (about 12 MB): a writer
+    /// that falls behind briefly (a slow disk, a compression spike) costs memory, not lateness.
+    private let maxQueued = 16
+
     private func handOver() {
         cond.lock()
-        while empty.isEmpty && !writerDone { cond.wait() }
+        while empty.isEmpty && full.count >= maxQueued && !writerDone { cond.wait() }
         var next = empty.popLast() ?? []
+        if next.capacity < batchSize { next.reserveCapacity(batchSize) }
         swap(&next, &out)
         full.append((next, files))
         cond.broadcast()
