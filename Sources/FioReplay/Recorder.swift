@@ -9,7 +9,8 @@ import Foundation
 ///   issues have completed (its size follows the in-flight window; it grows, doubling, only
 ///   while one I/O is slow and later ones keep completing).
 /// - The scheduler thread only fills arrays; a writer thread encodes and writes them, so
-///   block compression never stalls issuing. At most `depth` batches wait between them.
+///   block compression never stalls issuing. Up to 16 batches may wait for the writer;
+///   only beyond that does issuing wait (backpressure).
 /// - Each record: issue time (ns since the run started), file (the trace's file index and
 ///   name), op, offset and length as issued (after mapping), latency (issue to completion,
 ///   ns), result (bytes or -errno) and the in-flight depth at issue (counting itself).
