@@ -108,6 +108,9 @@ struct InfoReport {
             p["mean"] = s.depth.mean
             out["depth"] = p
         }
+        if !s.streams.isEmpty {
+            out["streams"] = Dictionary(uniqueKeysWithValues: s.streams.map { (String($0.key), $0.value) })
+        }
         return out
     }
 
@@ -157,6 +160,11 @@ struct InfoReport {
         if s.depth.totalCount > 0 {
             t += String(format: "depth: mean %.2f, p50 %llu, p99 %llu, max %llu\n", s.depth.mean,
                         s.depth.valueAtPercentile(50), s.depth.valueAtPercentile(99), s.depth.max)
+        }
+        if !s.streams.isEmpty {
+            let ids = s.streams.keys.sorted()
+            t += "streams: \(ids.count)\(s.moreStreams ? "+" : "") (" + ids.prefix(16).map { "\($0): \(s.streams[$0]!)" }.joined(separator: ", ")
+            t += (ids.count > 16 ? ", ..." : "") + " records; `replay` runs one thread per stream with --streams on)\n"
         }
         if s.errors > 0 { t += "errors: \(s.errors) records completed with an error\n" }
         if !s.timeSorted { t += "note: record times are not in order\n" }

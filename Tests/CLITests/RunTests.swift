@@ -123,6 +123,10 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(rec.records.count == 4500)
         #expect(zip(rec.records, rec.records.dropFirst()).allSatisfy { $0.time <= $1.time })
         #expect(rec.metadata["iodepth"] == "12")
+        // `info` counts the records of each stream.
+        let info = try run("fio-replay", ["info", "--json", dir + "/live.fiot"])
+        let streams = try json(info)["streams"] as? [String: Any]
+        #expect(streams?.mapValues { int($0) } == ["0": 1500, "1": 1500, "2": 1500], "\(info.stdout)")
         // Ground truth: fio-gen's trace of the same jobs, stream by stream.
         let gen = try run("fio-gen", opts + ["-o", dir + "/gen.fiot", "-q"])
         #expect(gen.status == 0, "\(gen.stderr)")

@@ -29,6 +29,13 @@ public struct TraceSummary {
     public private(set) var depth = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
     /// Records with a negative result (an error).
     public private(set) var errors: UInt64 = 0
+    /// Records per stream id, for traces whose records carry one (at most
+    /// `maxStreams` ids are counted; `moreStreams` says there were more).
+    public private(set) var streams: [UInt32: UInt64] = [:]
+    public private(set) var moreStreams = false
+    public static let maxStreams = 4096
+    private var runStream: UInt32 = 0
+    private var runStreamCount: UInt64 = 0
     public private(set) var timeSorted = true
 
     private var gapValue: UInt64 = 0
@@ -92,6 +99,16 @@ public struct TraceSummary {
                 prev = r.time
                 if let res = r.result, res < 0 { errs &+= 1 }
                 if let d = r.depth { depth.record(UInt64(d)) }
+                if let st = r.stream, !r.op.isFileEvent {
+                    // Runs of one stream cost a compare; a change, one dictionary update.
+                    if st == runStream && runStreamCount > 0 {
+                        runStreamCount &+= 1
+                    } else {
+                        flushStreamRun()
+                        runStream = st
+                        runStreamCount = 1
+                    }
+                }
                 guard o <= 2 else {
                     if r.op.isSync, let l = r.latency { latency[3].record(l) }
                     continue
@@ -153,8 +170,19 @@ public struct TraceSummary {
         sizeCacheKey[o] = UInt64.max
     }
 
+    private mutating func flushStreamRun() {
+        guard runStreamCount > 0 else { return }
+        if streams[runStream] != nil || streams.count < Self.maxStreams {
+            streams[runStream, default: 0] += runStreamCount
+        } else {
+            moreStreams = true
+        }
+        runStreamCount = 0
+    }
+
     /// Call once after the last record (folds cached counters in).
     public mutating func finish() {
+        flushStreamRun()
         for o in 0..<3 { flushSizeCache(o) }
         if gapCount > 0 { interArrival.record(gapValue, count: gapCount) }
         if gapCount2 > 0 { interArrival.record(gapValue2, count: gapCount2) }
