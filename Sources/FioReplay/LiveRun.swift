@@ -57,14 +57,18 @@ public struct LiveRunOptions {
 /// statistics as a replay. Each job (each `numjobs` clone) is one stream on its own thread
 /// with its own engine and in-flight cap; jobs between `stonewall`s run at once.
 ///
-/// - An unthrottled job is a closed loop at its iodepth (`--timing none` of a replay).
-/// - A job with `rate`/`rate_iops` (linear or poisson), `thinktime` or `startdelay` is an
-///   open loop against the schedule the generator computes for it with a zero service time
+/// - An unthrottled job is a closed loop at its iodepth that submits each I/O at once
+///   (fio's `iodepth_batch_submit`, default 1).
+/// - A job with `rate`/`rate_iops` (linear or poisson) or `thinktime` is an open loop
+///   against the schedule the generator computes for it with a zero service time
 ///   (`--timing original`), capped at its iodepth: what a replay of the same schedule does.
 ///   A think time is therefore a gap in the schedule, not a pause after the I/Os before it
 ///   complete, as fio has it; for a device faster than the think time the two agree.
-/// - `runtime` is wall time from the stream's start (after `ramp_time`, whose I/Os are not
-///   counted, as in fio); `time_based` jobs repeat their region until it runs out.
+/// - The streams of a wave start at one instant, once all are set up; `startdelay` waits
+///   on top of it. `runtime` is wall time after the start delay and `ramp_time` (whose
+///   I/Os are not counted, as in fio); `time_based` jobs repeat their region until it runs out.
+/// - The per-I/O stream statistics are the replay's, so a run and the replay of its
+///   recording print the same report for the same I/Os.
 /// - Files are laid out before the first wave, as fio does: a file that is missing or too
 ///   small is written out (for jobs that read it) or extended (for write-only jobs).
 ///
@@ -255,7 +259,6 @@ public struct LiveRun {
     /// Runs every wave in turn, each stream on its own thread. Never throws for I/O problems:
     /// they come back in each stream's result, with its stats so far.
     public func run(note: @escaping @Sendable (String) -> Void = { _ in }) -> [JobReport] {
-        let epoch = monotonicNs()
         var results: [ReplayResult?] = Array(repeating: nil, count: jobs.count)
         let exitAll = StopSignal()
         let progressState = ProgressAggregator(streams: jobs.count, sink: options.progress)
@@ -270,7 +273,7 @@ public struct LiveRun {
                 let seed = options.seed
                 var handed = false
                 tasks.append(StreamTask(
-                    options: replayOptions(job: j, epoch: epoch, stop: exitAll, progress: progressState),
+                    options: replayOptions(job: j, stop: exitAll, progress: progressState),
                     engine: plan.engine, name: "\(job.name).\(job.jobNumber)",
                     prepare: { _ = try LiveRun.generator(job, seed: seed) },
                     open: {
@@ -320,7 +323,7 @@ public struct LiveRun {
         return out
     }
 
-    func replayOptions(job j: Int, epoch: UInt64, stop: StopSignal, progress: ProgressAggregator) -> ReplayOptions {
+    func replayOptions(job j: Int, stop: StopSignal, progress: ProgressAggregator) -> ReplayOptions {
         let job = jobs[j], plan = plans[j]
         var o = ReplayOptions()
         o.timing = plan.timing
