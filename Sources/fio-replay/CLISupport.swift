@@ -249,7 +249,7 @@ struct RunReportOptions: ParsableArguments {
     @Option(name: .customLong("max-spin-us"), help: "Upper bound of the adaptive spin window (microseconds) used when wake-ups come late.")
     var maxSpinUs: Double = 200
 
-    @Option(name: .customLong("rt-priority"), help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues.")
+    @Option(name: .customLong("rt-priority"), help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues. With io_uring on files whose I/O the kernel hands to its worker threads (tmpfs, buffered), it keeps them off its CPU and lateness gets worse.")
     var rtPriority: Int32?
 
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
