@@ -332,6 +332,9 @@ public struct LiveRun {
         o.direct = plan.direct
         o.targets = TargetMapping(all: options.target)
         o.allowDestructive = options.allowDestructive
+        // A job that only reads opens its files read-only, as fio does: no refusal to run on
+        // a block device that holds a filesystem, nothing it could change.
+        o.readOnly = !(job.rw.writes || job.rw.trims)
         o.runtimeNs = job.runtime
         o.rampNs = job.rampTime
         o.startDelayNs = Self.startDelay(job, seed: options.seed)

@@ -528,4 +528,30 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         let drp = (try json(d)["jobs"] as! [[String: Any]])[0]["replay"] as! [String: Any]
         #expect(int((drp["scheduler_lateness_ns"] as! [String: Any])["depth_blocked"]) == 0)
     }
+
+    /// On a block device that holds a filesystem, a job that only reads runs (its files
+    /// open read-only, as in fio); a job that writes is refused unless --allow-destructive.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/loop-control")
+                   && haveTool("losetup") && haveTool("mkfs.ext4"), "needs root, loop devices, losetup and mkfs.ext4"))
+    func blockDeviceSafetyInRun() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let img = dir + "/img"
+        #expect(try run("truncate", ["-s", "64M", img]).status == 0)
+        #expect(try run("mkfs.ext4", ["-q", "-F", img]).status == 0)
+        let l = try run("losetup", ["-f", "--show", img])
+        #expect(l.status == 0, "\(l.stderr)")
+        let dev = l.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? run("losetup", ["-d", dev]) }
+        let job = ["--name=b", "--filename=\(dev)", "--size=16m", "--number_ios=100", "--ioengine=libaio", "--direct=1", "--no-progress"]
+        let r = try run("fio-replay", ["run"] + job + ["--rw=randread"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("issued rwts: total=100,0,0,0"))
+        let w = try run("fio-replay", ["run"] + job + ["--rw=randwrite"])
+        #expect(w.status == 1)
+        #expect(w.stderr.contains("refusing to write to \(dev)"), "\(w.stderr)")
+        #expect(w.stdout.contains("issued rwts: total=0,0,0,0"))
+        let a = try run("fio-replay", ["run"] + job + ["--rw=randwrite", "--allow-destructive"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout.contains("issued rwts: total=0,100,0,0"))
+    }
 }
