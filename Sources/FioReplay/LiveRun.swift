@@ -30,6 +30,9 @@ public struct LivePlan: Sendable {
     public var direct: Bool
     /// I/Os submitted together (fio's iodepth_batch_submit, default 1: each at once).
     public var submitBatch: Int
+    /// Completions taken per reap (fio's iodepth_batch_complete_max); nil: all that are
+    /// ready (fio's default is 1; see `ReplayOptions.reapMax`).
+    public var reapMax: Int?
 }
 
 /// Everything a live run needs besides the jobs.
@@ -99,7 +102,7 @@ public struct LiveRun {
     /// job that sets one is refused rather than run differently from fio.
     public static let unsupportedLiveOptions: Set<String> = [
         "iodepth_batch_complete", "iodepth_batch_complete_min",
-        "iodepth_batch_complete_max", "iodepth_low", "io_submit_mode", "thinktime_spin",
+        "iodepth_low", "io_submit_mode", "thinktime_spin",
         "hipri", "hipri_percentage", "fixedbufs", "registerfiles", "sqthread_poll", "sqthread_poll_cpu",
         "nowait", "force_async", "cmdprio", "cmdprio_percentage", "cmdprio_class", "cmdprio_bssplit",
         "verify", "do_verify", "rate_min", "rate_iops_min", "ratemin", "max_latency",
@@ -143,8 +146,15 @@ public struct LiveRun {
                 }
                 batch = n == 0 ? 1 : min(n, depth) // fio: 0 means 1
             }
+            var reapMax: Int?
+            if let v = opts["iodepth_batch_complete_max"] {
+                guard let n = Int(v), n >= 0 else {
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): iodepth_batch_complete_max=\(v) is not a count")
+                }
+                reapMax = n == 0 ? nil : n
+            }
             plans.append(LivePlan(engine: kind, iodepth: depth, timing: timed ? .original : .none,
-                                  wave: wave, group: group, direct: job.direct, submitBatch: batch))
+                                  wave: wave, group: group, direct: job.direct, submitBatch: batch, reapMax: reapMax))
         }
         self.plans = plans
 
@@ -329,6 +339,7 @@ public struct LiveRun {
         o.timing = plan.timing
         o.iodepth = plan.iodepth
         o.submitBatch = plan.submitBatch
+        o.reapMax = plan.reapMax
         o.direct = plan.direct
         o.targets = TargetMapping(all: options.target)
         o.allowDestructive = options.allowDestructive

@@ -74,6 +74,10 @@ public struct ReplayOptions {
     /// Wait this long (ns) after the start before the first I/O, outside runtime and ramp
     /// (fio's startdelay).
     public var startDelayNs: UInt64 = 0
+    /// Completions taken per reap, at most (fio's iodepth_batch_complete_max). nil: all that
+    /// are ready, up to the cap, so each is timed when it is ready. fio's own default is 1,
+    /// which leaves the others waiting (and their clat growing) until later calls.
+    public var reapMax: Int?
     /// Untimed: submit as soon as this many I/Os are queued (fio's iodepth_batch_submit,
     /// whose default 1 submits every I/O at once). nil: queue up to the in-flight cap and
     /// submit them together (fewer system calls; what `--timing none` does).
@@ -216,6 +220,8 @@ struct SchedulerCore<E: IOEngine> {
     var rusageAtStart = rusage()
     /// Untimed submission batch (`ReplayOptions.submitBatch`); 0: up to the cap.
     let submitBatch: Int
+    /// Completions taken per reap (`ReplayOptions.reapMax`), 1...cap.
+    let reapMax: Int
     /// Average time a commit (one submission system call) takes, ns; timed replays only.
     var submitCostNs: UInt64 = 0
     /// Timed: a queued I/O is not submitted alone when the next one is due within this
@@ -287,6 +293,7 @@ struct SchedulerCore<E: IOEngine> {
         // Closed loop replays a recorded closed loop: each I/O goes as soon as its slot allows,
         // as the recorded run (fio's default) did. As fast as possible: up to the cap at once.
         submitBatch = max(0, o.submitBatch ?? (o.timing == .closed ? 1 : 0))
+        reapMax = min(max(1, depth), max(1, o.reapMax ?? depth))
         cap = max(1, depth)
         pool = try SlotPool(depth: cap, blockSize: o.blockSizeHint)
         timing = o.timing
@@ -428,7 +435,7 @@ struct SchedulerCore<E: IOEngine> {
         for i in 0..<pendingCount { pool.slots[Int(pending[i])].submitNs = t }
         stats.submitLevels[ReplayStats.batchIndex(pendingCount)] += 1
         pendingCount = 0
-        let (c, n) = engine.commitAndGetEvents(events, max: cap, waitNs: 100_000_000)
+        let (c, n) = engine.commitAndGetEvents(events, max: reapMax, waitNs: 100_000_000)
         if c < 0 && c != -Int(EINTR) {
             fail(ReplayError(.ioFailed, "submitting I/O near record \(record) failed: \(ReplayError.errnoString(Int32(-c)))",
                              record: record, errno: Int32(-c)))
@@ -439,7 +446,7 @@ struct SchedulerCore<E: IOEngine> {
     /// Reaps completions; `waitNs` as in `IOEngine.getEvents`. Returns how many were reaped.
     @inline(__always) @discardableResult
     mutating func reap(waitNs: Int64) -> Int {
-        let n = engine.getEvents(events, max: cap, waitNs: waitNs)
+        let n = engine.getEvents(events, max: reapMax, waitNs: waitNs)
         if n <= 0 {
             if n < 0 { handleReapError(n) }
             return 0

@@ -554,4 +554,18 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(a.status == 0, "\(a.stderr)")
         #expect(a.stdout.contains("issued rwts: total=0,100,0,0"))
     }
+
+    /// fio's iodepth_batch_complete_max is honoured: at 1, every reap takes one completion
+    /// (fio's default; ours takes all that are ready unless told).
+    @Test func reapBatchOption() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=c", "--filename=\(dir)/g", "--size=4m", "--rw=randread", "--iodepth=8",
+                                       "--number_ios=2000", "--ioengine=libaio", "--iodepth_batch_complete_max=1",
+                                       "--output-format", "json", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let job = (try json(r)["jobs"] as! [[String: Any]])[0]
+        let complete = (job["iodepth_complete"] as! [String: Any]).mapValues { ($0 as! NSNumber).doubleValue }
+        #expect(abs((complete["4"] ?? 0) - 100) < 0.001, "\(complete)")
+        #expect(int(opStats(try json(r), "read")["total_ios"]) == 1024)
+    }
 }
