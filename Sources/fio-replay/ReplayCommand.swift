@@ -220,6 +220,13 @@ struct ReplayCommand: ParsableCommand {
         }
         if showProgress { warn("") }
         for n in result.notes { warn("fio-replay: \(n)") }
+        // The cap came from no recorded depth at all, and it made the schedule slip: say so.
+        let late = result.stats.lateness.count
+        if iodepth == nil && o.depthHint == nil && first.metadata["iodepth"] == nil && late > 0
+            && result.stats.depthBlocked * 100 > late {
+            warn(String(format: "fio-replay: %.1f%% of I/Os waited past their due time for a free slot: the trace records no queue depth, so the replay kept %d in flight; give --iodepth to hold the schedule",
+                        Double(result.stats.depthBlocked) * 100 / Double(late), result.iodepth))
+        }
         // The report first: a recording that cannot be finished (a full disk) must not
         // cost the statistics.
         let status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")

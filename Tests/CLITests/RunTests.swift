@@ -522,6 +522,11 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(int(sched["depth_blocked"]) >= 90, "\(sched)")
         #expect(int(all["p50"]) > 1_000_000, "\(all)")
         #expect(int(sched["p50"]) < int(all["p50"]) / 10, "\(sched) vs \(all)")
+        #expect(!r.stderr.contains("waited past their due time"), "asked for depth 1: no hint")
+        // Left to the default (the trace records no depth), the replay says what held it back.
+        let h = try run("fio-replay", ["replay", dir + "/w.csv", "--engine", "libaio", "--direct", "--no-progress"])
+        #expect(h.status == 0, "\(h.stderr)")
+        #expect(h.stderr.contains("waited past their due time for a free slot") && h.stderr.contains("give --iodepth"), "\(h.stderr)")
         // With room for all of them in flight, nothing is blocked.
         let d = try run("fio-replay", ["replay", dir + "/w.csv", "--engine", "libaio", "--direct", "--iodepth", "128",
                                        "--output-format", "json", "--no-progress"])
