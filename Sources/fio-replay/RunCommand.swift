@@ -96,10 +96,17 @@ struct RunCommand: ParsableCommand {
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
         o.realtimePriority = common.rtPriority
         let showProgress = !common.noProgress && isatty(2) == 1
+        let runStart = StartTime()
         if showProgress {
+            // ETA where the jobs say when they end: one wave, each with a runtime.
+            let single = !jobs.dropFirst().contains { $0.stonewall }
+            let ends = jobs.map { j in j.runtime.map { $0 + j.rampTime + j.startDelay.upperBound } }
+            let etaEndNs: UInt64? = single && !ends.contains(nil) ? ends.compactMap { $0 }.max() : nil
             o.progress = { p in
-                var line = String(format: "\rrun: %.0fs, %llu done, %.0f IOPS", Double(p.elapsedNs) / 1e9, p.completed, p.iopsLastSecond)
+                let elapsed = monotonicNs() &- runStart.value
+                var line = String(format: "\rrun: %.0fs, %llu done, %.0f IOPS", Double(elapsed) / 1e9, p.completed, p.iopsLastSecond)
                 if p.worstLatenessNs > 0 { line += String(format: ", worst lateness %.1fus", Double(p.worstLatenessNs) / 1000) }
+                if let end = etaEndNs { line += String(format: ", ETA %.1fs", Double(end &- min(end, elapsed)) / 1e9) }
                 line += "   "
                 line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
             }
@@ -124,6 +131,7 @@ struct RunCommand: ParsableCommand {
         live.options.recorder = recorder
 
         installInterruptHandler()
+        runStart.value = monotonicNs()
         let results = live.run(note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }
         for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
@@ -151,3 +159,7 @@ struct RunCommand: ParsableCommand {
     }
 }
 
+/// When the run began (monotonic ns), read by the progress line on a stream's thread.
+final class StartTime: @unchecked Sendable {
+    var value: UInt64 = 0
+}

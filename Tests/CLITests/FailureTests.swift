@@ -387,7 +387,7 @@ private func withHalfFailingDevice(size: UInt64, errorFrom: UInt64, _ body: (Str
 
 /// Runs fio-replay with stderr on a fresh pseudo-terminal (stdout on a pipe); returns the
 /// exit status, everything written to the terminal, and stdout.
-private func runWithTerminalStderr(_ args: [String], timeout: Double = 60) throws -> (status: Int32, terminal: String, stdout: String) {
+func runWithTerminalStderr(_ args: [String], timeout: Double = 60) throws -> (status: Int32, terminal: String, stdout: String) {
     // posix_openpt and friends are not in Swift's Glibc module: /dev/ptmx plus the two
     // ioctls they wrap (TIOCSPTLCK to unlock, TIOCGPTN for the slave's number).
     let master = Glibc.open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)

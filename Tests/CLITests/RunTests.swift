@@ -573,4 +573,31 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         #expect(abs((complete["4"] ?? 0) - 100) < 0.001, "\(complete)")
         #expect(int(opStats(try json(r), "read")["total_ios"]) == 1024)
     }
+
+    /// On a terminal, `run` prints a progress line a second with the I/Os done and, for
+    /// jobs with a runtime, the time left; never when stderr is not a terminal.
+    @Test func runProgressLine() throws {
+        let dir = makeTempDir("run"); defer { cleanup(dir) }
+        let args = ["run", "--name=p", "--filename=\(dir)/g", "--size=1m", "--rw=randread", "--rate_iops=400",
+                    "--runtime=2500ms", "--time_based", "--ioengine=psync"]
+        let r = try runWithTerminalStderr(args)
+        #expect(r.status == 0, "\(r.terminal)")
+        let lines = r.terminal.split(whereSeparator: { $0 == "\r" || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("run: ") }
+        #expect((2...3).contains(lines.count), "\(lines)")
+        func number(_ line: String, _ pattern: String) -> Double? {
+            guard let m = line.range(of: pattern, options: .regularExpression) else { return nil }
+            return Double(line[m].filter { $0.isNumber || $0 == "." })
+        }
+        for l in lines {
+            let elapsed = try #require(number(l, "run: [0-9]+s"), "\(l)")
+            let done = try #require(number(l, "[0-9]+ done"), "\(l)")
+            let eta = try #require(number(l, "ETA [0-9.]+s"), "\(l)")
+            // 400 IOPS: about 400 done a second; elapsed and ETA add up to the 2.5 s runtime.
+            #expect(abs(done - 400 * elapsed) <= 60, "\(l)")
+            #expect(abs(elapsed + eta - 2.5) <= 0.6, "\(l)")
+        }
+        #expect(!r.stdout.contains("run: "))
+        let quiet = try run("fio-replay", args)
+        #expect(!quiet.stderr.contains("run: "), "not a terminal: no progress line")
+    }
 }
