@@ -304,6 +304,7 @@ extension RunReportOptions {
         var meta = metadata
         meta["host"] = ProcessInfo.processInfo.hostName
         meta["time.unit"] = "ns"
+        meta["tool.version"] = "fio-replay \(fioGenVersion)"
         do {
             try recorder.finish(metadata: meta)
         } catch {

@@ -143,7 +143,7 @@ struct RunCommand: ParsableCommand {
             var waveDepth: [Int: Int] = [:]
             for p in live.plans { waveDepth[p.wave, default: 0] += p.iodepth }
             var meta: [String: String] = [
-                "recorder": "fio-replay run --write-iolog", "tool.version": "fio-replay \(fioGenVersion)",
+                "recorder": "fio-replay run --write-iolog",
                 "iodepth": String(waveDepth.values.max() ?? 1),
                 "iodepth.per-stream": live.plans.map { String($0.iodepth) }.joined(separator: ","),
                 "streams": live.jobs.indices.map(String.init).joined(separator: ","),

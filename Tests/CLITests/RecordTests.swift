@@ -102,6 +102,8 @@ import Testing
         _ = try src.nextBatch(&batch, maxCount: 100)
         #expect(batch.allSatisfy { $0.latency != nil && $0.result != nil && $0.depth == 1 })
         #expect(src.metadata["ioengine"] == "psync")
+        #expect(src.metadata["tool.version"]?.hasPrefix("fio-replay ") == true)
+        #expect(src.metadata["host"] != nil && src.metadata["recorder"] == "fio-replay replay --write-iolog")
     }
 
     /// At iodepth 16 completions come back out of order; the recording is still in issue
