@@ -84,6 +84,8 @@ public struct LiveRun {
     /// index in it of each of the job's own files.
     public let files: [TraceFile]
     public let fileMaps: [[UInt32]]
+    /// Each job's own files (path and the size it needs), in its generator's order.
+    let jobFiles: [[TraceFile]]
     /// Seed per job's generator (recorded in the metadata).
     public let seed: UInt64
 
@@ -166,12 +168,8 @@ public struct LiveRun {
         seed = all.seed
         var byPath: [String: UInt32] = [:]
         for (i, f) in all.files.enumerated() { byPath[f.path] = UInt32(i) }
-        var maps: [[UInt32]] = []
-        for job in jobs {
-            let g = try Self.generator(job, seed: options.seed)
-            maps.append(g.files.map { byPath[$0.path] ?? 0 })
-        }
-        fileMaps = maps
+        jobFiles = try jobs.map { try Self.generator($0, seed: options.seed).files }
+        fileMaps = jobFiles.map { $0.map { byPath[$0.path] ?? 0 } }
     }
 
     /// An option name as fio spells it in its tables (lower case, `_` for `-`).
@@ -207,8 +205,7 @@ public struct LiveRun {
     public func layOut(note: (String) -> Void) throws {
         var need: [String: (size: UInt64, read: Bool)] = [:]
         for (j, job) in jobs.enumerated() {
-            let g = try Self.generator(job, seed: options.seed)
-            for (k, f) in g.files.enumerated() {
+            for (k, f) in jobFiles[j].enumerated() {
                 let path = targetPath(files[Int(fileMaps[j][k])])
                 let size = f.size ?? 0
                 let old = need[path] ?? (0, false)
@@ -285,7 +282,6 @@ public struct LiveRun {
                 tasks.append(StreamTask(
                     options: replayOptions(job: j, stop: exitAll, progress: progressState),
                     engine: plan.engine, name: "\(job.name).\(job.jobNumber)",
-                    prepare: { _ = try LiveRun.generator(job, seed: seed) },
                     open: {
                         guard !handed else { throw ReplayError(.trace, "a live run has one pass") }
                         handed = true
@@ -373,27 +369,24 @@ public struct StreamTask: @unchecked Sendable {
     public var engine: EngineKind
     /// Names the thread.
     public var name: String
-    /// Work done before the streams start together (may throw to fail the stream early).
-    public var prepare: () throws -> Void
     /// The stream's source for each pass (called on the stream's thread).
     public var open: () throws -> any TraceSource
     /// Called on the stream's thread when it has ended.
     public var finished: () -> Void
 
-    public init(options: ReplayOptions, engine: EngineKind, name: String, prepare: @escaping () throws -> Void = {},
+    public init(options: ReplayOptions, engine: EngineKind, name: String,
                 open: @escaping () throws -> any TraceSource, finished: @escaping () -> Void = {}) {
         self.options = options
         self.engine = engine
         self.name = name
-        self.prepare = prepare
         self.open = open
         self.finished = finished
     }
 }
 
 /// Runs `tasks` at once, one thread each, and returns their results in order. The streams
-/// start on one clock: each schedule counts from the same instant, a few ms after the
-/// last stream is ready, so their I/Os keep the offsets the trace gives them.
+/// start on one clock: each schedule counts from the same instant, just after the last
+/// stream is ready to issue (`StartGate`), so their I/Os keep the offsets the trace gives them.
 public func runConcurrently(_ tasks: [StreamTask], note: @escaping @Sendable (String) -> Void) -> [ReplayResult] {
     let box = ResultBox(count: tasks.count)
     let gate = StartGate(count: tasks.count)
@@ -404,7 +397,6 @@ public func runConcurrently(_ tasks: [StreamTask], note: @escaping @Sendable (St
         let t = Thread {
             let r: ReplayResult
             do {
-                try task.prepare()
                 var o = task.options
                 // Each stream arrives once it is ready to issue; all start at one instant.
                 o.startAt = { gate.arriveAndWait() }

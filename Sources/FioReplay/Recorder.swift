@@ -47,8 +47,6 @@ public final class ReplayRecorder: @unchecked Sendable {
     public private(set) var recorded: UInt64 = 0
     /// Taken by `issue` and `complete` when several threads share this recorder.
     private let lock: NSLock?
-    /// Time of the last record handed on (ns), to keep times non-decreasing.
-    private var lastTime: UInt64 = 0
     /// Issue numbers taken for I/Os the engine refused: nothing to record, don't wait.
     private var cancelled: Set<UInt64> = []
 
@@ -142,8 +140,6 @@ public final class ReplayRecorder: @unchecked Sendable {
                 head &+= 1
                 continue
             }
-            if ring[h].time < lastTime { ring[h].time = lastTime }
-            lastTime = ring[h].time
             out.append(ring[h])
             head &+= 1
             if out.count == batchSize { handOver() }

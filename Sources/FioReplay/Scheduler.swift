@@ -845,8 +845,8 @@ struct SchedulerCore<E: IOEngine> {
                     now = waitForTurn(due: due, limit: limit)
                     if now == 0 { break outer }
                 }
-                // During the ramp (rampEndNs != 0) the runtime has not started.
-                if runtimeNs > 0 && rampEndNs == 0 && now &- stats.startNs >= runtimeNs { stop = true; break outer }
+                // runtimeEndNs is 0 until the ramp is over (and without a runtime).
+                if runtimeEndNs != 0 && now >= runtimeEndNs { stop = true; break outer }
                 // Ops an engine may do synchronously (trim, sync_file_range, ...) must not
                 // overtake a held read or write queued before them.
                 if pendingCount > 0 && r.op != .read && r.op != .write { commitPending() }

@@ -143,12 +143,7 @@ struct TargetTable {
             if created {
                 let want = need ?? 0
                 if want > 0 {
-                    if ftruncate(fd, off_t(want)) != 0 {
-                        let e = errno
-                        Glibc.close(fd)
-                        unlink(path)
-                        throw ReplayError(.targetUnavailable, "cannot size new target \(path) to \(want) bytes: \(ReplayError.errnoString(e))", errno: e)
-                    }
+                    do { try sizeNewTarget(fd, path: path, bytes: want) } catch { Glibc.close(fd); throw error }
                     notes.append("created \(path) (\(want) bytes)")
                 } else {
                     notes.append("created \(path) (empty: the trace does not say how large it must be)")
@@ -306,12 +301,16 @@ public func createMissingTargets(files: [TraceFile], mapping: TargetMapping,
             throw ReplayError(.targetUnavailable, "cannot create target \(path): \(ReplayError.errnoString(e))", errno: e)
         }
         defer { close(fd) }
-        if size > 0 && ftruncate(fd, off_t(size)) != 0 {
-            let e = errno
-            unlink(path)
-            throw ReplayError(.targetUnavailable, "cannot size new target \(path) to \(size) bytes: \(ReplayError.errnoString(e))", errno: e)
-        }
+        if size > 0 { try sizeNewTarget(fd, path: path, bytes: size) }
         made.append("created \(path) (\(size) bytes)")
     }
     return made
+}
+
+/// Gives a target just created at `path` its size (sparse); on failure removes it again.
+func sizeNewTarget(_ fd: Int32, path: String, bytes: UInt64) throws {
+    guard ftruncate(fd, off_t(bytes)) != 0 else { return }
+    let e = errno
+    unlink(path)
+    throw ReplayError(.targetUnavailable, "cannot size new target \(path) to \(bytes) bytes: \(ReplayError.errnoString(e))", errno: e)
 }

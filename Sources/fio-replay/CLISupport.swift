@@ -12,11 +12,14 @@ func warn(_ message: String) {
     line.withUTF8 { p in _ = Glibc.write(2, p.baseAddress, p.count) }
 }
 
-/// Runs `body`; a TraceError becomes one line on stderr and exit status 1.
-func reportingErrors(_ body: () throws -> Void) throws {
+/// Runs `body`; a TraceError or ReplayError becomes one line on stderr and exit status 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do {
-        try body()
+        return try body()
     } catch let e as TraceError {
+        warn("fio-replay: error: \(e.message)")
+        throw ExitCode(1)
+    } catch let e as ReplayError {
         warn("fio-replay: error: \(e.message)")
         throw ExitCode(1)
     }
@@ -290,12 +293,8 @@ extension RunReportOptions {
     /// `concurrent`). Exits 1 with a message when the file cannot be created.
     func openRecorder(path: String?, concurrent: Bool) throws -> ReplayRecorder? {
         guard let path else { return nil }
-        do {
-            return ReplayRecorder(sink: try openTraceSink(path: path, format: try recordingFormat()), concurrent: concurrent)
-        } catch let e as TraceError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
-        }
+        let format = try recordingFormat()
+        return try reportingErrors { ReplayRecorder(sink: try openTraceSink(path: path, format: format), concurrent: concurrent) }
     }
 
     /// Writes what is left of the recording and its metadata (host and time unit added).

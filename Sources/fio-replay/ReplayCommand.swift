@@ -129,11 +129,7 @@ struct ReplayCommand: ParsableCommand {
         }
 
         // Pre-scan only when the answer matters: no depth to go by, or a target to create.
-        var first: any TraceSource
-        do { first = try open() } catch let e as TraceError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
-        }
+        var first: any TraceSource = try reportingErrors { try open() }
         // Pre-scan only when the answer matters: no depth to go by, or a target that may
         // have to be created (its size comes from the trace).
         var needScan = iodepth == nil && first.metadata["iodepth"] == nil
@@ -205,18 +201,11 @@ struct ReplayCommand: ParsableCommand {
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: false)
         o.recorder = recorder
         let scheduler = Scheduler(options: o)
-        let result: ReplayResult
-        do {
-            result = try scheduler.run(engine: engineKind, note: { warn("fio-replay: \($0)") }) {
+        let result = try reportingErrors {
+            try scheduler.run(engine: engineKind, note: { warn("fio-replay: \($0)") }) {
                 if let s = pristine { pristine = nil; return s }
                 return try open()
             }
-        } catch let e as ReplayError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
-        } catch let e as TraceError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
         }
         if showProgress { warn("") }
         for n in result.notes { warn("fio-replay: \(n)") }
@@ -261,13 +250,8 @@ extension ReplayCommand {
     /// job per stream and their group, as `run` does.
     func replayStreams(_ list: [(id: UInt32, depth: Int?)], options base: ReplayOptions, engine: EngineKind,
                        files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool) throws {
-        do {
-            for n in try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) {
-                warn("fio-replay: \(n)")
-            }
-        } catch let e as ReplayError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
+        for n in try reportingErrors({ try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) }) {
+            warn("fio-replay: \(n)")
         }
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: true)
         let progress = showProgress ? ProgressAggregator(streams: list.count, sink: base.progress) : nil

@@ -58,22 +58,14 @@ struct RunCommand: ParsableCommand {
             engineKind = k
         }
 
-        let jobs: [JobSpec]
-        let jobText: String
-        do {
+        let (jobs, jobText): ([JobSpec], String) = try reportingErrors {
             let (jobFiles, options) = try parseFioArguments(rest)
             guard jobFiles.count <= 1 else { throw ValidationError("give one job file (got \(jobFiles.joined(separator: ", ")))") }
             if let path = jobFiles.first {
-                jobs = try parseJobFile(path: path, extraOptions: options)
-                jobText = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            } else {
-                guard !options.isEmpty else { throw ValidationError("give a job file or fio options (e.g. --name=j --rw=randread --bs=4k --size=64m)") }
-                jobs = try parseJobOptions(options)
-                jobText = jobFileText(options: options)
+                return (try parseJobFile(path: path, extraOptions: options), (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
             }
-        } catch let e as TraceError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
+            guard !options.isEmpty else { throw ValidationError("give a job file or fio options (e.g. --name=j --rw=randread --bs=4k --size=64m)") }
+            return (try parseJobOptions(options), jobFileText(options: options))
         }
 
         // The recording: --write-iolog, else the jobs' own write_iolog= (one file per run).
@@ -112,17 +104,8 @@ struct RunCommand: ParsableCommand {
             }
         }
 
-        var live: LiveRun
-        do {
-            live = try LiveRun(jobs: jobs, options: o)
-            try live.layOut(note: { warn("fio-replay: \($0)") })
-        } catch let e as ReplayError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
-        } catch let e as TraceError {
-            warn("fio-replay: error: \(e.message)")
-            throw ExitCode(1)
-        }
+        var live = try reportingErrors { try LiveRun(jobs: jobs, options: o) }
+        try reportingErrors { try live.layOut(note: { warn("fio-replay: \($0)") }) }
 
         // Opened once the jobs are known good and laid out, so an error before the run
         // leaves no recording behind.
