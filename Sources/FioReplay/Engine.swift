@@ -126,20 +126,20 @@ func performSynchronously(_ s: UnsafeMutablePointer<IOSlot>) -> Int64 {
     let fd = s.pointee.fd
     switch s.pointee.op {
     case .read:
-        let n = pread(fd, s.pointee.buffer, Int(s.pointee.length), off_t(truncatingIfNeeded: s.pointee.offset))
-        return n < 0 ? -Int64(errno) : Int64(n)
+        do { return Int64(try SystemCall.pread(fd, s.pointee.buffer, Int(s.pointee.length), s.pointee.offset)) }
+        catch { return -Int64(error.rawValue) }
     case .write:
-        let n = pwrite(fd, s.pointee.buffer, Int(s.pointee.length), off_t(truncatingIfNeeded: s.pointee.offset))
-        return n < 0 ? -Int64(errno) : Int64(n)
+        do { return Int64(try SystemCall.pwrite(fd, s.pointee.buffer, Int(s.pointee.length), s.pointee.offset)) }
+        catch { return -Int64(error.rawValue) }
     case .trim:
         let r = s.pointee.isBlockDevice
             ? cfio_blkdev_discard(fd, s.pointee.offset, s.pointee.length)
             : cfio_punch_hole(fd, s.pointee.offset, s.pointee.length)
         return r < 0 ? Int64(r) : Int64(s.pointee.length)
     case .sync:
-        return fsync(fd) == 0 ? 0 : -Int64(errno)
+        do { _ = try SystemCall.retryingEINTR { fsync(fd) }; return 0 } catch { return -Int64(error.rawValue) }
     case .datasync:
-        return fdatasync(fd) == 0 ? 0 : -Int64(errno)
+        do { _ = try SystemCall.retryingEINTR { fdatasync(fd) }; return 0 } catch { return -Int64(error.rawValue) }
     case .syncFileRange:
         return Int64(cfio_sync_file_range(fd, s.pointee.offset, s.pointee.length))
     case .syncfs:

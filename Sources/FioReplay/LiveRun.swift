@@ -246,15 +246,10 @@ public struct LiveRun {
             while off < want.size {
                 for w in 0..<words.count { x = x &* 6364136223846793005 &+ 1442695040888963407; words[w] = x }
                 let n = Int(min(UInt64(chunk), want.size - off))
-                var done = 0
-                while done < n {
-                    let r = pwrite(fd, buf.baseAddress! + done, n - done, off_t(off) + off_t(done))
-                    if r < 0 {
-                        if errno == EINTR { continue }
-                        let e = errno
-                        throw ReplayError(.ioFailed, "laying out \(path) at byte \(off + UInt64(done)) failed: \(ReplayError.errnoString(e))", errno: e)
-                    }
-                    done += r
+                do {
+                    try SystemCall.pwriteAll(fd, buf.baseAddress!, n, off)
+                } catch {
+                    throw ReplayError(.ioFailed, "laying out \(path) at bytes \(off)..<\(off + UInt64(n)) failed: \(error)", errno: error.rawValue)
                 }
                 off += UInt64(n)
             }

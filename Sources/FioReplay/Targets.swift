@@ -226,12 +226,7 @@ public enum BlockDeviceSafety {
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 4096)
         defer { buf.deallocate() }
         memset(buf.baseAddress!, 0, n)
-        var got = 0
-        while got < n {
-            let r = pread(fd, buf.baseAddress! + got, n - got, off_t(got))
-            if r <= 0 { break }
-            got += r
-        }
+        let got = (try? SystemCall.preadFully(fd, buf.baseAddress!, n, 0)) ?? 0
         func bytes(_ at: Int, _ s: String) -> Bool {
             let u = Array(s.utf8)
             guard at + u.count <= got else { return false }
@@ -263,7 +258,7 @@ func readSmallFile(_ path: String) -> String? {
     var out = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
-        let r = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        let r = (try? chunk.withUnsafeMutableBytes { (p) throws(Errno) in try SystemCall.read(fd, p.baseAddress!, p.count) }) ?? 0
         if r <= 0 { break }
         out.append(contentsOf: chunk[0..<r])
     }

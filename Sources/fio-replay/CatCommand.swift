@@ -30,7 +30,7 @@ struct CatCommand: ParsableCommand {
         try reportingErrors {
             var source = try openTraceSource(path: trace, options: input.openOptions())
             let filter = try makeFilter(start: start, end: end, ops: ops, files: files)
-            let out = try OutputStream(path: "-")
+            let out = try TraceOutput(path: "-")
             let sink: any TraceSink
             switch outputFormat {
             case "iolog3", "v3": sink = try IologWriter(output: out, version: 3)
@@ -47,9 +47,9 @@ struct CatCommand: ParsableCommand {
 /// Every field of every record, one line each:
 /// `time_ns file op offset length latency_ns result depth stream flags` (`-` when absent).
 final class RecordDumpWriter: TraceSink {
-    let out: OutputStream
+    let out: TraceOutput
     var names: [String] = []
-    init(out: OutputStream) {
+    init(out: TraceOutput) {
         self.out = out
         out.append("# time_ns\tfile\top\toffset\tlength\tlatency_ns\tresult\tdepth\tstream\tflags\n")
     }

@@ -69,7 +69,7 @@ import Testing
         #expect(p.terminationReason == .uncaughtSignal)
         #expect(blocks == 5)
         // What was written reads back: exactly the first 5000 records, then `truncated`.
-        var expected = try IologReader(input: InputStream(path: { let p = dir + "/src.log"; try! text.write(toFile: p, atomically: true, encoding: .utf8); return p }()))
+        var expected = try IologReader(input: TraceInput(path: { let p = dir + "/src.log"; try! text.write(toFile: p, atomically: true, encoding: .utf8); return p }()))
         var want: [TraceRecord] = []
         var batch: [TraceRecord] = []
         while try expected.nextBatch(&batch, maxCount: 1000) { want += batch }

@@ -229,7 +229,7 @@ import Testing
             for worker in 0..<2 {
                 g.addTask {
                     var decoder = FiotBlockDecoder()
-                    let input = try InputStream(path: path)
+                    let input = try TraceInput(path: path)
                     var mine: [(Int, [TraceRecord])] = []
                     for b in stride(from: worker, to: ra.footer.blocks.count, by: 2) {
                         var out: [TraceRecord] = []

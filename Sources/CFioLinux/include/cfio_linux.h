@@ -98,8 +98,6 @@ int cfio_uring_spin_for_completion(cfio_uring *ring, uint64_t spin_ns);
 /// nanoseconds. Returns the number reaped (0 on timeout), or -errno (-EINTR on signal).
 int cfio_uring_reap(cfio_uring *ring, uint64_t *user_data, int32_t *res, int max, int64_t wait_ns);
 
-#endif
-
 /// One libaio completion as the kernel writes it into the ring (struct io_event).
 struct cfio_aio_event {
     uint64_t data;
@@ -112,3 +110,5 @@ struct cfio_aio_event {
 /// without a system call (what fio's userspace_reap does). Returns how many, or -1 when
 /// the ring is not in the layout this knows (then use io_getevents).
 int cfio_aio_peek(void *ctx, struct cfio_aio_event *out, int max);
+
+#endif

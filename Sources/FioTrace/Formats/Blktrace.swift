@@ -141,14 +141,14 @@ public final class BlktraceReader: TraceSource {
     public convenience init(paths: [String], events: BlktraceEventKind, completionWindow: UInt64,
                             maxPending: Int) throws {
         guard !paths.isEmpty else { throw TraceError(.cannotOpen, "blktrace: no input files given") }
-        var inputs: [InputStream] = []
-        for p in paths { inputs.append(try InputStream(path: p)) }
+        var inputs: [TraceInput] = []
+        for p in paths { inputs.append(try TraceInput(path: p)) }
         try self.init(inputs: inputs, events: events, deviceName: Self.deviceName(of: paths),
                       completionWindow: completionWindow, maxPending: maxPending)
     }
 
     /// Reads already opened streams (each positioned at its first record).
-    public init(inputs: [InputStream], events: BlktraceEventKind = .queue, deviceName: String? = nil,
+    public init(inputs: [TraceInput], events: BlktraceEventKind = .queue, deviceName: String? = nil,
                 completionWindow: UInt64 = 10_000_000_000, maxPending: Int = 65_536) throws {
         guard !inputs.isEmpty else { throw TraceError(.cannotOpen, "blktrace: no input files given") }
         self.paths = inputs.map(\.name)
@@ -361,7 +361,7 @@ struct BlkCursor {
 /// without class-property exclusivity checks. Owned by exactly one `BlktraceReader`,
 /// which calls `deallocate()`.
 struct BlktraceCore {
-    let streams: [InputStream]
+    let streams: [TraceInput]
     let bigEndianFlags: [Bool]
     let dispatch: Bool
     let window: UInt64
@@ -415,7 +415,7 @@ struct BlktraceCore {
     var scanBudget = 1 << 22
     static let scanPerCompletion = 2048
 
-    init(streams: [InputStream], bigEndian: [Bool], dispatch: Bool, window: UInt64, maxPending: Int) {
+    init(streams: [TraceInput], bigEndian: [Bool], dispatch: Bool, window: UInt64, maxPending: Int) {
         self.streams = streams
         self.bigEndianFlags = bigEndian
         self.dispatch = dispatch

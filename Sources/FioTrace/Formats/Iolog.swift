@@ -7,7 +7,7 @@
 
 /// Streams records out of a fio iolog (plain, `.gz` or `.zst`).
 public final class IologReader: TraceSource {
-    public let input: InputStream
+    public let input: TraceInput
     public let version: Int
     private var table = FileTable()
     public var files: [TraceFile] { table.files }
@@ -26,12 +26,12 @@ public final class IologReader: TraceSource {
     private var done = false
 
     public convenience init(path: String) throws {
-        try self.init(input: InputStream(path: path))
+        try self.init(input: TraceInput(path: path))
     }
 
     deinit { spans.deallocate() }
 
-    public init(input: InputStream) throws {
+    public init(input: TraceInput) throws {
         self.input = input
         spans.initialize(repeating: (0, 0), count: 16)
         guard let first = try input.nextLine() else {
@@ -233,7 +233,7 @@ extension String {
 /// fio can replay the result. v3 timestamps are microseconds (ns truncated); v2 gets a
 /// `wait` line whenever the millisecond clock moves.
 public final class IologWriter: TraceSink {
-    public let out: OutputStream
+    public let out: TraceOutput
     public let version: Int
     private var names: [[UInt8]] = []
     private var added: [Bool] = []
@@ -246,10 +246,10 @@ public final class IologWriter: TraceSink {
     public private(set) var droppedFields: UInt64 = 0
 
     public convenience init(path: String, version: Int = 3) throws {
-        try self.init(output: OutputStream(path: path), version: version)
+        try self.init(output: TraceOutput(path: path), version: version)
     }
 
-    public init(output: OutputStream, version: Int = 3) throws {
+    public init(output: TraceOutput, version: Int = 3) throws {
         precondition(version == 2 || version == 3)
         out = output
         self.version = version

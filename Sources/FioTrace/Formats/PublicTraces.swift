@@ -50,7 +50,7 @@ public enum PublicTraceFormat: String, CaseIterable, Sendable {
 
 /// Streams records out of one of the public text formats (plain, `.gz` or `.zst`).
 public final class PublicTraceReader: TraceSource {
-    public let input: InputStream
+    public let input: TraceInput
     public let format: PublicTraceFormat
     private var table = FileTable()
     public var files: [TraceFile] { table.files }
@@ -69,13 +69,13 @@ public final class PublicTraceReader: TraceSource {
         return m
     }
 
-    public init(input: InputStream, format: PublicTraceFormat) {
+    public init(input: TraceInput, format: PublicTraceFormat) {
         self.input = input
         self.format = format
     }
 
     public convenience init(path: String, format: PublicTraceFormat? = nil) throws {
-        let input = try InputStream(path: path)
+        let input = try TraceInput(path: path)
         guard let f = format ?? PublicTraceReader.detect(input) else {
             throw TraceError(.unknownFormat, "\(input.name): not a known public trace format; name one with --from (\(PublicTraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -83,7 +83,7 @@ public final class PublicTraceReader: TraceSource {
     }
 
     /// The format of a stream's first data line, without consuming it.
-    public static func detect(_ input: InputStream) -> PublicTraceFormat? {
+    public static func detect(_ input: TraceInput) -> PublicTraceFormat? {
         _ = try? input.ensure(4096)
         let head = String(decoding: input.bytes.prefix(4096), as: UTF8.self)
         var lines = head.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
@@ -291,14 +291,14 @@ public final class PublicTraceReader: TraceSource {
 /// `time_ns,file,op,offset,length,latency_ns,result,depth,stream,flags` with `-` for
 /// absent fields. File paths containing commas or newlines are refused.
 public final class CSVTraceWriter: TraceSink {
-    public let out: OutputStream
+    public let out: TraceOutput
     private var names: [String] = []
 
     public convenience init(path: String) throws {
-        try self.init(output: OutputStream(path: path))
+        try self.init(output: TraceOutput(path: path))
     }
 
-    public init(output: OutputStream) throws {
+    public init(output: TraceOutput) throws {
         out = output
         out.append("time_ns,file,op,offset,length,latency_ns,result,depth,stream,flags\n")
     }

@@ -10,7 +10,7 @@
 /// Calls the recorder cannot see the I/O of (io_uring, file-backed mmap) are counted in
 /// `invisible` so the caller can warn. Memory: the open descriptors and the file table.
 public final class StraceReader: TraceSource {
-    public let input: InputStream
+    public let input: TraceInput
     private var table = FileTable()
     public var files: [TraceFile] { table.files }
     /// Only files whose path starts with one of these are recorded (all when empty).
@@ -60,14 +60,14 @@ public final class StraceReader: TraceSource {
     private var lineNumber = 0
     private var done = false
 
-    public init(input: InputStream, pathPrefixes: [String] = [], initialSizes: [String: UInt64] = [:]) {
+    public init(input: TraceInput, pathPrefixes: [String] = [], initialSizes: [String: UInt64] = [:]) {
         self.input = input
         self.pathPrefixes = pathPrefixes
         self.sizes = initialSizes
     }
 
     public convenience init(path: String, pathPrefixes: [String] = [], initialSizes: [String: UInt64] = [:]) throws {
-        try self.init(input: InputStream(path: path), pathPrefixes: pathPrefixes, initialSizes: initialSizes)
+        try self.init(input: TraceInput(path: path), pathPrefixes: pathPrefixes, initialSizes: initialSizes)
     }
 
     public func nextBatch(_ batch: inout [TraceRecord], maxCount: Int) throws -> Bool {

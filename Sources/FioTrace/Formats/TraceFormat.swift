@@ -84,7 +84,7 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
     if path != "-" && access(path, F_OK) != 0 && access(path + ".blktrace.0", F_OK) == 0 {
         return try BlktraceReader.open(path: path, events: events)
     }
-    let input = try InputStream(path: path)
+    let input = try TraceInput(path: path)
     _ = try input.ensure(32)
     if input.available == 0 {
         throw TraceError(.unknownFormat, "\(input.name): the file is empty, not a trace")

@@ -15,7 +15,7 @@ public final class FiotReader: TraceSource {
         public var timeSorted: Bool
     }
 
-    public let input: InputStream
+    public let input: TraceInput
     public let skipBadBlocks: Bool
     public private(set) var files: [TraceFile]
     public private(set) var metadata: [String: String]
@@ -37,10 +37,10 @@ public final class FiotReader: TraceSource {
     private var name: String { input.name }
 
     public convenience init(path: String, skipBadBlocks: Bool = false) throws {
-        try self.init(input: InputStream(path: path), skipBadBlocks: skipBadBlocks)
+        try self.init(input: TraceInput(path: path), skipBadBlocks: skipBadBlocks)
     }
 
-    public init(input: InputStream, skipBadBlocks: Bool = false) throws {
+    public init(input: TraceInput, skipBadBlocks: Bool = false) throws {
         self.input = input
         self.skipBadBlocks = skipBadBlocks
         let name = input.name
@@ -371,7 +371,7 @@ public struct FiotRandomAccess: Sendable {
     public let footer: FiotReader.Footer
 
     /// Decodes block `i` into `out` (replacing its contents) using `decoder`.
-    public func decodeBlock(_ i: Int, input: InputStream, decoder: inout FiotBlockDecoder,
+    public func decodeBlock(_ i: Int, input: TraceInput, decoder: inout FiotBlockDecoder,
                             into out: inout [TraceRecord]) throws {
         let b = footer.blocks[i]
         let head = try input.readAt(b.byteOffset, count: FiotLayout.blockHeaderSize)

@@ -16,7 +16,7 @@ public final class FiotWriter: TraceSink {
         }
     }
 
-    public let out: OutputStream
+    public let out: TraceOutput
     public let options: Options
     private var encoder: FiotBlockEncoder
     private var pending: [TraceRecord] = []
@@ -36,10 +36,10 @@ public final class FiotWriter: TraceSink {
     /// Creates `path` (`-`: stdout) and writes the header with `files` and `metadata`.
     public convenience init(path: String, files: [TraceFile] = [], metadata: [String: String] = [:],
                             options: Options = Options()) throws {
-        try self.init(output: OutputStream(path: path), files: files, metadata: metadata, options: options)
+        try self.init(output: TraceOutput(path: path), files: files, metadata: metadata, options: options)
     }
 
-    public init(output: OutputStream, files: [TraceFile] = [], metadata: [String: String] = [:],
+    public init(output: TraceOutput, files: [TraceFile] = [], metadata: [String: String] = [:],
                 options: Options = Options()) throws {
         precondition(options.blockRecords > 0 && options.blockRecords <= FiotLayout.maxBlockRecords)
         out = output

@@ -4,7 +4,7 @@ import Glibc
 
 /// A buffered byte sink to a file or stdout (`-`). Writes retry EINTR and short writes;
 /// failures (ENOSPC, EIO) become a `TraceError` naming the file. Memory: one buffer.
-public final class OutputStream {
+public final class TraceOutput {
     public let name: String
     public let fd: Int32
     private let ownsFD: Bool
@@ -95,17 +95,12 @@ public final class OutputStream {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = errno
-                let why = e == ENOSPC ? "no space left on device" : String(cString: strerror(e))
-                throw TraceError(.io, "\(name): write failed after \(written) bytes: \(why)")
-            }
-            done += n
-            written += UInt64(n)
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        do {
+            try SystemCall.writeAll(fd, base, bytes.count) { written += UInt64($0) }
+        } catch {
+            let why = error == .noSpace ? "no space left on device" : error.description
+            throw TraceError(.io, "\(name): write failed after \(written) bytes: \(why)")
         }
     }
 

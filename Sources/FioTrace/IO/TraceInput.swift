@@ -7,7 +7,7 @@ import CZstd
 /// A buffered byte stream from a file or stdin (`-`), with gzip and zstd decompressed
 /// transparently (detected by magic bytes, not by name). Memory: one read buffer, one
 /// decompressed buffer, and the longest line seen.
-public final class InputStream {
+public final class TraceInput {
     /// The name used in messages: the path, or `<stdin>`.
     public let name: String
     /// The compression found at the start of the file.
@@ -61,10 +61,14 @@ public final class InputStream {
         var n = 0
         var readError: Int32 = 0
         while n < 4 {
-            let got = Glibc.read(fd, r + n, Self.rawCap - n)
-            if got < 0 { if errno == EINTR { continue }; readError = errno; break }
-            if got == 0 { break }
-            n += got
+            do {
+                let got = try SystemCall.read(fd, r + n, Self.rawCap - n)
+                if got == 0 { break }
+                n += got
+            } catch {
+                readError = error.rawValue
+                break
+            }
         }
         let b = r.assumingMemoryBound(to: UInt8.self)
         if n >= 2 && b[0] == 0x1f && b[1] == 0x8b {
@@ -236,11 +240,10 @@ public final class InputStream {
     // MARK: - Producing decompressed bytes
 
     private func rawRead(_ dest: UnsafeMutableRawPointer, _ count: Int) throws -> Int {
-        while true {
-            let got = Glibc.read(fd, dest, count)
-            if got >= 0 { return got }
-            if errno == EINTR { continue }
-            throw TraceError(.io, "\(name): read failed: \(String(cString: strerror(errno)))")
+        do {
+            return try SystemCall.read(fd, dest, count)
+        } catch {
+            throw TraceError(.io, "\(name): read failed: \(error)")
         }
     }
 
@@ -323,7 +326,7 @@ public final class InputStream {
     }
 }
 
-extension InputStream {
+extension TraceInput {
     /// Moves a plain regular file to byte `offset`, dropping what is buffered.
     public func reposition(to offset: UInt64) throws {
         guard compression == .none else { throw TraceError(.unsupported, "\(name): cannot seek in a compressed stream") }
@@ -338,14 +341,10 @@ extension InputStream {
         var out = [UInt8](repeating: 0, count: count)
         var done = 0
         try out.withUnsafeMutableBytes { p in
-            while done < count {
-                let n = pread(fd, p.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw TraceError(.io, "\(name): read failed: \(String(cString: strerror(errno)))")
-                }
-                if n == 0 { break }
-                done += n
+            do {
+                done = try SystemCall.preadFully(fd, p.baseAddress!, count, offset)
+            } catch {
+                throw TraceError(.io, "\(name): read failed: \(error)")
             }
         }
         out.removeLast(count - done)
