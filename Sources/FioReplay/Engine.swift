@@ -21,6 +21,8 @@ public struct IOSlot {
     public var record: UInt64
     /// Trace file index the record named.
     public var file: UInt32
+    /// Index of the target the file is replayed on (several trace files may share one).
+    public var target: UInt32
     /// Due time (ns, monotonic) of the I/O in the schedule; 0 when untimed.
     public var dueNs: UInt64
     /// Monotonic ns when the scheduler started issuing it (before `queue`).
@@ -34,10 +36,29 @@ public struct IOSlot {
     public var tracedLatency: UInt64
     /// I/Os in flight when it was issued, counting itself.
     public var depth: UInt32 = 0
-    /// Its issue number in the recorder tap (when `--write-iolog` is on).
+    /// Scratch for taps (`ReplayTap`): the recorder keeps its issue number and issue time
+    /// here, verify its write generation; set in `willSubmit`, read at completion.
     public var tapSeq: UInt64 = 0
-    /// The recorder's issue time of this I/O (monotonic ns).
     public var tapNs: UInt64 = 0
+    public var tapTag: UInt64 = 0
+
+    public init(buffer: UnsafeMutableRawPointer, capacity: Int) {
+        self.buffer = buffer
+        self.capacity = capacity
+        fd = -1
+        op = .read
+        isBlockDevice = false
+        offset = 0
+        length = 0
+        record = 0
+        file = 0
+        target = 0
+        dueNs = 0
+        startNs = 0
+        submitNs = 0
+        result = 0
+        tracedLatency = 0
+    }
 }
 
 /// One reaped completion: which slot, and its result (bytes or -errno).
@@ -59,10 +80,14 @@ public enum QueueStatus {
 
 /// The ioengine interface, shaped like fio's ops: `init` (the engine's initializer, given
 /// the queue depth), `queue` (fio's prep + queue), `commit`, `getEvents` and `cleanup`.
-/// Engines are created once per run; the hot path makes no allocations.
+/// Engines are created once per run; the hot path makes no allocations. Each engine is a
+/// final class in its own file under Engines/ and is listed once in `EngineRegistry`.
 public protocol IOEngine: AnyObject {
     /// fio's engine name: "null", "psync", "libaio", "io_uring".
     var name: String { get }
+    /// False when the engine never reads or writes buffers (null): writes then need no
+    /// payload.
+    var movesData: Bool { get }
     /// Prepares (and, for synchronous engines, performs) the I/O in `slots[index]`.
     func queue(_ slots: UnsafeMutablePointer<IOSlot>, _ index: Int32) -> QueueStatus
     /// Hands queued I/Os to the kernel. Returns how many were submitted, or -errno. I/Os
@@ -78,40 +103,24 @@ public protocol IOEngine: AnyObject {
     /// may do both in one system call (io_uring does). Returns (submitted or -errno, reaped or
     /// -errno).
     func commitAndGetEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> (Int, Int)
+    /// Calls `visitor.visit(self)` with the engine's concrete type, so that generic code (the
+    /// scheduler's hot loop) is specialised per engine instead of dispatching through the
+    /// protocol per I/O. Every engine implements it as `try visitor.visit(self)`.
+    func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result
+}
+
+/// Generic code run with an engine's concrete type (see `IOEngine.accept`).
+public protocol EngineVisitor {
+    associatedtype Result
+    mutating func visit<E: IOEngine>(_ engine: E) throws -> Result
 }
 
 extension IOEngine {
+    public var movesData: Bool { true }
+
     public func commitAndGetEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> (Int, Int) {
         let c = commit()
         return (c, getEvents(out, max: max, waitNs: waitNs))
-    }
-}
-
-/// Engines we can build.
-public enum EngineKind: String, Sendable, CaseIterable {
-    case auto
-    case null
-    case psync
-    case libaio
-    case iouring = "io_uring"
-}
-
-/// Creates an engine for `depth` in-flight I/Os. `.auto` probes io_uring, then libaio, then
-/// psync, and reports each reason to fall back through `note` (one line each).
-public func makeEngine(_ kind: EngineKind, depth: Int, note: (String) -> Void = { _ in }) throws -> any IOEngine {
-    switch kind {
-    case .null: return NullEngine(depth: depth)
-    case .psync: return PSyncEngine(depth: depth)
-    case .libaio: return try LibAIOEngine(depth: depth)
-    case .iouring: return try IOUringEngine(depth: depth)
-    case .auto:
-        do { return try IOUringEngine(depth: depth) } catch let e as ReplayError {
-            note("io_uring unavailable (\(e.message)); trying libaio")
-        }
-        do { return try LibAIOEngine(depth: depth) } catch let e as ReplayError {
-            note("libaio unavailable (\(e.message)); using psync")
-        }
-        return PSyncEngine(depth: depth)
     }
 }
 
@@ -155,29 +164,26 @@ func performSynchronously(_ s: UnsafeMutablePointer<IOSlot>) -> Int64 {
 
 /// A fixed ring of completions an engine produced itself (synchronous fallbacks, refused
 /// submissions), handed out first by `getEvents`.
-struct LocalCompletions {
-    let items: UnsafeMutablePointer<IOCompletion>
-    let capacity: Int
-    var head = 0
-    var count = 0
+struct LocalCompletions: ~Copyable {
+    private let items: FixedBuffer<IOCompletion>
+    private var head = 0
+    private(set) var count = 0
     init(capacity: Int) {
-        self.capacity = Swift.max(1, capacity)
-        items = .allocate(capacity: self.capacity)
+        items = FixedBuffer(capacity: capacity, repeating: IOCompletion(slot: 0, result: 0))
     }
     mutating func push(_ c: IOCompletion) {
-        precondition(count < capacity, "more local completions than slots")
-        items[(head + count) % capacity] = c
+        precondition(count < items.capacity, "more local completions than slots")
+        items[(head + count) % items.capacity] = c
         count += 1
     }
     mutating func drain(into out: UnsafeMutablePointer<IOCompletion>, max: Int) -> Int {
         var n = 0
         while count > 0 && n < max {
             out[n] = items[head]
-            head = (head + 1) % capacity
+            head = (head + 1) % items.capacity
             count -= 1
             n += 1
         }
         return n
     }
-    func free() { items.deallocate() }
 }

@@ -53,6 +53,9 @@ public struct LiveRunOptions {
     public var recorder: ReplayRecorder?
     /// Called about once a second with the totals over the streams that are running.
     public var progress: ((ReplayProgress) -> Void)?
+    /// Per-interval samples of every stream (`--write-timeseries`), and their interval (ns).
+    public var timeSeries: TimeSeriesWriter?
+    public var timeSeriesIntervalNs: UInt64 = 1_000_000_000
     public init() {}
 }
 
@@ -347,6 +350,9 @@ public struct LiveRun {
         for d in job.rw.directions { maxBS = max(maxBS, job.blockSize[d].max) }
         o.blockSizeHint = Int(min(maxBS, 1 << 24))
         o.recorder = options.recorder
+        o.timeSeries = options.timeSeries
+        o.timeSeriesIntervalNs = options.timeSeriesIntervalNs
+        o.jobName = "\(job.name).\(job.jobNumber)"
         o.recorderStream = jobs.count > 1 ? UInt32(j) : nil
         o.recorderFileMap = fileMaps[j]
         o.stop = stop

@@ -3,34 +3,37 @@ import Glibc
 
 /// `depth` preallocated I/O slots over 4096-aligned buffers and a free list. Buffers grow
 /// (rarely, never per I/O in a steady trace) when a record is longer than its slot's buffer,
-/// so memory is bounded by depth x the largest block size.
-public struct SlotPool {
+/// so memory is bounded by depth x the largest block size. Non-copyable: it owns the
+/// buffers and frees them in `deinit`, after the run's last completion.
+public struct SlotPool: ~Copyable {
     /// The slots; engines index them by slot number.
     public let slots: UnsafeMutablePointer<IOSlot>
     public let depth: Int
-    private let free: UnsafeMutablePointer<Int32>
+    private let storage: FixedBuffer<IOSlot>
+    private let free: FixedBuffer<Int32>
     private var freeCount: Int
-    /// Byte pattern written buffers carry (non-zero, so writes do not look like holes).
-    public let fillByte: UInt8
 
     /// Alignment of every buffer, in bytes.
     public static let alignment = 4096
 
-    public init(depth: Int, blockSize: Int = 4096, fillByte: UInt8 = 0xA5) throws {
+    /// `depth` slots with buffers of `blockSize` bytes (rounded up to 4 KiB), zeroed. Writes
+    /// get their payload from the run's `WritePayload` at submit, never from what a buffer
+    /// held before.
+    public init(depth: Int, blockSize: Int = 4096) throws {
         self.depth = max(1, depth)
-        self.fillByte = fillByte
-        slots = .allocate(capacity: self.depth)
-        free = .allocate(capacity: self.depth)
-        freeCount = self.depth
         let cap = Self.roundUp(max(blockSize, 4096))
+        storage = FixedBuffer<IOSlot>(capacity: self.depth, repeating: IOSlot(buffer: UnsafeMutableRawPointer(bitPattern: 1)!, capacity: 0))
+        free = FixedBuffer<Int32>(capacity: self.depth, repeating: 0)
+        slots = storage.base
+        freeCount = self.depth
         for i in 0..<self.depth {
             guard let buf = cfio_aligned_alloc(Self.alignment, cap) else {
+                // `deinit` (which runs for the fully initialised pool) frees every buffer.
+                for k in i..<self.depth { slots[k].buffer = malloc(1) }
                 throw ReplayError(.invalidOption, "cannot allocate \(cap)-byte aligned buffer \(i) of \(self.depth)")
             }
-            memset(buf, Int32(fillByte), cap)
-            slots[i] = IOSlot(buffer: buf, capacity: cap, fd: -1, op: .read, isBlockDevice: false,
-                              offset: 0, length: 0, record: 0, file: 0, dueNs: 0, startNs: 0,
-                              submitNs: 0, result: 0, tracedLatency: 0)
+            memset(buf, 0, cap)
+            slots[i] = IOSlot(buffer: buf, capacity: cap)
             free[i] = Int32(self.depth - 1 - i)
         }
     }
@@ -59,23 +62,20 @@ public struct SlotPool {
         freeCount += 1
     }
 
-    /// Makes slot `i`'s buffer at least `bytes` long (a new aligned buffer, pattern-filled).
+    /// Makes slot `i`'s buffer at least `bytes` long (a new aligned, zeroed buffer).
     public func ensureCapacity(_ i: Int32, _ bytes: UInt64) -> Bool {
         if UInt64(slots[Int(i)].capacity) >= bytes { return true }
         guard bytes < UInt64(Int.max / 2) else { return false }
         let cap = Self.roundUp(Int(bytes))
         guard let buf = cfio_aligned_alloc(Self.alignment, cap) else { return false }
-        memset(buf, Int32(fillByte), cap)
+        memset(buf, 0, cap)
         Glibc.free(slots[Int(i)].buffer)
         slots[Int(i)].buffer = buf
         slots[Int(i)].capacity = cap
         return true
     }
 
-    /// Frees every buffer. Call once, after all I/O has completed.
-    public func deallocate() {
+    deinit {
         for i in 0..<depth { Glibc.free(slots[i].buffer) }
-        slots.deallocate()
-        free.deallocate()
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Histogram
 
 /// Latency statistics for one kind of latency (all values in nanoseconds): exact count,
@@ -321,6 +322,132 @@ public struct ReplayStats {
         maxInFlight = Swift.max(maxInFlight, o.maxInFlight)
         cpuUserNs += o.cpuUserNs; cpuSystemNs += o.cpuSystemNs; spinNs += o.spinNs
         contextSwitches += o.contextSwitches; majorFaults += o.majorFaults; minorFaults += o.minorFaults
+    }
+}
+
+// MARK: accounting (called by the scheduler per I/O; no allocation)
+
+extension OpStats {
+    /// One completed data I/O (read, write, trim) that returned `result` >= 0 bytes of
+    /// `length` asked. `clat`: submit to completion; `lat`: issue to completion; `slat`:
+    /// issue to submit (0 for synchronous engines, not recorded); `traced`: the latency
+    /// the trace recorded for it (0: none). All ns.
+    @inline(__always)
+    mutating func account(result: Int64, length: UInt64, clat: UInt64, lat: UInt64, slat: UInt64, traced: UInt64) {
+        ios &+= 1
+        bytes &+= UInt64(result)
+        intervalBytes &+= UInt64(result)
+        intervalIOs &+= 1
+        if UInt64(result) < length { shortIOs &+= 1 }
+        self.clat.record(clat)
+        self.lat.record(lat)
+        if slat != 0 { self.slat.record(slat) }
+        if traced > 0 {
+            tracedClat.record(traced)
+            replayedLat.record(lat)
+        }
+    }
+
+    /// One completed sync of any flavour (fio reports sync latency as lat).
+    @inline(__always)
+    mutating func accountSync(clat: UInt64, lat: UInt64, traced: UInt64) {
+        ios &+= 1
+        self.lat.record(lat)
+        self.clat.record(clat)
+        if traced > 0 {
+            tracedClat.record(traced)
+            replayedLat.record(lat)
+        }
+    }
+}
+
+extension ReplayStats {
+    /// A successful completion of `op` at `now`, issued at `startNs` and submitted at
+    /// `submitNs` (ns, monotonic).
+    @inline(__always)
+    mutating func accountCompletion(op: StatOp, result: Int64, length: UInt64, startNs: UInt64, submitNs: UInt64,
+                                    now: UInt64, traced: UInt64) {
+        let clat = now &- submitNs
+        let lat = now &- startNs
+        switch op {
+        case .read: read.account(result: result, length: length, clat: clat, lat: lat, slat: submitNs &- startNs, traced: traced)
+        case .write: write.account(result: result, length: length, clat: clat, lat: lat, slat: submitNs &- startNs, traced: traced)
+        case .trim: trim.account(result: result, length: length, clat: clat, lat: lat, slat: submitNs &- startNs, traced: traced)
+        case .sync:
+            sync.accountSync(clat: clat, lat: lat, traced: traced)
+            return
+        }
+        markLatency(clat)
+    }
+
+    /// An issue at in-flight depth `inflight` (counting itself).
+    @inline(__always)
+    mutating func accountIssue(inflight: Int) {
+        issued &+= 1
+        if inflight > maxInFlight { maxInFlight = inflight }
+        depthLevels[Self.levelIndex(inflight)] &+= 1
+    }
+
+    /// A timed issue at `now` of an I/O due at `due`; `slotFreeNs` > `due` when it waited
+    /// past its due time for a free slot (then the depth cap, not the scheduler, made it late
+    /// until then). Returns the lateness (ns).
+    @inline(__always)
+    mutating func accountLateness(now: UInt64, due: UInt64, slotFreeNs: UInt64) -> UInt64 {
+        let late = now &- due
+        lateness.record(late)
+        if slotFreeNs > due {
+            depthBlocked &+= 1
+            schedulerLateness.record(now &- slotFreeNs)
+        } else {
+            schedulerLateness.record(late)
+        }
+        if late <= 10_000 { within10us &+= 1 }
+        if late <= 100_000 { within100us &+= 1 }
+        return late
+    }
+
+    /// Closes one bandwidth/IOPS averaging interval of `elapsedNs` (fio's bw_avg_time).
+    mutating func closeSampleInterval(elapsedNs: UInt64) {
+        guard elapsedNs > 0 else { return }
+        let secs = Double(elapsedNs) / 1e9
+        for op in [StatOp.read, .write, .trim] where self[op].ios > 0 {
+            let b = self[op].intervalBytes, n = self[op].intervalIOs
+            self[op].bwSamples.record(Double(b) / 1024 / secs)
+            self[op].iopsSamples.record(Double(n) / secs)
+            self[op].intervalBytes = 0
+            self[op].intervalIOs = 0
+        }
+    }
+}
+
+/// The calling thread's CPU use over a measured window (a run, from the end of its ramp).
+struct CPUWindow {
+    private var split: (user: UInt64, system: UInt64) = (0, 0)
+    private var total: UInt64 = 0
+    private var usage = rusage()
+
+    /// Starts (or restarts) the window now.
+    mutating func start() {
+        split = threadCPUTime()
+        total = threadCPUTotal()
+        getrusage(__rusage_who_t(1), &usage) // RUSAGE_THREAD: streams run side by side
+    }
+
+    /// Ends the window into `stats`: CPU split into user and system in the proportions of
+    /// the tick-sampled split (the total is precise), context switches and faults.
+    func end(into stats: inout ReplayStats) {
+        let cpu1 = threadCPUTime()
+        let t = threadCPUTotal() &- total
+        let u = Double(cpu1.user &- split.user), sy = Double(cpu1.system &- split.system)
+        let userShare = u + sy > 0 ? u / (u + sy) : 1
+        stats.cpuUserNs = UInt64(Double(t) * userShare)
+        stats.cpuSystemNs = t &- stats.cpuUserNs
+        var ru1 = rusage()
+        getrusage(__rusage_who_t(1), &ru1)
+        let ru0 = usage
+        stats.contextSwitches = UInt64(max(0, (ru1.ru_nvcsw + ru1.ru_nivcsw) - (ru0.ru_nvcsw + ru0.ru_nivcsw)))
+        stats.majorFaults = UInt64(max(0, ru1.ru_majflt - ru0.ru_majflt))
+        stats.minorFaults = UInt64(max(0, ru1.ru_minflt - ru0.ru_minflt))
     }
 }
 

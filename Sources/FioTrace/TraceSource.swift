@@ -12,6 +12,30 @@ public protocol TraceSource {
     /// Replaces the contents of `batch` with up to `maxCount` next records, keeping the
     /// array's capacity. Returns false, with `batch` empty, at the end of the trace.
     mutating func nextBatch(_ batch: inout [TraceRecord], maxCount: Int) throws -> Bool
+    /// Corrupt parts skipped so far (only readers asked to skip them have any), in order.
+    var skipped: [TraceError] { get }
+}
+
+extension TraceSource {
+    public var skipped: [TraceError] { [] }
+}
+
+/// What a non-blocking read of a source that decodes ahead on another thread found.
+public enum BatchStatus: Sendable {
+    /// `batch` holds the next records.
+    case ready
+    /// The trace has ended (`batch` is empty).
+    case end
+    /// Nothing decoded yet: poll again (the caller may do other work meanwhile).
+    case pending
+}
+
+/// A source whose records are decoded on another thread. `pollBatch` never runs a decoder
+/// on the caller's thread; with `waitNs` 0 it does not block at all, so a replay can go on
+/// reaping completions while it waits for records.
+public protocol PrefetchingSource: TraceSource {
+    /// Takes the next decoded records, waiting at most `waitNs` for them.
+    func pollBatch(_ batch: inout [TraceRecord], maxCount: Int, waitNs: UInt64) throws -> BatchStatus
 }
 
 /// A destination for trace records in any writable format. Sinks own an output file,

@@ -95,9 +95,7 @@ extension StringProtocol {
 
 /// After reading a native trace: print what `--skip-bad-blocks` skipped.
 func reportSkipped(_ source: any TraceSource) {
-    if let r = source as? FiotReader {
-        for e in r.skipped { warn("fio-replay: warning: skipped \(e.message)") }
-    }
+    for e in source.skipped { warn("fio-replay: warning: skipped \(e.message)") }
 }
 
 /// Streams `source` through `body` batch by batch. A truncated trace is an error, or,
@@ -145,88 +143,25 @@ func pump(_ source: inout any TraceSource, into sink: any TraceSink, filter: Tra
     if let failure { throw failure }
 }
 
-/// Reads `source` on a second thread while `body` consumes batches on this one, so that
-/// decoding and whatever `body` computes overlap (two cores: `info` decodes at the
-/// decoder's rate instead of the sum of both). At most `depth` batches wait between the
-/// threads: memory is bounded by `depth + 2` batches. Errors reach the caller after every
-/// batch read before them; a truncated trace with `salvage` is a warning, as in `drain`.
-func drainPipelined(_ source: inout any TraceSource, salvage: Bool, batchSize: Int = 65536, depth: Int = 2,
+/// Reads `source` on a second thread (`ReadAheadSource`) while `body` consumes batches on
+/// this one, so that decoding and whatever `body` computes overlap (two cores: `info`
+/// decodes at the decoder's rate instead of the sum of both). Memory: the read-ahead
+/// queue's few batches. Errors reach the caller after every batch read before them; a
+/// truncated trace with `salvage` is a warning, as in `drain`.
+func drainPipelined(_ source: inout any TraceSource, salvage: Bool, batchSize: Int = 65536,
                     _ body: (UnsafeBufferPointer<TraceRecord>) throws -> Void) throws {
-    final class Channel: @unchecked Sendable {
-        let cond = NSCondition()
-        var full: [[TraceRecord]] = []
-        var empty: [[TraceRecord]] = []
-        var finished = false
-        var error: Error?
-        var cancelled = false
-    }
-    final class SourceBox: @unchecked Sendable {
-        var source: any TraceSource
-        init(_ s: any TraceSource) { source = s }
-    }
-    let ch = Channel()
-    let box = SourceBox(source)
-    for _ in 0..<depth { var b: [TraceRecord] = []; b.reserveCapacity(batchSize); ch.empty.append(b) }
-    let producer = Thread {
-        var batch: [TraceRecord] = []
-        batch.reserveCapacity(batchSize)
-        do {
-            while true {
-                guard try box.source.nextBatch(&batch, maxCount: batchSize) else { break }
-                ch.cond.lock()
-                while ch.empty.isEmpty && !ch.cancelled { ch.cond.wait() }
-                if ch.cancelled { ch.cond.unlock(); return }
-                var next = ch.empty.removeLast()
-                swap(&next, &batch) // hand the filled array over, keep a recycled one
-                ch.full.append(next)
-                ch.cond.broadcast()
-                ch.cond.unlock()
-            }
-        } catch {
-            ch.cond.lock()
-            ch.error = error
-            ch.cond.unlock()
+    let ahead = try ReadAheadSource(source, batchRecords: batchSize, depth: 2)
+    source = ahead
+    var batch: [TraceRecord] = []
+    batch.reserveCapacity(batchSize)
+    do {
+        while try ahead.nextBatch(&batch, maxCount: batchSize) {
+            try batch.withUnsafeBufferPointer { try body($0) }
         }
-        ch.cond.lock()
-        ch.finished = true
-        ch.cond.broadcast()
-        ch.cond.unlock()
+    } catch let e as TraceError where e.kind == .truncated && salvage {
+        warn("fio-replay: warning: \(e.message)")
     }
-    producer.stackSize = 1 << 20
-    producer.start()
-    defer {
-        ch.cond.lock()
-        ch.cancelled = true
-        ch.cond.broadcast()
-        while !ch.finished { ch.cond.wait() }
-        ch.cond.unlock()
-        source = box.source
-    }
-    while true {
-        ch.cond.lock()
-        while ch.full.isEmpty && !ch.finished { ch.cond.wait() }
-        if ch.full.isEmpty {
-            let e = ch.error
-            ch.cond.unlock()
-            if let e {
-                if let te = e as? TraceError, te.kind == .truncated, salvage {
-                    warn("fio-replay: warning: \(te.message)")
-                } else {
-                    throw e
-                }
-            }
-            break
-        }
-        var batch = ch.full.removeFirst()
-        ch.cond.unlock()
-        try batch.withUnsafeBufferPointer { try body($0) }
-        batch.removeAll(keepingCapacity: true)
-        ch.cond.lock()
-        ch.empty.append(batch)
-        ch.cond.broadcast()
-        ch.cond.unlock()
-    }
-    reportSkipped(box.source)
+    reportSkipped(ahead)
 }
 
 /// Options `replay` and `run` share: the report, the recording and the scheduler's timing.
@@ -258,12 +193,19 @@ struct RunReportOptions: ParsableArguments {
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
+    @Option(name: .customLong("write-timeseries"), help: "Write per-interval figures (per op: I/Os, bytes, IOPS, bandwidth, latency min/p50/p90/p99/max; per interval: depth and issue lateness) to this CSV file.")
+    var writeTimeseries: String?
+
+    @Option(name: .customLong("timeseries-interval"), help: "Interval of --write-timeseries (e.g. 1s, 100ms; at least 1ms).")
+    var timeseriesInterval: String = "1s"
+
     func check() throws {
         guard ["normal", "json", "json+"].contains(outputFormat) else {
             throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
         }
         if let p = rtPriority, !(1...99).contains(p) { throw ValidationError("--rt-priority must be 1...99") }
         _ = try recordingFormat()
+        if try timeseriesIntervalNs() < 1_000_000 { throw ValidationError("--timeseries-interval must be at least 1ms") }
     }
 
     /// The --write-iolog-format choice, nil when not given.
@@ -273,6 +215,25 @@ struct RunReportOptions: ParsableArguments {
             throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
         }
         return t
+    }
+
+    /// The --timeseries-interval in ns.
+    func timeseriesIntervalNs() throws -> UInt64 { try parseDuration(timeseriesInterval) }
+
+    /// The --write-timeseries writer, nil without the option. Exits 1 when the file cannot
+    /// be created.
+    func openTimeSeries() throws -> TimeSeriesWriter? {
+        guard let path = writeTimeseries else { return nil }
+        return try reportingErrors { try TimeSeriesWriter(path: path) }
+    }
+
+    /// Writes the rest of the time series; a failure is reported (exit 1) after the report.
+    func finishTimeSeries(_ writer: TimeSeriesWriter?) throws {
+        guard let writer else { return }
+        do { try writer.finish() } catch {
+            warn("fio-replay: error: writing \(writer.path): \(error)")
+            throw ExitCode(1)
+        }
     }
 
     /// Writes the report to --output, else stdout.

@@ -70,6 +70,8 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Stop issuing after this long (e.g. 30s, 500ms).")
     var runtime: String?
 
+    @OptionGroup(title: "Write data (fio's buffer options)") var writeData: WriteDataOptions
+
 
 
 
@@ -120,6 +122,8 @@ struct ReplayCommand: ParsableCommand {
         o.spinNs = UInt64(max(0, common.spinUs) * 1000)
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
         o.realtimePriority = common.rtPriority
+        o.payload = try writeData.payload()
+        o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
 
         let openOpts = try input.openOptions()
         let path = trace
@@ -196,6 +200,7 @@ struct ReplayCommand: ParsableCommand {
         }
 
         installInterruptHandler()
+        o.timeSeries = try common.openTimeSeries()
         // The first source is handed over as is unless the pre-scan consumed it.
         var pristine: (any TraceSource)? = needScan ? nil : first
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: false)
@@ -219,6 +224,7 @@ struct ReplayCommand: ParsableCommand {
         // The report first: a recording that cannot be finished (a full disk) must not
         // cost the statistics.
         let status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")
+        try common.finishTimeSeries(o.timeSeries)
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
             "ioengine": result.engineName, "iodepth": String(result.iodepth),
         ]))
@@ -254,17 +260,34 @@ extension ReplayCommand {
             warn("fio-replay: \(n)")
         }
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: true)
+        let timeSeries = try common.openTimeSeries()
         let progress = showProgress ? ProgressAggregator(streams: list.count, sink: base.progress) : nil
+        // A timed replay decodes the trace once, on one reader thread that hands each stream
+        // its records; untimed streams run at their own speeds, so each reads its own pass.
+        let splitter: StreamSplitter? = base.timing == .original
+            ? try reportingErrors {
+                let opener = SendableBox(open)
+                return try StreamSplitter(streams: list.map(\.id), passes: base.loops, files: files) { try opener.value() }
+            }
+            : nil
         var tasks: [StreamTask] = []
         for (k, s) in list.enumerated() {
             var o = base
             o.iodepth = iodepth ?? s.depth ?? base.depthHint
             o.recorder = recorder
             o.recorderStream = s.id
+            o.timeSeries = timeSeries
+            o.jobName = "replay.s\(s.id)"
             if let progress { o.progress = { p in progress.report(k, p) } } else { o.progress = nil }
             let id = s.id
-            tasks.append(StreamTask(options: o, engine: engine, name: "stream \(id)",
-                                    open: { StreamFilterSource(try open(), stream: id) },
+            let opener: () throws -> any TraceSource
+            if let splitter {
+                o.startBeforeData = true
+                opener = { splitter.source(stream: k) }
+            } else {
+                opener = { StreamFilterSource(try open(), stream: id) }
+            }
+            tasks.append(StreamTask(options: o, engine: engine, name: "stream \(id)", open: opener,
                                     finished: { progress?.finished(k) }))
         }
         let results = runConcurrently(tasks, note: { warn("fio-replay: \($0)") })
@@ -277,6 +300,7 @@ extension ReplayCommand {
             reports.append(JobReport(jobIndex: k, name: "replay.s\(list[k].id)", result: r, options: opts))
         }
         let status = try common.report(reports, label: "Replay")
+        try common.finishTimeSeries(timeSeries)
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
             "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
             "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),

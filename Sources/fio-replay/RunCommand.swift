@@ -87,6 +87,7 @@ struct RunCommand: ParsableCommand {
         o.spinNs = UInt64(max(0, common.spinUs) * 1000)
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
         o.realtimePriority = common.rtPriority
+        o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
         let showProgress = !common.noProgress && isatty(2) == 1
         let runStart = StartTime()
         if showProgress {
@@ -112,6 +113,7 @@ struct RunCommand: ParsableCommand {
         let recorder = try common.openRecorder(path: logPath, concurrent: jobs.count > 1)
         recorder?.noteFiles(live.files.map { f in TraceFile(path: live.targetPath(f), size: f.size) })
         live.options.recorder = recorder
+        live.options.timeSeries = try common.openTimeSeries()
 
         installInterruptHandler()
         runStart.value = monotonicNs()
@@ -120,6 +122,7 @@ struct RunCommand: ParsableCommand {
         for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
 
         let status = try common.report(live.grouped(results), label: "Run")
+        try common.finishTimeSeries(live.options.timeSeries)
         if recorder != nil {
             // The depth a replay of the recording should allow: the most I/Os the streams of
             // one wave may have in flight together.

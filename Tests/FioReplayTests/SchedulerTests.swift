@@ -145,6 +145,7 @@ struct SchedulerTests {
         let r = try replay(t, engine: .psync) {
             $0.targets = TargetMapping(all: target)
             $0.offsets = OffsetMapping(scale: 0.5, align: 65536)
+            $0.payload.content = .pattern([0xA5]); $0.payload.scramble = false
         }
         #expect(r.error == nil)
         let data = try Data(contentsOf: URL(fileURLWithPath: target))

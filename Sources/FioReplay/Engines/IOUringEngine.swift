@@ -6,12 +6,14 @@ import Glibc
 /// fdatasync and sync_file_range go through the ring; trim and the rarer ops complete
 /// synchronously.
 public final class IOUringEngine: IOEngine {
+    public static let descriptor = EngineDescriptor(name: "io_uring", aliases: ["iouring"], fioNames: ["io_uring"],
+                                                    automatic: true) { try IOUringEngine(depth: $0) }
     public let name = "io_uring"
     private var ring: OpaquePointer?
     private let depth: Int
     private var queued = 0
-    private let userData: UnsafeMutablePointer<UInt64>
-    private let results: UnsafeMutablePointer<Int32>
+    private let userData = FixedBuffer<UInt64>(capacity: 256, repeating: 0)
+    private let results = FixedBuffer<Int32>(capacity: 256, repeating: 0)
     private var local: LocalCompletions
     /// How long `commitAndGetEvents` busy-waits for a completion before it sleeps (ns).
     /// Sleeping costs a wake-up per batch: the worker that finishes an I/O must wake this
@@ -42,8 +44,6 @@ public final class IOUringEngine: IOEngine {
             throw ReplayError(.engineUnavailable, why, errno: -err)
         }
         ring = r
-        userData = .allocate(capacity: 256)
-        results = .allocate(capacity: 256)
         local = LocalCompletions(capacity: self.depth)
         spinNs = sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 ? 10_000 : 0
     }
@@ -120,7 +120,7 @@ public final class IOUringEngine: IOEngine {
         var n = local.drain(into: out, max: max)
         if n == max { return n }
         let want = Swift.min(max - n, 256)
-        let r = cfio_uring_reap(ring, userData, results, Int32(want), n > 0 ? 0 : waitNs)
+        let r = cfio_uring_reap(ring, userData.base, results.base, Int32(want), n > 0 ? 0 : waitNs)
         if r < 0 { return n > 0 ? n : Int(r) }
         for i in 0..<Int(r) {
             out[n] = IOCompletion(slot: Int32(truncatingIfNeeded: userData[i]), result: Int64(results[i]))
@@ -133,8 +133,7 @@ public final class IOUringEngine: IOEngine {
         guard let r = ring else { return }
         cfio_uring_destroy(r)
         ring = nil
-        userData.deallocate()
-        results.deallocate()
-        local.free()
     }
+
+    public func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result { try visitor.visit(self) }
 }

@@ -6,18 +6,21 @@ import Glibc
 /// go through the kernel's AIO; trim and the rarer ops complete synchronously. Asynchronous
 /// only with O_DIRECT on most filesystems (buffered AIO blocks in io_submit), as in fio.
 public final class LibAIOEngine: IOEngine {
+    public static let descriptor = EngineDescriptor(name: "libaio", fioNames: ["libaio"], automatic: true) {
+        try LibAIOEngine(depth: $0)
+    }
     public let name = "libaio"
     private var ctx: io_context_t? = nil
     private let depth: Int
-    private let iocbs: UnsafeMutablePointer<iocb>
-    private let pending: UnsafeMutablePointer<UnsafeMutablePointer<iocb>?>
+    private let iocbs: FixedBuffer<iocb>
+    private let pending: FixedBuffer<UnsafeMutablePointer<iocb>?>
     private var pendingCount = 0
-    private let events: UnsafeMutablePointer<io_event>
+    private let events: FixedBuffer<io_event>
     private var local: LocalCompletions
     private var closed = false
     /// Completions are read from the ring in user memory while its layout is the known one.
     private var userReap = true
-    private let peeked: UnsafeMutablePointer<cfio_aio_event>
+    private let peeked: FixedBuffer<cfio_aio_event>
 
     public init(depth: Int) throws {
         self.depth = max(1, depth)
@@ -28,11 +31,10 @@ public final class LibAIOEngine: IOEngine {
             throw ReplayError(.engineUnavailable, "io_setup(\(self.depth)) failed: \(ReplayError.errnoString(-r))\(hint)", errno: -r)
         }
         ctx = c
-        iocbs = .allocate(capacity: self.depth)
-        iocbs.initialize(repeating: iocb(), count: self.depth)
-        pending = .allocate(capacity: self.depth)
-        events = .allocate(capacity: self.depth)
-        peeked = .allocate(capacity: self.depth)
+        iocbs = FixedBuffer(capacity: self.depth, repeating: iocb())
+        pending = FixedBuffer(capacity: self.depth, repeating: nil)
+        events = FixedBuffer(capacity: self.depth, repeating: io_event())
+        peeked = FixedBuffer(capacity: self.depth, repeating: cfio_aio_event())
         local = LocalCompletions(capacity: self.depth)
     }
 
@@ -41,7 +43,7 @@ public final class LibAIOEngine: IOEngine {
     @inline(__always)
     public func queue(_ slots: UnsafeMutablePointer<IOSlot>, _ index: Int32) -> QueueStatus {
         let s = slots + Int(index)
-        let cb = iocbs + Int(index)
+        let cb = iocbs.base + Int(index)
         switch s.pointee.op {
         case .read:
             io_prep_pread(cb, s.pointee.fd, s.pointee.buffer, Int(s.pointee.length), Int64(bitPattern: s.pointee.offset))
@@ -65,7 +67,7 @@ public final class LibAIOEngine: IOEngine {
         var done = 0
         var retries = 0
         while done < pendingCount {
-            let r = io_submit(ctx, pendingCount - done, pending + done)
+            let r = io_submit(ctx, pendingCount - done, pending.base + done)
             if r > 0 { done += Int(r); retries = 0; continue }
             if (r == -EAGAIN || r == -EINTR) && retries < 1000 { retries += 1; continue }
             // The first remaining iocb was refused (r == 0 cannot happen with n > 0; treat as EIO).
@@ -86,7 +88,7 @@ public final class LibAIOEngine: IOEngine {
         var r: Int32
         if n > 0 || waitNs == 0 {
             // Ready completions come straight from the ring: no system call per poll.
-            let k = userReap ? cfio_aio_peek(UnsafeMutableRawPointer(ctx), peeked, Int32(want)) : -1
+            let k = userReap ? cfio_aio_peek(UnsafeMutableRawPointer(ctx), peeked.base, Int32(want)) : -1
             if k >= 0 {
                 for i in 0..<Int(k) {
                     let e = peeked[i]
@@ -97,12 +99,12 @@ public final class LibAIOEngine: IOEngine {
             }
             userReap = false
             var ts = timespec(tv_sec: 0, tv_nsec: 0)
-            r = io_getevents(ctx, 0, want, events, &ts)
+            r = io_getevents(ctx, 0, want, events.base, &ts)
         } else if waitNs < 0 {
-            r = io_getevents(ctx, 1, want, events, nil)
+            r = io_getevents(ctx, 1, want, events.base, nil)
         } else {
             var ts = timespec(tv_sec: Int(waitNs / 1_000_000_000), tv_nsec: Int(waitNs % 1_000_000_000))
-            r = io_getevents(ctx, 1, want, events, &ts)
+            r = io_getevents(ctx, 1, want, events.base, &ts)
         }
         if r < 0 { return n > 0 ? n : Int(r) }
         for i in 0..<Int(r) {
@@ -121,10 +123,7 @@ public final class LibAIOEngine: IOEngine {
         closed = true
         if let c = ctx { io_destroy(c) }
         ctx = nil
-        iocbs.deallocate()
-        pending.deallocate()
-        events.deallocate()
-        peeked.deallocate()
-        local.free()
     }
+
+    public func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result { try visitor.visit(self) }
 }

@@ -1,6 +1,9 @@
 /// fio's psync engine: pread/pwrite/fsync/fdatasync/sync_file_range, trim as BLKDISCARD or
 /// punch hole; each I/O completes inside `queue`, so depth is always 1.
 public final class PSyncEngine: IOEngine {
+    public static let descriptor = EngineDescriptor(name: "psync", aliases: ["sync"],
+                                                    fioNames: ["psync", "sync", "pvsync", "pvsync2", "vsync"],
+                                                    automatic: true) { PSyncEngine(depth: $0) }
     public let name = "psync"
     public init(depth: Int) {}
     @inline(__always)
@@ -12,4 +15,5 @@ public final class PSyncEngine: IOEngine {
     public func commit() -> Int { 0 }
     public func getEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> Int { 0 }
     public func cleanup() {}
+    public func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result { try visitor.visit(self) }
 }

@@ -1,0 +1,124 @@
+import CFioLinux
+import FioTrace
+import Glibc
+
+extension SchedulerCore {
+    // MARK: the clock, the spin window and the periodic tick
+
+    /// Starts the schedule: at the shared start instant of a multi-stream run, else now,
+    /// then after fio's startdelay.
+    mutating func startClockNow() {
+        if let f = startAt {
+            let at = f()
+            _ = sleepUntil(ns: at)
+            stats.startNs = at
+        } else {
+            stats.startNs = monotonicNs()
+        }
+        if startDelayNs > 0 {
+            // fio's startdelay: the job begins later; runtime and ramp count from there. The
+            // wait gives way to Ctrl-C and to another job's exitall.
+            let until = stats.startNs + startDelayNs
+            while true {
+                let t = monotonicNs()
+                if t >= until { break }
+                if cfio_interrupted() != 0 { interrupted = true; stop = true; break }
+                if let sig = stopSignal, sig.isRaised { stop = true; break }
+                _ = sleepUntil(ns: min(until, t + 50_000_000))
+            }
+            stats.startNs = max(until, stats.startNs)
+        }
+        nextSampleNs = stats.startNs + sampleIntervalNs
+        lastSampleNs = stats.startNs
+        nextProgressNs = stats.startNs + 1_000_000_000
+        nextSpinCheckNs = stats.startNs + 100_000_000
+        lastSpinCheckNs = stats.startNs
+        cpuAtLastTick = threadCPUTotal()
+        tap.start(at: stats.startNs)
+        rampEndNs = rampNs > 0 ? stats.startNs + rampNs : 0
+        runtimeEndNs = runtimeNs > 0 && rampEndNs == 0 ? stats.startNs + runtimeNs : 0
+        cpu.start()
+        updateNextTick()
+    }
+
+    mutating func updateNextTick() {
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs,
+                         runtimeEndNs == 0 ? .max : runtimeEndNs)
+    }
+
+    /// A wake-up came `overshootNs` late: widen the spin window so the next due time is met
+    /// by spinning, or let it shrink back toward the minimum when wake-ups are prompt.
+    @inline(__always)
+    mutating func adaptSpin(overshootNs over: UInt64) {
+        if over > spin / 2 { spin = min(spinCap, max(spin, over * 2)) }
+        else if spin > spinNs { spin -= (spin - spinNs) / 64 + 1 }
+    }
+
+    /// Closes fio's bandwidth/IOPS averaging interval (`sampleIntervalNs`).
+    mutating func closeSampleInterval(now: UInt64, final: Bool = false) {
+        let elapsed = now &- lastSampleNs
+        // fio drops a trailing partial interval; keep it only if it is at least half an interval.
+        if final && elapsed < sampleIntervalNs / 2 { return }
+        stats.closeSampleInterval(elapsedNs: elapsed)
+        lastSampleNs = now
+        nextSampleNs = now + sampleIntervalNs
+    }
+
+    /// Everything that happens about every 100 ms (never per I/O): the spin budget, the
+    /// ramp's and runtime's ends, stop requests, bandwidth samples, progress and the taps'
+    /// tick.
+    mutating func periodic(now: UInt64) {
+        if now >= nextSpinCheckNs {
+            // Spin budget per 100 ms: spinning may take ~70 % of it. Under SCHED_FIFO all of
+            // the thread's CPU counts (a SCHED_FIFO thread busy for 95 % of a second is
+            // throttled by the kernel for the rest of it); otherwise only the spinning does.
+            let used: UInt64
+            if realtime {
+                let c = threadCPUTotal()
+                used = c &- cpuAtLastTick
+                cpuAtLastTick = c
+            } else {
+                used = stats.spinNs &- spinAtLastTick
+            }
+            spinAtLastTick = stats.spinNs
+            let window = now &- lastSpinCheckNs
+            lastSpinCheckNs = now
+            if used > window / 10 * 7 {
+                spinCap = spinCap / 2
+            } else if used < window / 10 * 4 {
+                spinCap = min(maxSpinNs, max(spinNs, spinCap * 2))
+            }
+            if spin > spinCap { spin = spinCap }
+            nextSpinCheckNs = now + 100_000_000
+            tap.tick(now: now, final: false)
+        }
+        if rampEndNs != 0 && now >= rampEndNs { endRamp(now: now) }
+        if let s = stopSignal, s.isRaised { stop = true }
+        if runtimeEndNs != 0 && now >= runtimeEndNs { stop = true }
+        if now >= nextSampleNs { closeSampleInterval(now: now) }
+        if now >= nextProgressNs {
+            if let p = progress {
+                p(ReplayProgress(elapsedNs: now - stats.startNs, issued: stats.issued, completed: completed,
+                                 iopsLastSecond: Double(completed - lastProgressCompleted),
+                                 worstLatenessNs: worstLateness, traceTimeNs: traceTime))
+            }
+            lastProgressCompleted = completed
+            worstLateness = 0
+            nextProgressNs = now + 1_000_000_000
+        }
+        updateNextTick()
+    }
+
+    /// The ramp is over: the statistics start over from `now` (fio's ramp_time), CPU use
+    /// included. I/Os in flight complete into the new stats.
+    mutating func endRamp(now: UInt64) {
+        rampEndNs = 0
+        stats = ReplayStats(percentiles: percentiles)
+        stats.startNs = now
+        lastSampleNs = now
+        nextSampleNs = now + sampleIntervalNs
+        spinAtLastTick = 0
+        runtimeEndNs = runtimeNs > 0 ? now + runtimeNs : 0
+        cpu.start()
+    }
+}
