@@ -92,16 +92,8 @@ public struct LiveRun {
     /// Seed per job's generator (recorded in the metadata).
     public let seed: UInt64
 
-    /// Engines `run` understands as fio's `ioengine=` names.
-    public static func engine(fioName: String) -> EngineKind? {
-        switch fioName.lowercased() {
-        case "libaio": return .libaio
-        case "io_uring": return .iouring
-        case "psync", "sync", "pvsync", "pvsync2", "vsync": return .psync
-        case "null": return .null
-        default: return nil
-        }
-    }
+    /// Engines `run` understands as fio's `ioengine=` names (`EngineRegistry`).
+    public static func engine(fioName: String) -> EngineKind? { EngineKind(fioName: fioName) }
 
     /// fio options that change how fio issues I/O in a way a live run does not model; a
     /// job that sets one is refused rather than run differently from fio.
@@ -136,7 +128,7 @@ public struct LiveRun {
                 kind = e
             } else if let name = opts["ioengine"] {
                 guard let e = Self.engine(fioName: name) else {
-                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): ioengine=\(name) is not supported (supported: libaio, io_uring, psync, sync, pvsync, pvsync2, null); give --engine to override")
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): ioengine=\(name) is not supported (supported: \(EngineRegistry.fioChoices)); give --engine to override")
                 }
                 kind = e
             } else {

@@ -34,7 +34,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("map"), help: "Map one trace file to a target: ORIG=NEW (repeatable; ORIG may be a file index).")
     var maps: [String] = []
 
-    @Option(help: "I/O engine: auto, io_uring, libaio, psync, null.")
+    @Option(help: ArgumentHelp("I/O engine: \(EngineRegistry.choices)."))
     var engine: String = "auto"
 
     @Option(help: "Maximum I/Os in flight (default: the trace's iodepth metadata, else its deepest recorded depth, else 1).")
@@ -82,8 +82,8 @@ struct ReplayCommand: ParsableCommand {
 
 
     func run() throws {
-        guard let engineKind = EngineKind(rawValue: engine == "iouring" ? "io_uring" : engine) else {
-            throw ValidationError("unknown engine \"\(engine)\" (known: auto, io_uring, libaio, psync, null)")
+        guard let engineKind = EngineKind(rawValue: engine) else {
+            throw ValidationError("unknown engine \"\(engine)\" (known: \(EngineRegistry.choices))")
         }
         guard let timingMode = ReplayTiming(rawValue: timing) else {
             throw ValidationError("unknown timing \"\(timing)\" (known: original, none, closed)")

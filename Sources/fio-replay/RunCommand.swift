@@ -25,7 +25,7 @@ struct RunCommand: ParsableCommand {
         Exit status: 0 on success, 1 when an error stopped a job (stats are still printed), 130 when interrupted by Ctrl-C.
         """)
 
-    @Option(help: "I/O engine for every job, overriding ioengine=: io_uring, libaio, psync, null, auto.")
+    @Option(help: ArgumentHelp("I/O engine for every job, overriding ioengine=: \(EngineRegistry.choices)."))
     var engine: String?
 
     @Option(help: "Run every job's files on this one file or block device.")
@@ -52,8 +52,8 @@ struct RunCommand: ParsableCommand {
         try common.check()
         var engineKind: EngineKind?
         if let engine {
-            guard let k = EngineKind(rawValue: engine == "iouring" ? "io_uring" : engine) else {
-                throw ValidationError("unknown engine \"\(engine)\" (known: auto, io_uring, libaio, psync, null)")
+            guard let k = EngineKind(rawValue: engine) else {
+                throw ValidationError("unknown engine \"\(engine)\" (known: \(EngineRegistry.choices))")
             }
             engineKind = k
         }

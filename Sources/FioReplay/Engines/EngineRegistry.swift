@@ -43,6 +43,9 @@ public enum EngineRegistry {
         return engines.first { $0.fioNames.contains(n) }
     }
 
+    /// Every fio `ioengine=` name some engine runs as, for messages.
+    public static var fioChoices: String { engines.flatMap(\.fioNames).joined(separator: ", ") }
+
     /// "auto, io_uring, libaio, psync, null": for help texts and messages.
     public static var choices: String { (["auto"] + engines.map(\.name)).joined(separator: ", ") }
 }

@@ -113,6 +113,11 @@ public struct Scheduler {
         core.drain()
         if core.stats.startNs == 0 { core.startClockNow() } // an empty trace
         core.stats.endNs = monotonicNs()
+        if options.startBeforeData && !core.stop && core.lastActivityNs > core.stats.startNs {
+            // A stream of a split trace whose records ended before the trace did: it ends with
+            // its own last I/O, not when the reader reached the end of everyone's records.
+            core.stats.endNs = core.lastActivityNs
+        }
         core.closeSampleInterval(now: core.stats.endNs, final: true)
         core.tap.tick(now: core.stats.endNs, final: true)
         core.cpu.end(into: &core.stats)

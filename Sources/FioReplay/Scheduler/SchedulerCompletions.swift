@@ -84,6 +84,7 @@ extension SchedulerCore {
     @inline(__always)
     mutating func complete(_ s: UnsafeMutablePointer<IOSlot>, now: UInt64) {
         completed &+= 1
+        lastActivityNs = now
         tap.didComplete(s, now: now)
         let res = s.pointee.result
         let op = s.pointee.op

@@ -79,6 +79,9 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     var worstLateness: UInt64 = 0
     var completed: UInt64 = 0
     var traceTime: UInt64 = 0
+    /// The last issue or completion (monotonic ns): where a stream fed by a splitter ends
+    /// (it learns that its records are over only when the whole trace has been read).
+    var lastActivityNs: UInt64 = 0
     // Per trace file: fd, size, block flag, target index (cached so the hot path reads locals).
     var fileFd: [Int32] = []
     var fileSize: [UInt64] = []

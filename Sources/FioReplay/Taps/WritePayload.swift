@@ -70,7 +70,7 @@ struct PayloadRandom {
 }
 
 /// Fills write buffers at submit (see `WritePayloadOptions`). Cost per 4 KiB write: one
-/// 4 KiB copy from the pool plus eight 16-byte stamps by default; a full random fill
+/// 4 KiB XOR-copy from the pool plus eight 16-byte stamps by default; a full random fill
 /// (about 0.5 µs) with `refill`, compression or dedupe.
 public struct WritePayload {
     let options: WritePayloadOptions
@@ -98,8 +98,13 @@ public struct WritePayload {
         writes &+= 1
         if options.refill {
             refill(buffer, length: length)
+        } else if options.content == .random {
+            // A window of the random pool, XORed with a key of its own: as random as a fresh
+            // fill (no two writes share byte sequences, so nothing compresses or dedupes
+            // across them) at the cost of a copy.
+            pool.copyRandom(into: buffer, length: length, phase: Int(truncatingIfNeeded: rng.next()), key: rng.next() | 1)
         } else {
-            pool.copy(into: buffer, length: length, phase: options.content == .random ? Int(truncatingIfNeeded: rng.next()) : 0)
+            pool.copy(into: buffer, length: length, phase: 0)
         }
         if options.scramble { scramble(buffer, length: length, offset: offset) }
     }
@@ -198,6 +203,30 @@ final class PayloadPool {
     }
 
     deinit { bytes.deallocate() }
+
+    /// Copies `length` bytes of the random pool from a 512-byte aligned start picked by
+    /// `phase`, each 8-byte word XORed with `key`.
+    @inline(__always)
+    func copyRandom(into dest: UnsafeMutableRawPointer, length: Int, phase: Int, key: UInt64) {
+        var start = Int(UInt(bitPattern: phase) % UInt(Self.size)) & ~511
+        var done = 0
+        while done < length {
+            let n = min(length - done, Self.window)
+            let words = n / 8
+            let src = (bytes + start).assumingMemoryBound(to: UInt64.self)
+            let dst = dest + done
+            for w in 0..<words {
+                dst.storeBytes(of: src[w] ^ key, toByteOffset: w &* 8, as: UInt64.self)
+            }
+            let tail = n - words * 8
+            if tail > 0 {
+                var v = src[words] ^ key
+                for b in 0..<tail { dst.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: words * 8 + b, as: UInt8.self); v >>= 8 }
+            }
+            done += n
+            start = 0
+        }
+    }
 
     /// Copies `length` bytes: for random content from a 512-byte aligned start picked by
     /// `phase`; for a pattern from its start, so the pattern begins the buffer as fio's does
