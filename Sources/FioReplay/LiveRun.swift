@@ -124,7 +124,7 @@ public struct LiveRun {
         // Written data is not filled as fio fills it yet: refused rather than ignored.
         let buffers = "a live run's writes do not carry fio's buffer contents yet"
         if (job.bufferCompressPercentage ?? 0) > 0 { return ("buffer_compress_percentage", buffers) }
-        if (job.dedupePercentage ?? 0) > 0 { return ("dedupe_percentage", buffers) }
+        if job.dedupePercentage != nil { return ("dedupe_percentage", buffers) } // fio refills for any value
         if job.bufferPattern != nil { return ("buffer_pattern", buffers) }
         if job.zeroBuffers { return ("zero_buffers", buffers) }
         if job.refillBuffers { return ("refill_buffers", buffers) }

@@ -9,7 +9,7 @@ import Darwin
 /// An option fio-gen does not model is an error naming the option and its line.
 /// `extraOptions` (from the command line) are appended to every job: they override the file.
 public func parseJobFile(path: String, extraOptions: [JobOption] = []) throws -> [JobSpec] {
-    let text = try readTextFile(path)
+    let text = try readJobFileText(path: path)
     return try parseJobText(text, fileName: path, extraOptions: extraOptions)
 }
 
@@ -153,7 +153,8 @@ private func expandEnv(_ v: String, fileName: String, line: Int) throws -> Strin
     return out + rest
 }
 
-func readTextFile(_ path: String) throws -> String {
+/// A job file's text (at most 16 MiB), as the parser reads it; the metadata keeps it.
+public func readJobFileText(path: String) throws -> String {
     guard let f = fopen(path, "rb") else {
         throw TraceError(.cannotOpen, "\(path): cannot open: \(String(cString: strerror(errno)))")
     }

@@ -65,7 +65,7 @@ public struct WorkloadGenerator: TraceSource {
                 throw TraceError(.unsupported, "\(job.origin): job \(job.name): time_based needs runtime= (or number_ios=), else the trace never ends")
             }
             if case .serviceModel(let st, _) = options.timing, st == 0, !job.isRateLimited, job.thinktime == 0, job.numberIOs == nil {
-                throw TraceError(.unsupported, "\(job.origin): job \(job.name): time_based with a zero service time never reaches its runtime; give --service-time or number_ios=")
+                throw TraceError(.unsupported, "\(job.origin): job \(job.name): time_based with a zero service time never reaches its runtime; give a service time above zero, or number_ios=", remedy: .serviceTime)
             }
         }
 
