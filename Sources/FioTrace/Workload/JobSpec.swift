@@ -255,7 +255,6 @@ public struct BlockSizeSpec: Sendable, Equatable {
         min = split.map(\.bs).min() ?? 4096
         max = split.map(\.bs).max() ?? 4096
     }
-    public var isFixed: Bool { min == max }
 }
 
 public struct BlockSplit: Sendable, Equatable {

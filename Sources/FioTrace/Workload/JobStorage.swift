@@ -1,3 +1,4 @@
+/// fio's last_start before a direction has issued in a file.
 let noStart = UInt64.max
 
 /// Four values indexed by direction. Plain memory: a `SIMD4` written at a variable lane
