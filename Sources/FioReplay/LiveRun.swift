@@ -96,16 +96,35 @@ public struct LiveRun {
     public static func engine(fioName: String) -> EngineKind? { EngineKind(fioName: fioName) }
 
     /// fio options that change how fio issues I/O in a way a live run does not model; a
-    /// job that sets one is refused rather than run differently from fio.
+    /// job that sets one is refused rather than run differently from fio. (Verify and the
+    /// write-buffer options are refused by their typed values: see `unsupportedOption`.)
     public static let unsupportedLiveOptions: Set<String> = [
         "iodepth_batch_complete", "iodepth_batch_complete_min",
         "iodepth_low", "io_submit_mode", "thinktime_spin",
         "hipri", "hipri_percentage", "fixedbufs", "registerfiles", "sqthread_poll", "sqthread_poll_cpu",
         "nowait", "force_async", "cmdprio", "cmdprio_percentage", "cmdprio_class", "cmdprio_bssplit",
-        "verify", "do_verify", "rate_min", "rate_iops_min", "ratemin", "max_latency",
+        "rate_min", "rate_iops_min", "ratemin", "max_latency",
         "latency_target", "steadystate", "ss", "exec_prerun", "exec_postrun", "pre_read",
         "fill_device", "userspace_reap", "serialize_overlap",
     ]
+
+    /// The first option of `job` a live run cannot honour, and why; nil when it can run.
+    static func unsupportedOption(_ job: JobSpec) -> (name: String, why: String)? {
+        let issuing = "a live run reaps and submits as fio's defaults do"
+        if let k = job.optionNames.first(where: { unsupportedLiveOptions.contains($0) }) { return (k, issuing) }
+        if job.verify != nil || job.verifyOnly {
+            let k = job.verifyOnly ? "verify_only" : job.optionNames.last { $0 == "verify" || $0 == "verify_pattern" } ?? "verify"
+            return (k, issuing)
+        }
+        // Written data is not filled as fio fills it yet: refused rather than ignored.
+        let buffers = "a live run's writes do not carry fio's buffer contents yet"
+        if (job.bufferCompressPercentage ?? 0) > 0 { return ("buffer_compress_percentage", buffers) }
+        if job.dedupePercentage != nil { return ("dedupe_percentage", buffers) } // fio refills for any value
+        if job.bufferPattern != nil { return ("buffer_pattern", buffers) }
+        if job.zeroBuffers { return ("zero_buffers", buffers) }
+        if job.refillBuffers { return ("refill_buffers", buffers) }
+        return nil
+    }
 
     public init(jobs: [JobSpec], options: LiveRunOptions) throws {
         guard !jobs.isEmpty else { throw ReplayError(.invalidOption, "no jobs to run") }
@@ -114,19 +133,17 @@ public struct LiveRun {
         var plans: [LivePlan] = []
         var wave = 0, group = 0
         for (i, job) in jobs.enumerated() {
-            let opts = Dictionary(job.options.map { (Self.optionKey($0.name), $0.value ?? "1") }, uniquingKeysWith: { _, b in b })
-            for (k, v) in opts where Self.unsupportedLiveOptions.contains(k) {
-                if (k == "verify" || k == "do_verify") && v == "0" { continue }
-                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): option \(k) is not supported by a live run (a live run reaps and submits as fio's defaults do); remove it")
+            if let (k, why) = Self.unsupportedOption(job) {
+                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): option \(k) is not supported by a live run (\(why)); remove it")
             }
-            if i > 0 && job.stonewall { wave += 1; group += 1 } else if i > 0 && opts["new_group"] != nil && opts["new_group"] != "0" { group += 1 }
+            if i > 0 && job.stonewall { wave += 1; group += 1 } else if i > 0 && job.newGroup { group += 1 }
             if job.timeBased && job.runtime == nil {
                 throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): time_based needs runtime=, else the job never ends")
             }
             var kind: EngineKind
             if let e = options.engine {
                 kind = e
-            } else if let name = opts["ioengine"] {
+            } else if let name = job.ioengine {
                 guard let e = Self.engine(fioName: name) else {
                     throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): ioengine=\(name) is not supported (supported: \(EngineRegistry.fioChoices)); give --engine to override")
                 }
@@ -137,19 +154,9 @@ public struct LiveRun {
             let timed = job.isRateLimited || job.thinktime > 0
             let depth = kind == .psync ? 1 : max(1, job.iodepth)
             var batch = 1
-            if let v = opts["iodepth_batch_submit"] ?? opts["iodepth_batch"] {
-                guard let n = Int(v), n >= 0 else {
-                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): iodepth_batch_submit=\(v) is not a count")
-                }
-                batch = n == 0 ? 1 : min(n, depth) // fio: 0 means 1
-            }
+            if let n = job.iodepthBatchSubmit { batch = n == 0 ? 1 : min(n, depth) } // fio: 0 means 1
             var reapMax: Int?
-            if let v = opts["iodepth_batch_complete_max"] {
-                guard let n = Int(v), n >= 0 else {
-                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): iodepth_batch_complete_max=\(v) is not a count")
-                }
-                reapMax = n == 0 ? nil : n
-            }
+            if let n = job.iodepthBatchCompleteMax, n > 0 { reapMax = n }
             plans.append(LivePlan(engine: kind, iodepth: depth, timing: timed ? .original : .none,
                                   wave: wave, group: group, direct: job.direct, submitBatch: batch, reapMax: reapMax))
         }
@@ -288,8 +295,7 @@ public struct LiveRun {
         var out: [JobReport] = []
         for (j, job) in jobs.enumerated() {
             guard let r = results[j] else { continue }
-            var opts: [String: String] = [:]
-            for o in job.options where Self.optionKey(o.name) != "name" { opts[Self.optionKey(o.name)] = o.value ?? "1" }
+            var opts = job.reportOptions
             opts["ioengine"] = plans[j].engine.rawValue
             out.append(JobReport(jobIndex: j, name: job.name, group: plans[j].group, jobs: 1, result: r, options: opts))
         }
@@ -302,8 +308,7 @@ public struct LiveRun {
         var out: [JobReport] = []
         var index: [Int: Int] = [:]
         for r in results {
-            let wants = jobs[r.jobIndex].options.contains { Self.optionKey($0.name) == "group_reporting" && $0.value != "0" }
-            guard wants else { out.append(r); continue }
+            guard jobs[r.jobIndex].groupReporting else { out.append(r); continue }
             if let i = index[r.group] {
                 out[i].jobs += 1
                 out[i].result.stats.merge(r.result.stats)

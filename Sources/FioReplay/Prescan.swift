@@ -1,4 +1,5 @@
 import FioTrace
+import HeapModule
 
 /// What one cheap pass over a trace tells the replay before it starts: the bytes needed per
 /// file, the deepest recorded in-flight count, whether it writes, its duration. Memory: one
@@ -37,32 +38,8 @@ public struct TracePrescan: Sendable {
         var batch: [TraceRecord] = []
         batch.reserveCapacity(batchSize)
         var ext: [UInt64] = []
-        // Completion times of the I/Os in flight, as a min-heap (bounded by the depth).
-        var heap: [UInt64] = []
-        func push(_ v: UInt64) {
-            heap.append(v)
-            var i = heap.count - 1
-            while i > 0 {
-                let p = (i - 1) / 2
-                if heap[p] <= heap[i] { break }
-                heap.swapAt(p, i)
-                i = p
-            }
-        }
-        func pop() {
-            heap[0] = heap[heap.count - 1]
-            heap.removeLast()
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && heap[l] < heap[m] { m = l }
-                if r < heap.count && heap[r] < heap[m] { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
-            }
-        }
+        // Completion times of the I/Os in flight (bounded by the depth).
+        var inFlight = Heap<UInt64>()
         while try source.nextBatch(&batch, maxCount: batchSize) {
             for r in batch {
                 if r.op.isData {
@@ -81,9 +58,9 @@ public struct TracePrescan: Sendable {
                 }
                 if let lat = r.latency, !r.op.isFileEvent {
                     p.hasLatencies = true
-                    while let first = heap.first, first <= r.time { _ = first; pop() }
-                    push(r.time &+ lat)
-                    if UInt32(heap.count) > p.impliedDepth { p.impliedDepth = UInt32(heap.count) }
+                    while let first = inFlight.min, first <= r.time { _ = inFlight.removeMin() }
+                    inFlight.insert(r.time &+ lat)
+                    if UInt32(inFlight.count) > p.impliedDepth { p.impliedDepth = UInt32(inFlight.count) }
                 }
                 p.lastTime = r.time
             }

@@ -26,17 +26,28 @@ public struct TraceError: Error, CustomStringConvertible, Sendable, Equatable {
         case decompression
     }
 
+    /// What the user could supply to get past the error. The library does not know the
+    /// command line: a front end names its own option for it.
+    public enum Remedy: Sendable, Equatable {
+        /// The content and name did not tell the input's format: name it.
+        case nameTheFormat
+        /// The generator's timing model needs a service time above zero.
+        case serviceTime
+    }
+
     public var kind: Kind
     public var message: String
+    public var remedy: Remedy?
     /// For `.corruptBlock`: the zero-based block number, its byte offset and its records.
     public var block: Int?
     public var byteOffset: UInt64?
     public var recordRange: Range<UInt64>?
 
-    public init(_ kind: Kind, _ message: String, block: Int? = nil, byteOffset: UInt64? = nil,
+    public init(_ kind: Kind, _ message: String, remedy: Remedy? = nil, block: Int? = nil, byteOffset: UInt64? = nil,
                 recordRange: Range<UInt64>? = nil) {
         self.kind = kind
         self.message = message
+        self.remedy = remedy
         self.block = block
         self.byteOffset = byteOffset
         self.recordRange = recordRange

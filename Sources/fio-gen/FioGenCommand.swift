@@ -28,17 +28,17 @@ struct FioGenCommand: ParsableCommand {
     @Flag(help: "Generate the records but write nothing (measures the generator alone).")
     var discard = false
 
-    @Option(help: "Output format: fiot, iolog3 or iolog2 (default: from the extension, else fiot).")
+    @Option(help: "Output format: \(TraceFormat.writableNames) (default: from the extension, else fiot).")
     var format: String?
 
-    @Option(help: "Random seed (overrides randseed; default fio's, or the clock with randrepeat=0).")
+    @Option(parsing: .unconditional, help: "Random seed (overrides randseed; default fio's, or the clock with randrepeat=0).")
     var seed: UInt64?
 
-    @Option(name: .customLong("service-time"), help: "Per-I/O service time of the timing model (e.g. 100us, 2ms).")
+    @Option(name: .customLong("service-time"), parsing: .unconditional, help: "Per-I/O service time of the timing model (e.g. 100us, 2ms; a bare number is seconds).")
     var serviceTime: String = "100us"
 
-    @Option(name: .customLong("service-bw"), help: "Transfer rate of the timing model in bytes/s (e.g. 2g); adds length / rate per I/O.")
-    var serviceBW: String?
+    @Option(name: .customLong("service-bw"), parsing: .unconditional, help: "Transfer rate of the timing model in bytes/s (e.g. 2g, fio's suffixes); adds length / rate per I/O.", transform: parseSize)
+    var serviceBW: UInt64?
 
     @Flag(name: .customLong("no-timing"), help: "Write every record at time 0 (no timing model).")
     var noTiming = false
@@ -54,7 +54,7 @@ struct FioGenCommand: ParsableCommand {
             try generate()
         } catch let e as TraceError {
             // A bad job or an I/O failure: one line naming the file and line, no usage text.
-            printError("fio-gen: \(e.description)\n")
+            printError("fio-gen: \(e.description)\(e.remedy == .serviceTime ? " (--service-time)" : "")\n")
             throw ExitCode.failure
         }
     }
@@ -66,7 +66,7 @@ struct FioGenCommand: ParsableCommand {
         let jobText: String
         if let path = jobFiles.first {
             jobs = try parseJobFile(path: path, extraOptions: options)
-            jobText = try readJobText(path) + (options.isEmpty ? "" : "\n# command line overrides: " + options.map(\.description).joined(separator: " ") + "\n")
+            jobText = try readJobFileText(path: path) + (options.isEmpty ? "" : "\n# command line overrides: " + options.map(\.description).joined(separator: " ") + "\n")
         } else {
             guard !options.isEmpty else { throw ValidationError("give a job file or fio options (e.g. --rw=randread --bs=4k --size=1g)") }
             jobs = try parseJobOptions(options)
@@ -76,20 +76,13 @@ struct FioGenCommand: ParsableCommand {
         if noTiming {
             timing = .none
         } else {
-            guard let st = FioValue.time(serviceTime, defaultUnit: 1_000) else {
-                throw ValidationError("--service-time \(serviceTime): not a time (e.g. 100us, 1ms)")
-            }
-            var bw: UInt64?
-            if let s = serviceBW {
-                guard let v = FioValue.size(s), v > 0 else { throw ValidationError("--service-bw \(s): not a rate in bytes/s (e.g. 2g)") }
-                bw = v
-            }
-            timing = .serviceModel(serviceTime: st, bytesPerSecond: bw)
+            if serviceBW == 0 { throw ValidationError("--service-bw must be above 0 bytes/s") }
+            timing = .serviceModel(serviceTime: try parseDuration(serviceTime), bytesPerSecond: serviceBW)
         }
         var fmt: TraceFormat?
         if let f = format {
             guard let t = TraceFormat(userName: f), t.isWritable else {
-                throw ValidationError("--format \(f): expected fiot, iolog3 or iolog2")
+                throw ValidationError("--format \(f): expected \(TraceFormat.writableNames)")
             }
             fmt = t
         }
@@ -124,22 +117,9 @@ struct FioGenCommand: ParsableCommand {
             n += UInt64(batch.count)
         }
         var md = gen.metadata
-        md["fio-gen.records"] = String(n)
+        md[MetadataKey.genRecords] = String(n)
         try sink.finish(metadata: md)
         return n
-    }
-
-    func readJobText(_ path: String) throws -> String {
-        guard let f = fopen(path, "rb") else { return "" }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let k = fread(&buf, 1, buf.count, f)
-            if k > 0 { out.append(contentsOf: buf[0..<k]) }
-            if k < buf.count { break }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -158,4 +138,21 @@ private func printError(_ s: String) {
 private func format1(_ x: Double) -> String {
     let v = (x * 10).rounded() / 10
     return String(v)
+}
+
+/// A duration with fio's units (`100us`, `2ms`); a bare number is seconds, as on fio-replay's
+/// command line. Returns ns.
+private func parseDuration(_ text: String) throws -> UInt64 {
+    guard let v = FioValue.time(text, defaultUnit: FioValue.seconds) else {
+        throw ValidationError("\"\(text)\" is not a duration (examples: \(FioValue.durationExamples))")
+    }
+    return v
+}
+
+/// A size or rate with fio's suffixes (`2g`). Returns bytes.
+private func parseSize(_ text: String) throws -> UInt64 {
+    guard let v = FioValue.size(text) else {
+        throw ValidationError("\"\(text)\" is not a size (examples: \(FioValue.sizeExamples))")
+    }
+    return v
 }

@@ -13,11 +13,15 @@ func warn(_ message: String) {
 }
 
 /// Runs `body`; a TraceError or ReplayError becomes one line on stderr and exit status 1.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+/// A library error that the user could fix with an option gets this command's option for
+/// it (`formatOption`: the one that names the input format).
+func reportingErrors<T>(formatOption: String = "--format", _ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let e as TraceError {
-        warn("fio-replay: error: \(e.message)")
+        var advice = ""
+        if e.remedy == .nameTheFormat { advice = "; name it with \(formatOption) (\(TraceFormat.allNames))" }
+        warn("fio-replay: error: \(e.message)\(advice)")
         throw ExitCode(1)
     } catch let e as ReplayError {
         warn("fio-replay: error: \(e.message)")
@@ -27,7 +31,7 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// Options every command that reads a trace shares.
 struct TraceInputOptions: ParsableArguments {
-    @Option(name: .customLong("format"), help: "Input format (fiot, iolog2, iolog3, blktrace, msr, alibaba, tencent, spc, disksim, mqsim, blkreplay, csv); detected from content when omitted.")
+    @Option(name: .customLong("format"), help: "Input format (\(TraceFormat.allNames)); detected from content when omitted.")
     var inputFormat: String?
 
     @Flag(name: .customLong("skip-bad-blocks"), help: "Report corrupt blocks of a .fiot trace (and a missing footer) and go on, instead of stopping.")
@@ -40,7 +44,7 @@ struct TraceInputOptions: ParsableArguments {
         var o = TraceOpenOptions(skipBadBlocks: skipBadBlocks, blktraceDispatch: dispatch)
         if let name = override ?? inputFormat {
             guard let f = TraceFormat(userName: name) else {
-                throw ValidationError("unknown format \"\(name)\" (known: \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ValidationError("unknown format \"\(name)\" (known: \(TraceFormat.allNames))")
             }
             o.format = f
         }
@@ -48,20 +52,21 @@ struct TraceInputOptions: ParsableArguments {
     }
 }
 
-/// Parses a duration: `1.5s`, `200ms`, `300us`, `1000ns`, `2m`; a bare number is seconds. Returns ns.
+/// Parses a duration with fio's units (`1.5s`, `200ms`, `300us`, `1000ns`, `2m`, `1h`); a
+/// bare number is seconds. Returns ns.
 func parseDuration(_ text: String) throws -> UInt64 {
-    let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-    var number = Substring(text)
-    var scale = 1e9
-    for (u, s) in units where text.hasSuffix(u) {
-        number = text.dropLast(u.count)
-        scale = s
-        break
+    guard let v = FioValue.time(text, defaultUnit: FioValue.seconds) else {
+        throw ValidationError("\"\(text)\" is not a duration (examples: \(FioValue.durationExamples))")
     }
-    guard let v = Double(number), v >= 0, v.isFinite else {
-        throw ValidationError("\"\(text)\" is not a duration (examples: 1.5s, 200ms, 300us, 1000ns)")
+    return v
+}
+
+/// Parses a size with fio's suffixes (`4k` is 4096). Returns bytes.
+func parseSize(_ text: String) throws -> UInt64 {
+    guard let v = FioValue.size(text) else {
+        throw ValidationError("\"\(text)\" is not a size (examples: \(FioValue.sizeExamples))")
     }
-    return UInt64((v * scale).rounded())
+    return v
 }
 
 /// Builds a record filter from the shared filter options.
@@ -178,16 +183,16 @@ struct RunReportOptions: ParsableArguments {
     @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv).")
     var writeIolog: String?
 
-    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: fiot, iolog3, iolog2 or csv (default: from the extension, else fiot).")
+    @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: \(TraceFormat.writableNames) (default: from the extension, else fiot).")
     var writeIologFormat: String?
 
-    @Option(name: .customLong("spin-us"), help: "Spin (instead of sleeping) for this many microseconds before each due time.")
+    @Option(name: .customLong("spin-us"), parsing: .unconditional, help: "Spin (instead of sleeping) for this many microseconds before each due time.")
     var spinUs: Double = 40
 
-    @Option(name: .customLong("max-spin-us"), help: "Upper bound of the adaptive spin window (microseconds) used when wake-ups come late.")
+    @Option(name: .customLong("max-spin-us"), parsing: .unconditional, help: "Upper bound of the adaptive spin window (microseconds) used when wake-ups come late.")
     var maxSpinUs: Double = 200
 
-    @Option(name: .customLong("rt-priority"), help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues. With io_uring on files whose I/O the kernel hands to its worker threads (tmpfs, buffered), it keeps them off its CPU and lateness gets worse.")
+    @Option(name: .customLong("rt-priority"), parsing: .unconditional, help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues. With io_uring on files whose I/O the kernel hands to its worker threads (tmpfs, buffered), it keeps them off its CPU and lateness gets worse.")
     var rtPriority: Int32?
 
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
@@ -204,6 +209,9 @@ struct RunReportOptions: ParsableArguments {
             throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
         }
         if let p = rtPriority, !(1...99).contains(p) { throw ValidationError("--rt-priority must be 1...99") }
+        // Microseconds, at most 10 s (they become ns in a UInt64).
+        guard (0...10_000_000).contains(spinUs) else { throw ValidationError("--spin-us must be 0...10000000") }
+        guard (0...10_000_000).contains(maxSpinUs) else { throw ValidationError("--max-spin-us must be 0...10000000") }
         _ = try recordingFormat()
         if try timeseriesIntervalNs() < 1_000_000 { throw ValidationError("--timeseries-interval must be at least 1ms") }
     }
@@ -212,7 +220,7 @@ struct RunReportOptions: ParsableArguments {
     func recordingFormat() throws -> TraceFormat? {
         guard let f = writeIologFormat else { return nil }
         guard let t = TraceFormat(userName: f), t.isWritable else {
-            throw ValidationError("--write-iolog-format \(f): expected fiot, iolog3, iolog2 or csv")
+            throw ValidationError("--write-iolog-format \(f): expected \(TraceFormat.writableNames)")
         }
         return t
     }
@@ -258,15 +266,11 @@ extension RunReportOptions {
         return try reportingErrors { ReplayRecorder(sink: try openTraceSink(path: path, format: format), concurrent: concurrent) }
     }
 
-    /// Writes what is left of the recording and its metadata (host and time unit added).
-    func finishRecorder(_ recorder: ReplayRecorder?, path: String?, metadata: [String: String]) throws {
+    /// Writes what is left of the recording and its metadata.
+    func finishRecorder(_ recorder: ReplayRecorder?, path: String?, metadata: RecordingMetadata) throws {
         guard let recorder else { return }
-        var meta = metadata
-        meta["host"] = ProcessInfo.processInfo.hostName
-        meta["time.unit"] = "ns"
-        meta["tool.version"] = "fio-replay \(fioGenVersion)"
         do {
-            try recorder.finish(metadata: meta)
+            try recorder.finish(metadata: metadata.dictionary)
         } catch {
             warn("fio-replay: error: writing \(path ?? ""): \(error)")
             throw ExitCode(1)

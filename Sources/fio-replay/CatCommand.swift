@@ -9,10 +9,10 @@ struct CatCommand: ParsableCommand {
     @Argument(help: "Trace file (- for stdin).")
     var trace: String
 
-    @Option(name: [.customLong("from"), .customLong("start")], help: "Keep records at or after this time (e.g. 1.5s, 200ms, 300us).")
+    @Option(name: [.customLong("from"), .customLong("start")], parsing: .unconditional, help: "Keep records at or after this time (e.g. 1.5s, 200ms, 300us).")
     var start: String?
 
-    @Option(name: [.customLong("to"), .customLong("end")], help: "Keep records before this time.")
+    @Option(name: [.customLong("to"), .customLong("end")], parsing: .unconditional, help: "Keep records before this time.")
     var end: String?
 
     @Option(name: .customLong("op"), help: "Keep only these ops (comma-separated: read,write,trim,sync,...).")

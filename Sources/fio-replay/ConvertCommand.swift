@@ -12,16 +12,16 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "Output trace (- for stdout).")
     var output: String
 
-    @Option(name: .customLong("from"), help: "Input format (fiot, iolog2, iolog3, blktrace, msr, alibaba, tencent, spc, disksim, mqsim, blkreplay, csv); detected when omitted.")
+    @Option(name: .customLong("from"), help: "Input format (\(TraceFormat.allNames)); detected when omitted.")
     var fromFormat: String?
 
-    @Option(name: .customLong("to"), help: "Output format (fiot, iolog2, iolog3, csv); from the output name when omitted, else fiot.")
+    @Option(name: .customLong("to"), help: "Output format (\(TraceFormat.writableNames)); from the output name when omitted, else fiot.")
     var toFormat: String?
 
-    @Option(name: .customLong("start"), help: "Keep records at or after this time (e.g. 1.5s, 200ms).")
+    @Option(name: .customLong("start"), parsing: .unconditional, help: "Keep records at or after this time (e.g. 1.5s, 200ms).")
     var start: String?
 
-    @Option(name: .customLong("end"), help: "Keep records before this time.")
+    @Option(name: .customLong("end"), parsing: .unconditional, help: "Keep records before this time.")
     var end: String?
 
     @Option(name: .customLong("op"), help: "Keep only these ops (comma-separated: read,write,trim,sync,...).")
@@ -30,35 +30,37 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customLong("file"), help: "Keep only records on this file (path or table index); repeatable.")
     var files: [String] = []
 
-    @Option(name: .customLong("block-records"), help: "Records per block of a .fiot output.")
+    @Option(name: .customLong("block-records"), parsing: .unconditional, help: "Records per block of a .fiot output (1...4194304).")
     var blockRecords: Int = 65536
 
-    @Option(name: .customLong("level"), help: "zstd level of a .fiot output's blocks.")
+    @Option(name: .customLong("level"), parsing: .unconditional, help: "zstd level of a .fiot output's blocks (-131072...22; negative levels are faster).")
     var level: Int32 = 3
 
     @OptionGroup var inputOptions: TraceInputOptions
 
     func run() throws {
-        try reportingErrors {
+        guard (1...(1 << 22)).contains(blockRecords) else { throw ValidationError("--block-records must be 1...4194304") }
+        guard (-131_072...22).contains(level) else { throw ValidationError("--level must be -131072...22 (zstd's levels)") }
+        try reportingErrors(formatOption: "--from") {
             var source = try openTraceSource(path: input, options: inputOptions.openOptions(format: fromFormat))
             let filter = try makeFilter(start: start, end: end, ops: ops, files: files)
             var outFormat: TraceFormat? = nil
             if let t = toFormat {
                 guard let f = TraceFormat(userName: t), f.isWritable else {
-                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3, csv)")
+                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: \(TraceFormat.writableNames))")
                 }
                 outFormat = f
             }
             let format = outFormat ?? TraceFormat.guess(fromName: output) ?? .fiot
             guard format.isWritable else {
-                throw TraceError(.unsupported, "cannot write \(format.rawValue); use --to fiot, iolog2, iolog3 or csv")
+                throw TraceError(.unsupported, "cannot write \(format.rawValue); use --to \(TraceFormat.writableNames)")
             }
             var meta = source.metadata
-            meta["converted.from"] = input
+            meta[MetadataKey.convertedFrom] = input
             let sink: any TraceSink
             if format == .fiot {
                 sink = try FiotWriter(path: output, metadata: meta,
-                                      options: .init(blockRecords: max(1, min(blockRecords, 1 << 22)), level: level))
+                                      options: .init(blockRecords: blockRecords, level: level))
             } else {
                 sink = try openTraceSink(path: output, format: format)
             }

@@ -23,7 +23,7 @@ struct RecordCommand: ParsableCommand {
     @Option(name: .customLong("paths"), parsing: .upToNextOption, help: "Record only files under these path prefixes.")
     var paths: [String] = []
 
-    @Option(name: .customLong("to"), help: "Output format (fiot, iolog3, iolog2, csv); from the name when omitted.")
+    @Option(name: .customLong("to"), help: "Output format (\(TraceFormat.writableNames)); from the name when omitted.")
     var toFormat: String?
 
     @Option(name: .customLong("keep-strace"), help: "Also keep strace's raw output at this path.")
@@ -48,7 +48,7 @@ struct RecordCommand: ParsableCommand {
             var format: TraceFormat? = nil
             if let t = toFormat {
                 guard let f = TraceFormat(userName: t), f.isWritable else {
-                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: fiot, iolog2, iolog3, csv)")
+                    throw TraceError(.unsupported, "cannot write format \"\(t)\" (writable: \(TraceFormat.writableNames))")
                 }
                 format = f
             }
@@ -74,9 +74,13 @@ struct RecordCommand: ParsableCommand {
             }
             // Pass 2: the records.
             var reader: any TraceSource = try StraceReader(path: raw, pathPrefixes: paths, initialSizes: initial)
-            var meta = ["recorder": "strace", "record.command": cmd.joined(separator: " "),
-                        "record.exit_status": String(status), "record.wall_s": String(format: "%.6f", wall)]
-            if !paths.isEmpty { meta["record.paths"] = paths.joined(separator: ":") }
+            var recording = RecordingMetadata(recorder: "strace")
+            recording.timeUnit = "us" // strace's -ttt/-T resolution
+            recording.extra = [MetadataKey.recordCommand: cmd.joined(separator: " "),
+                               MetadataKey.recordExitStatus: String(status),
+                               MetadataKey.recordWallSeconds: String(format: "%.6f", wall)]
+            if !paths.isEmpty { recording.extra[MetadataKey.recordPaths] = paths.joined(separator: ":") }
+            let meta = recording.dictionary
             let sink = try openTraceSink(path: output, format: format, metadata: meta)
             let n = try copyTrace(from: &reader, to: sink)
             var endMeta = reader.metadata

@@ -37,7 +37,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("I/O engine: \(EngineRegistry.choices)."))
     var engine: String = "auto"
 
-    @Option(help: "Maximum I/Os in flight (default: the trace's iodepth metadata, else its deepest recorded depth, else 1).")
+    @Option(parsing: .unconditional, help: "Maximum I/Os in flight (default: the trace's iodepth metadata, else its deepest recorded depth, else 1).")
     var iodepth: Int?
 
     @Flag(help: "Open targets with O_DIRECT.")
@@ -46,13 +46,13 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Timing: original (absolute schedule), none (as fast as possible, order kept), closed (recorded in-flight depth).")
     var timing: String = "original"
 
-    @Option(help: "Speed factor for original timing (2 = twice as fast).")
+    @Option(parsing: .unconditional, help: "Speed factor for original timing (2 = twice as fast).")
     var speed: Double = 1
 
-    @Option(help: "Round offsets down to a multiple of this many bytes.")
+    @Option(parsing: .unconditional, help: "Round offsets down to a multiple of this many bytes (fio's suffixes: 4k = 4096).", transform: parseSize)
     var align: UInt64 = 0
 
-    @Option(help: "Multiply offsets by this factor.")
+    @Option(parsing: .unconditional, help: "Multiply offsets by this factor.")
     var scale: Double = 1
 
     @Flag(help: "Wrap I/Os that reach past the end of the target (default: stop with an error).")
@@ -64,10 +64,10 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Replay reads only: drop writes and trims, open targets read-only.")
     var readonly = false
 
-    @Option(help: "Replay the trace this many times.")
+    @Option(parsing: .unconditional, help: "Replay the trace this many times.")
     var loops: Int = 1
 
-    @Option(help: "Stop issuing after this long (e.g. 30s, 500ms).")
+    @Option(parsing: .unconditional, help: "Stop issuing after this long (e.g. 30s, 500ms; a bare number is seconds).")
     var runtime: String?
 
     @OptionGroup(title: "Write data (fio's buffer options)") var writeData: WriteDataOptions
@@ -136,7 +136,7 @@ struct ReplayCommand: ParsableCommand {
         var first: any TraceSource = try reportingErrors { try open() }
         // Pre-scan only when the answer matters: no depth to go by, or a target that may
         // have to be created (its size comes from the trace).
-        var needScan = iodepth == nil && first.metadata["iodepth"] == nil
+        var needScan = iodepth == nil && first.metadata[MetadataKey.iodepth] == nil
         if let target {
             if access(target, F_OK) != 0 { needScan = true }
         } else {
@@ -216,7 +216,7 @@ struct ReplayCommand: ParsableCommand {
         for n in result.notes { warn("fio-replay: \(n)") }
         // The cap came from no recorded depth at all, and it made the schedule slip: say so.
         let late = result.stats.lateness.count
-        if iodepth == nil && o.depthHint == nil && first.metadata["iodepth"] == nil && late > 0
+        if iodepth == nil && o.depthHint == nil && first.metadata[MetadataKey.iodepth] == nil && late > 0
             && result.stats.depthBlocked * 100 > late {
             warn(String(format: "fio-replay: %.1f%% of I/Os waited past their due time for a free slot: the trace records no queue depth, so the replay kept %d in flight; give --iodepth to hold the schedule",
                         Double(result.stats.depthBlocked) * 100 / Double(late), result.iodepth))
@@ -225,19 +225,20 @@ struct ReplayCommand: ParsableCommand {
         // cost the statistics.
         let status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")
         try common.finishTimeSeries(o.timeSeries)
-        try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
-            "ioengine": result.engineName, "iodepth": String(result.iodepth),
-        ]))
+        var meta = recordingMetadata()
+        meta.ioengine = result.engineName
+        meta.iodepth = result.iodepth
+        try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// The metadata of a replay's recording.
-    func recordingMetadata(_ extra: [String: String]) -> [String: String] {
-        var meta: [String: String] = ["recorder": "fio-replay replay --write-iolog", "source.trace": trace,
-                                      "timing": timing, "speed": String(speed)]
-        if let target { meta["target"] = target }
-        for (i, m) in maps.enumerated() { meta["map.\(i)"] = m }
-        return meta.merging(extra) { _, b in b }
+    /// The metadata of a replay's recording (engine and depth are the caller's).
+    func recordingMetadata() -> RecordingMetadata {
+        var meta = RecordingMetadata(recorder: "fio-replay replay --write-iolog")
+        meta.target = target
+        meta.extra = [MetadataKey.sourceTrace: trace, MetadataKey.timing: timing, MetadataKey.speed: String(speed)]
+        for (i, m) in maps.enumerated() { meta.extra[MetadataKey.map(i)] = m }
+        return meta
     }
 
     /// fio's "job options" of a replay (or of one stream of it).
@@ -301,12 +302,11 @@ extension ReplayCommand {
         }
         let status = try common.report(reports, label: "Replay")
         try common.finishTimeSeries(timeSeries)
-        try common.finishRecorder(recorder, path: common.writeIolog, metadata: recordingMetadata([
-            "ioengine": Array(Set(results.map(\.engineName))).sorted().joined(separator: ","),
-            "iodepth": String(results.reduce(0) { $0 + $1.iodepth }),
-            "iodepth.per-stream": results.map { String($0.iodepth) }.joined(separator: ","),
-            "streams": list.map { String($0.id) }.joined(separator: ","),
-        ]))
+        var meta = recordingMetadata()
+        meta.ioengine = Array(Set(results.map(\.engineName))).sorted().joined(separator: ",")
+        meta.iodepth = results.reduce(0) { $0 + $1.iodepth }
+        meta.streams = zip(list, results).map { RecordingMetadata.Stream(id: $0.id, iodepth: $1.iodepth) }
+        try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
     var target: String?
 
 
-    @Option(help: "Random seed (overrides randseed).")
+    @Option(parsing: .unconditional, help: "Random seed (overrides randseed).")
     var seed: UInt64?
 
 
@@ -128,17 +128,16 @@ struct RunCommand: ParsableCommand {
             // one wave may have in flight together.
             var waveDepth: [Int: Int] = [:]
             for p in live.plans { waveDepth[p.wave, default: 0] += p.iodepth }
-            var meta: [String: String] = [
-                "recorder": "fio-replay run --write-iolog",
-                "iodepth": String(waveDepth.values.max() ?? 1),
-                "iodepth.per-stream": live.plans.map { String($0.iodepth) }.joined(separator: ","),
-                "streams": live.jobs.indices.map(String.init).joined(separator: ","),
-                "ioengine": Array(Set(results.map(\.result.engineName))).sorted().joined(separator: ","),
-                "timing.per-stream": live.plans.map(\.timing.rawValue).joined(separator: ","),
-                "jobs": live.jobs.map { "\($0.name).\($0.jobNumber)" }.joined(separator: ","),
-                "fio-gen.seed": String(live.seed), "fio-gen.job": jobText,
+            var meta = RecordingMetadata(recorder: "fio-replay run --write-iolog")
+            meta.iodepth = waveDepth.values.max() ?? 1
+            meta.streams = live.plans.enumerated().map { RecordingMetadata.Stream(id: UInt32($0.offset), iodepth: $0.element.iodepth) }
+            meta.ioengine = Array(Set(results.map(\.result.engineName))).sorted().joined(separator: ",")
+            meta.target = target
+            meta.extra = [
+                MetadataKey.timingPerStream: live.plans.map(\.timing.rawValue).joined(separator: ","),
+                MetadataKey.jobs: live.jobs.map { "\($0.name).\($0.jobNumber)" }.joined(separator: ","),
+                MetadataKey.genSeed: String(live.seed), MetadataKey.genJob: jobText,
             ]
-            if let target { meta["target"] = target }
             try common.finishRecorder(recorder, path: logPath, metadata: meta)
         }
         if status != 0 { throw ExitCode(status) }

@@ -18,7 +18,7 @@ public struct Scheduler {
     /// The in-flight cap for a trace with `metadata`.
     public func effectiveDepth(metadata: [String: String]) -> Int {
         if let d = options.iodepth { return max(1, d) }
-        if let s = metadata["iodepth"], let d = Int(s.trimmingWhitespace), d > 0 { return d }
+        if let s = metadata[MetadataKey.iodepth], let d = Int(s.trimmingWhitespace), d > 0 { return d }
         if let d = options.depthHint, d > 0 { return d }
         return 1
     }

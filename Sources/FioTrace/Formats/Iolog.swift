@@ -12,8 +12,9 @@ public final class IologReader: TraceSource {
     private var table = FileTable()
     public var files: [TraceFile] { table.files }
     public var metadata: [String: String] {
-        var m = ["source.format": "iolog\(version)", "source.file": input.name, "time.unit": version == 3 ? "us" : "ms"]
-        if segments > 1 { m["iolog.segments"] = String(segments) }
+        var m = [MetadataKey.sourceFormat: "iolog\(version)", MetadataKey.sourceFile: input.name,
+                 MetadataKey.timeUnit: version == 3 ? "us" : "ms"]
+        if segments > 1 { m[MetadataKey.iologSegments] = String(segments) }
         return m
     }
     private var isOpen: [Bool] = []

@@ -26,7 +26,7 @@ public final class StraceReader: TraceSource {
     public private(set) var truncatedPaths: Set<String> = []
 
     public var metadata: [String: String] {
-        var m = ["source.format": "strace", "source.file": input.name, "time.unit": "us"]
+        var m = [MetadataKey.sourceFormat: "strace", MetadataKey.sourceFile: input.name, MetadataKey.timeUnit: "us"]
         for (k, v) in invisible { m["strace.invisible.\(k)"] = String(v) }
         return m
     }

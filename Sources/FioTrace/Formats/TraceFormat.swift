@@ -19,6 +19,11 @@ public enum TraceFormat: String, CaseIterable, Sendable {
 
     public var isWritable: Bool { [.fiot, .iolog2, .iolog3, .csv].contains(self) }
 
+    /// Every format's name, comma separated: for help texts and messages.
+    public static var allNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
+    /// The writable formats' names, comma separated.
+    public static var writableNames: String { allCases.filter(\.isWritable).map(\.rawValue).joined(separator: ", ") }
+
     /// The public text format this names, if it is one.
     public var publicFormat: PublicTraceFormat? { PublicTraceFormat(rawValue: rawValue) }
 
@@ -99,7 +104,7 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         format = g
     } else {
         let shown = input.bytes.prefix(16).map { b in (32..<127).contains(b) ? String(UnicodeScalar(b)) : "." }.joined()
-        throw TraceError(.unknownFormat, "\(input.name): unknown trace format (starts with \"\(shown)\"); name one with --from (\(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        throw TraceError(.unknownFormat, "\(input.name): unknown trace format (starts with \"\(shown)\")", remedy: .nameTheFormat)
     }
     switch format {
     case .fiot:
@@ -107,7 +112,7 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
     case .iolog2, .iolog3:
         let r = try IologReader(input: input)
         if options.format != nil && r.version != (format == .iolog2 ? 2 : 3) {
-            throw TraceError(.unknownFormat, "\(input.name): --from \(format.rawValue) given, but the file is a v\(r.version) iolog")
+            throw TraceError(.unknownFormat, "\(input.name): the format given is \(format.rawValue), but the file is a v\(r.version) iolog")
         }
         return r
     case .blktrace:
@@ -137,6 +142,6 @@ public func openTraceSink(path: String, format: TraceFormat? = nil, files: [Trac
         for file in files { try w.define(file: file) }
         return w
     case .blktrace, .msr, .alibaba, .tencent, .spc, .disksim, .mqsim, .blkreplay:
-        throw TraceError(.unsupported, "\(path): writing \(f.rawValue) is not supported; write fiot, iolog3, iolog2 or csv")
+        throw TraceError(.unsupported, "\(path): writing \(f.rawValue) is not supported; write \(TraceFormat.writableNames)")
     }
 }

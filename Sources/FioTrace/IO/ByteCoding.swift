@@ -51,13 +51,6 @@ public struct ByteBuffer {
     public mutating func truncate(to n: Int) {
         if n < bytes.count { bytes.removeLast(bytes.count - n) }
     }
-
-    public mutating func patchLE<T: FixedWidthInteger>(_ v: T, at index: Int) {
-        var x = v.littleEndian
-        withUnsafeBytes(of: &x) { src in
-            for i in 0..<src.count { bytes[index + i] = src[i] }
-        }
-    }
 }
 
 @inline(__always) public func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }

@@ -10,9 +10,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// The calling thread's `errno` now.
     public static var current: Errno { Errno(rawValue: errno) }
 
-    public static let interrupted = Errno(rawValue: EINTR)
     public static let noSpace = Errno(rawValue: ENOSPC)
-    public static let invalidArgument = Errno(rawValue: EINVAL)
 
     /// The C library's message (`strerror`), e.g. "No space left on device".
     public var description: String { String(cString: strerror(rawValue)) }
@@ -50,18 +48,6 @@ public enum SystemCall {
     @inline(__always)
     public static func pwrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int, _ offset: UInt64) throws(Errno) -> Int {
         try retryingEINTR { Glibc.pwrite(fd, buffer, count, off_t(truncatingIfNeeded: offset)) }
-    }
-
-    /// Reads until `count` bytes or end of file; returns the bytes read (less than `count`
-    /// only at end of file).
-    public static func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) throws(Errno) -> Int {
-        var done = 0
-        while done < count {
-            let n = try read(fd, buffer + done, count - done)
-            if n == 0 { break }
-            done += n
-        }
-        return done
     }
 
     /// Reads `count` bytes at `offset` or up to end of file; returns the bytes read.

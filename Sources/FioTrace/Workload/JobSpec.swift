@@ -15,6 +15,13 @@ public struct JobSpec: Sendable, Equatable {
     public var origin: String = ""
     /// The options as written (global ones first), with their lines: the metadata keeps them.
     public var options: [JobOption] = []
+    /// The options' canonical names (aliases resolved), in the order given: lets a consumer
+    /// refuse an option it does not model, whatever its value.
+    public var optionNames: [String] = []
+    /// The options as fio's JSON report lists them under "job options": the name as written
+    /// (lower case, `_` for `-`) to its value (`1` for a bare flag); the last one wins;
+    /// `name` is left out.
+    public var reportOptions: [String: String] = [:]
 
     // I/O pattern
     public var rw: ReadWrite = .read
@@ -78,6 +85,57 @@ public struct JobSpec: Sendable, Equatable {
     public var iodepth: Int = 1
     public var direct = false
     public var syncIO = false
+
+    // Engine and reporting: nothing the generator uses; a live run does.
+    /// `ioengine=` as written (nil: fio's default, psync).
+    public var ioengine: String?
+    /// I/Os submitted together (`iodepth_batch_submit`, alias `iodepth_batch`; 0 means 1 in fio).
+    public var iodepthBatchSubmit: Int?
+    /// Completions taken per reap at most (`iodepth_batch_complete_max`; 0: no limit).
+    public var iodepthBatchCompleteMax: Int?
+    /// `new_group`: this job starts a new reporting group.
+    public var newGroup = false
+    /// `group_reporting`: the group's jobs are reported as one.
+    public var groupReporting = false
+
+    // Write buffer contents (fio's defaults; fio's implied settings applied in option order:
+    // `buffer_pattern` turns scrambling and zeroing off and refills only for jobs that read or
+    // compress, `dedupe_percentage` turns refilling on).
+    /// `buffer_compress_percentage`, 0-100: how compressible each buffer is.
+    public var bufferCompressPercentage: Int?
+    /// `buffer_compress_chunk`, bytes: the size of the compressible stretches (fio's default 512).
+    public var bufferCompressChunk: UInt64?
+    /// `dedupe_percentage`, 0-100: the share of buffers that repeat an earlier one.
+    public var dedupePercentage: Int?
+    /// `refill_buffers`: new contents for every write.
+    public var refillBuffers = false
+    /// `scramble_buffers`: lightly changed contents for every write when not refilling (fio's default on).
+    public var scrambleBuffers = true
+    /// `zero_buffers`: buffers of zeros.
+    public var zeroBuffers = false
+    /// `buffer_pattern`: the bytes buffers repeat (at most 512, fio's limit).
+    public var bufferPattern: [UInt8]?
+
+    // Verify (fio's options and defaults).
+    /// `verify=`, the algorithm as written (`crc32c`, `md5`, `pattern`, ...); nil for `0` or
+    /// `null` (fio's "pretend to verify"). `verify_pattern` without `verify=` means `pattern`.
+    public var verify: String?
+    /// `verify_interval`, bytes (fio: at least 80): a verify header every this many bytes.
+    public var verifyInterval: UInt64?
+    /// `verify_pattern`: bytes and block-offset markers (`%o`).
+    public var verifyPattern: DataPattern?
+    /// `do_verify`: read back and check after writing (fio's default on).
+    public var doVerify = true
+    /// `verify_only`: only read back and check what an earlier run wrote.
+    public var verifyOnly = false
+    /// `verify_fatal`: stop at the first bad block.
+    public var verifyFatal = false
+    /// `verify_backlog`: check written blocks after every this many writes.
+    public var verifyBacklog: UInt64?
+    /// `verify_state_save`: save which writes completed when the job ends (fio's default on).
+    public var verifyStateSave = true
+    /// `verify_state_load`: load that state before verifying.
+    public var verifyStateLoad = false
 
     public init(name: String) { self.name = name }
 
@@ -197,7 +255,6 @@ public struct BlockSizeSpec: Sendable, Equatable {
         min = split.map(\.bs).min() ?? 4096
         max = split.map(\.bs).max() ?? 4096
     }
-    public var isFixed: Bool { min == max }
 }
 
 public struct BlockSplit: Sendable, Equatable {

@@ -1,0 +1,168 @@
+extension JobState {
+    /// The next record of this job, or false when the job is over.
+    mutating func next(_ r: inout TraceRecord) -> Bool {
+        if finished { return false }
+        while true {
+            // End-of-pass fsyncs (end_fsync / fsync_on_close), one per file.
+            if endSyncFile >= 0 {
+                let f = endSyncFile
+                endSyncFile = f + 1 < fileCount ? f + 1 : -1
+                emitSync(.sync, file: f, &r)
+                if endSyncFile < 0 { lastWasSync = true; afterPass() }
+                return true
+            }
+            if finished { return false }
+            // In-pass stop conditions.
+            if dataIOs >= numberIOsLimit {
+                endPass(stopJob: true)
+                continue
+            }
+            if !timeBased && (passBytes >= passTotal || cumBytes >= cumulativeLimit) {
+                endPass(stopJob: false)
+                continue
+            }
+            if clock >= endTimeLimit {
+                endPass(stopJob: true)
+                continue
+            }
+            guard let fi = pickFile() else {
+                endPass(stopJob: false)
+                continue
+            }
+            // A sync due after the N-th write goes to the file picked for the next I/O (fio).
+            if let op = pendingSync {
+                pendingSync = nil
+                emitSync(op, file: fi, &r)
+                lastWasSync = true
+                return true
+            }
+            let d = chooseDirection(file: fi)
+            if fill(file: fi, dir: d, &r) {
+                if r.time >= endTimeLimit {
+                    finished = true
+                    return false
+                }
+                return true
+            }
+            // No offset left in this file: it is done (fio closes it and moves on).
+            files[fi].done = true
+            doneFiles += 1
+            if job.timeBased {
+                // time_based: the region starts over (a new random order), as in fio.
+                resetFile(fi, newKey: rngOffset.next())
+                doneFiles -= 1
+            }
+        }
+    }
+
+    /// fio's io_bytes for the io_size limit: reads+writes for mixed jobs, else the job's
+    /// main direction (writes for trimwrite).
+    var cumulativeBytes: UInt64 { cumBytes }
+
+    /// A pass ended: end_fsync, then fio's keep_running decides on another pass.
+    mutating func endPass(stopJob: Bool) {
+        if stopJob { finished = true }
+        if job.rw.writes && !lastWasSync && (job.endFsync || job.fsyncOnClose) && fileCount > 0 && dataIOs > 0 {
+            endSyncFile = 0
+            return
+        }
+        afterPass()
+    }
+
+    mutating func afterPass() {
+        if finished { return }
+        if keepRunning() {
+            startPass()
+        } else {
+            finished = true
+        }
+    }
+
+    mutating func keepRunning() -> Bool {
+        if clock >= endTimeLimit { return false }
+        if job.timeBased { return true }
+        if loopsLeft > 0 { loopsLeft -= 1; return true }
+        if dataIOs >= numberIOsLimit { return false }
+        let cum = cumulativeBytes
+        if cum < keepRunningLimit {
+            if keepRunningLimit - cum < maxBSAll { return false }
+            if job.ioSize == nil && doneFiles >= fileCount { return false }
+            return job.ioSize != nil
+        }
+        return false
+    }
+
+    mutating func startPass() {
+        passBytes = 0
+        lastWasSync = false
+        doneFiles = 0
+        if job.randRepeat { reseed() }
+        for i in 0..<fileCount {
+            let key = job.randRepeat ? SplitMix64.mix(seed, 0x9E7, UInt64(i)) : rngOffset.next()
+            resetFile(i, newKey: key)
+        }
+    }
+
+    // MARK: files
+
+    /// fio's __get_next_file: round robin (switching every `fileServiceNr` I/Os),
+    /// sequential, or random over the files not done.
+    @inline(__always) mutating func pickFile() -> Int? {
+        let n = fileCount
+        if doneFiles >= n { return nil }
+        if n == 1 { return files[0].done ? nil : 0 }
+        if serviceFile >= 0 && !files[serviceFile].done {
+            if job.fileService == .sequential { return serviceFile }
+            if serviceLeft > 0 { serviceLeft -= 1; return serviceFile }
+        }
+        var f = -1
+        switch job.fileService {
+        case .roundRobin, .sequential:
+            for _ in 0..<n {
+                let c = nextFile
+                nextFile = nextFile + 1 >= n ? 0 : nextFile + 1
+                if !files[c].done { f = c; break }
+            }
+        case .random:
+            while true {
+                let c = Int(rngFile.below(UInt64(n)))
+                if !files[c].done { f = c; break }
+            }
+        }
+        if f < 0 { return nil }
+        serviceFile = f
+        serviceLeft = job.fileServiceNr - 1
+        return f
+    }
+
+    // MARK: direction
+
+    @inline(__always) mutating func chooseDirection(file fi: Int) -> DataDirection {
+        if trimWrite {
+            return lastStart(fi)[1] == lastStart(fi)[2] ? .trim : .write
+        }
+        var d = singleDir
+        if mixed {
+            d = rngMix.percent() <= job.rwmixRead ? .read : .write
+        }
+        if rateLimited { d = rateDirection(d) }
+        return d
+    }
+
+    /// fio's rate_ddir: a direction ahead of its schedule yields to the other one if that
+    /// one is behind, else the earlier of the two goes first.
+    @inline(__always) func rateDirection(_ d: DataDirection) -> DataDirection {
+        func due(_ x: DataDirection) -> UInt64 { rated[x.rawValue] > 0 ? jobStart &+ rateNext[x.rawValue] : 0 }
+        let now = clock
+        if due(d) <= now { return d }
+        if mixed {
+            let od: DataDirection = d == .read ? .write : .read
+            let odShare = od == .read ? job.rwmixRead : 100 - job.rwmixRead
+            if odShare > 0 {
+                if due(od) <= now { return od }
+                return due(d) <= due(od) ? d : od
+            }
+        }
+        return d
+    }
+}

@@ -1,0 +1,81 @@
+import FioReplay
+import FioTrace
+import Testing
+
+/// How a live run reads a job's typed options: engine, batching, groups, and the options it
+/// refuses by name rather than ignore.
+@Suite("Live run plans")
+struct LiveRunPlanTests {
+    func live(_ text: String) throws -> LiveRun {
+        try LiveRun(jobs: parseJobText(text, fileName: "l.fio"), options: LiveRunOptions())
+    }
+
+    func refusal(_ body: String) -> String {
+        do {
+            _ = try live("[j]\nsize=1m\n" + body + "\n")
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("engine, submit batch (fio's iodepth_batch alias, 0 means 1), reap cap, groups")
+    func plans() throws {
+        let r = try live("""
+            [a]
+            size=1m
+            ioengine=libaio
+            iodepth=8
+            iodepth_batch=4
+            iodepth_batch_complete_max=2
+            [b]
+            size=1m
+            ioengine=io_uring
+            iodepth=4
+            iodepth_batch_submit=0
+            iodepth_batch_complete_max=0
+            [c]
+            size=1m
+            new_group
+            iodepth=2
+            iodepth_batch=16
+            [d]
+            size=1m
+            stonewall
+            """)
+        #expect(r.plans.map(\.engine) == [.libaio, .iouring, .psync, .psync])
+        #expect(r.plans.map(\.iodepth) == [8, 4, 1, 1])
+        // The batch is capped at the depth (psync: 1).
+        #expect(r.plans.map(\.submitBatch) == [4, 1, 1, 1])
+        #expect(r.plans.map(\.reapMax) == [2, nil, nil, nil])
+        #expect(r.plans.map(\.group) == [0, 0, 1, 2])
+        #expect(r.plans.map(\.wave) == [0, 0, 0, 1])
+        let e = refusal("ioengine=splice")
+        #expect(e.contains("ioengine=splice") && e.contains("not supported"), "\(e)")
+    }
+
+    @Test("verify and the write-buffer options are refused by name; their off values are not")
+    func refusals() {
+        for (body, name) in [("rw=write\nverify=crc32c\ndo_verify=0", "option verify "),
+                             ("rw=read\nverify_pattern=0xaa", "option verify_pattern "),
+                             ("rw=read\nverify=md5", "option verify "),
+                             ("rw=write\nbuffer_compress_percentage=50", "option buffer_compress_percentage "),
+                             ("rw=write\ndedupe_percentage=10", "option dedupe_percentage "),
+                             // fio refills buffers for any dedupe_percentage, 0 included.
+                             ("rw=write\ndedupe_percentage=0", "option dedupe_percentage "),
+                             ("rw=write\nbuffer_pattern=\"abc\"", "option buffer_pattern "),
+                             ("rw=write\nzero_buffers", "option zero_buffers "),
+                             ("rw=write\nrefill_buffers", "option refill_buffers "),
+                             ("rw=read\nhipri", "option hipri ")] {
+            let e = refusal(body)
+            #expect(e.contains(name) && e.contains("not supported by a live run") && e.contains("l.fio:1"), "\(body): \(e)")
+        }
+        // The message for verify is the one it always had.
+        #expect(refusal("rw=read\nverify=md5").contains("(a live run reaps and submits as fio's defaults do)"))
+        for body in ["rw=write\nverify=0", "rw=write\nverify=null", "rw=write\ndo_verify=1",
+                     "rw=write\nbuffer_compress_percentage=0",
+                     "rw=write\nzero_buffers=0\nrefill_buffers=0", "rw=write\ngroup_reporting\nnew_group"] {
+            #expect(refusal(body).isEmpty, "\(body)")
+        }
+    }
+}
