@@ -96,8 +96,8 @@ public struct LiveRun {
     public static func engine(fioName: String) -> EngineKind? { EngineKind(fioName: fioName) }
 
     /// fio options that change how fio issues I/O in a way a live run does not model; a
-    /// job that sets one is refused rather than run differently from fio. (Verify and the
-    /// write-buffer options are refused by their typed values: see `unsupportedOption`.)
+    /// job that sets one is refused rather than run differently from fio. (Verify is refused
+    /// by its typed values: see `unsupportedOption`.)
     public static let unsupportedLiveOptions: Set<String> = [
         "iodepth_batch_complete", "iodepth_batch_complete_min",
         "iodepth_low", "io_submit_mode", "thinktime_spin",
@@ -116,14 +116,21 @@ public struct LiveRun {
             let k = job.verifyOnly ? "verify_only" : job.optionNames.last { $0 == "verify" || $0 == "verify_pattern" } ?? "verify"
             return (k, issuing)
         }
-        // Written data is not filled as fio fills it yet: refused rather than ignored.
-        let buffers = "a live run's writes do not carry fio's buffer contents yet"
-        if (job.bufferCompressPercentage ?? 0) > 0 { return ("buffer_compress_percentage", buffers) }
-        if job.dedupePercentage != nil { return ("dedupe_percentage", buffers) } // fio refills for any value
-        if job.bufferPattern != nil { return ("buffer_pattern", buffers) }
-        if job.zeroBuffers { return ("zero_buffers", buffers) }
-        if job.refillBuffers { return ("refill_buffers", buffers) }
         return nil
+    }
+
+    /// What the job's writes carry: fio's buffer options (with fio's implied settings, which
+    /// the job parser applied), seeded from the job's seed.
+    public static func payload(_ job: JobSpec, seed: UInt64?) -> WritePayloadOptions {
+        var p = WritePayloadOptions()
+        if let pat = job.bufferPattern { p.content = .pattern(pat) } else if job.zeroBuffers { p.content = .zeros }
+        p.refill = job.refillBuffers
+        p.scramble = job.scrambleBuffers
+        p.compressPercentage = job.bufferCompressPercentage ?? 0
+        if let c = job.bufferCompressChunk { p.compressChunk = Int(min(c, 1 << 30)) }
+        p.dedupePercentage = job.dedupePercentage ?? 0
+        p.seed = SplitMix64.mix(seed ?? job.randSeed ?? fioDefaultSeed, UInt64(job.index), 0xB0F)
+        return p
     }
 
     public init(jobs: [JobSpec], options: LiveRunOptions) throws {
@@ -332,6 +339,7 @@ public struct LiveRun {
         o.submitBatch = plan.submitBatch
         o.reapMax = plan.reapMax
         o.direct = plan.direct
+        o.payload = Self.payload(job, seed: options.seed)
         o.targets = TargetMapping(all: options.target)
         o.allowDestructive = options.allowDestructive
         // A job that only reads opens its files read-only, as fio does: no refusal to run on

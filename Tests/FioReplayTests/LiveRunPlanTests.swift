@@ -54,18 +54,32 @@ struct LiveRunPlanTests {
         #expect(e.contains("ioengine=splice") && e.contains("not supported"), "\(e)")
     }
 
-    @Test("verify and the write-buffer options are refused by name; their off values are not")
+    @Test("the write-buffer options become the run's write payload, with fio's implied settings")
+    func buffers() throws {
+        func payload(_ body: String) throws -> WritePayloadOptions {
+            let jobs = try parseJobText("[l]\nfilename=/tmp/x\nsize=1m\n" + body + "\n", fileName: "l.fio")
+            return LiveRun.payload(jobs[0], seed: 1)
+        }
+        var p = try payload("rw=write\nbuffer_compress_percentage=50\nbuffer_compress_chunk=4k")
+        #expect(p.compressPercentage == 50 && p.compressChunk == 4096)
+        #expect(p.normalized.refill && !p.normalized.scramble, "compression refills, as fio does")
+        p = try payload("rw=write\ndedupe_percentage=10")
+        #expect(p.dedupePercentage == 10 && p.refill)
+        p = try payload("rw=write\nbuffer_pattern=\"abc\"")
+        #expect(p.content == .pattern(Array("abc".utf8)) && !p.scramble)
+        p = try payload("rw=write\nzero_buffers")
+        #expect(p.content == .zeros)
+        p = try payload("rw=write\nrefill_buffers\nscramble_buffers=0")
+        #expect(p.refill && !p.scramble && p.content == .random)
+        p = try payload("rw=write")
+        #expect(p == { var d = WritePayloadOptions(); d.seed = p.seed; return d }(), "fio's defaults: random, scrambled")
+    }
+
+    @Test("verify is refused by name; its off values are not")
     func refusals() {
         for (body, name) in [("rw=write\nverify=crc32c\ndo_verify=0", "option verify "),
                              ("rw=read\nverify_pattern=0xaa", "option verify_pattern "),
                              ("rw=read\nverify=md5", "option verify "),
-                             ("rw=write\nbuffer_compress_percentage=50", "option buffer_compress_percentage "),
-                             ("rw=write\ndedupe_percentage=10", "option dedupe_percentage "),
-                             // fio refills buffers for any dedupe_percentage, 0 included.
-                             ("rw=write\ndedupe_percentage=0", "option dedupe_percentage "),
-                             ("rw=write\nbuffer_pattern=\"abc\"", "option buffer_pattern "),
-                             ("rw=write\nzero_buffers", "option zero_buffers "),
-                             ("rw=write\nrefill_buffers", "option refill_buffers "),
                              ("rw=read\nhipri", "option hipri ")] {
             let e = refusal(body)
             #expect(e.contains(name) && e.contains("not supported by a live run") && e.contains("l.fio:1"), "\(body): \(e)")
