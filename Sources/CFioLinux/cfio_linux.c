@@ -1,4 +1,7 @@
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include "cfio_linux.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +54,7 @@ int cfio_syncfs(int fd) {
 // ---- timing, signals, memory ----
 #include <signal.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <time.h>
 #include <sys/prctl.h>
@@ -67,8 +71,54 @@ int cfio_set_realtime(int prio) {
     struct sched_param sp;
     memset(&sp, 0, sizeof sp);
     sp.sched_priority = prio;
-    if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) return -errno;
+    // RESET_ON_FORK: threads this one creates (read-ahead, io_uring's io-wq workers) start
+    // SCHED_OTHER; at equal FIFO priority they would never yield the CPU to it.
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) != 0) return -errno;
     return 0;
+}
+
+int cfio_current_cpu(void) {
+    int c = sched_getcpu();
+    return c < 0 ? -errno : c;
+}
+
+int cfio_pin_self(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+/// Every online CPU, less `avoid` (when >= 0).
+static void cfio_online_set(cpu_set_t *set, int avoid) {
+    CPU_ZERO(set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < n && c < CPU_SETSIZE; c++) if (c != avoid) CPU_SET((int)c, set);
+}
+
+int cfio_unpin_self(void) {
+    cpu_set_t set;
+    cfio_online_set(&set, -1);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+int cfio_move_other_threads_off(int cpu) {
+    cpu_set_t set;
+    cfio_online_set(&set, cpu);
+    if (CPU_COUNT(&set) == 0) return -EINVAL;
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -errno;
+    pid_t self = (pid_t)syscall(SYS_gettid);
+    int moved = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        pid_t tid = (pid_t)atoi(e->d_name);
+        if (tid <= 0 || tid == self) continue;
+        if (sched_setaffinity(tid, sizeof set, &set) == 0) moved++;
+    }
+    closedir(d);
+    return moved;
 }
 
 static volatile sig_atomic_t cfio_caught = 0;
@@ -128,6 +178,14 @@ void *cfio_aligned_alloc(size_t align, size_t size) {
 
 // ---- io_uring ----
 struct cfio_uring { struct io_uring ring; };
+
+int cfio_uring_workers_off_cpu(cfio_uring *r, int cpu) {
+    cpu_set_t set;
+    cfio_online_set(&set, cpu);
+    if (CPU_COUNT(&set) == 0) return -EINVAL;
+    return io_uring_register_iowq_aff(&r->ring, sizeof set, &set);
+}
+
 
 cfio_uring *cfio_uring_create(unsigned entries, int *err) {
     cfio_uring *r = calloc(1, sizeof *r);
@@ -287,3 +345,5 @@ int cfio_aio_peek(void *ctx, struct cfio_aio_event *out, int max) {
         __atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
     return n;
 }
+
+int cfio_set_malloc_arenas(int n) { return mallopt(M_ARENA_MAX, n); }

@@ -103,20 +103,20 @@ public protocol IOEngine: AnyObject {
     /// may do both in one system call (io_uring does). Returns (submitted or -errno, reaped or
     /// -errno).
     func commitAndGetEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> (Int, Int)
-    /// Calls `visitor.visit(self)` with the engine's concrete type, so that generic code (the
-    /// scheduler's hot loop) is specialised per engine instead of dispatching through the
-    /// protocol per I/O. Every engine implements it as `try visitor.visit(self)`.
-    func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result
-}
-
-/// Generic code run with an engine's concrete type (see `IOEngine.accept`).
-public protocol EngineVisitor {
-    associatedtype Result
-    mutating func visit<E: IOEngine>(_ engine: E) throws -> Result
+    /// Runs `run` with the engine's concrete type, so that the scheduler's hot loop is
+    /// specialised per engine instead of dispatching through the protocol per I/O. Every
+    /// engine implements it as `try run.run(self)`: the call is made where the type is
+    /// concrete, which is what lets the compiler specialise it (a generic visitor would not:
+    /// called through the protocol, it stays generic).
+    func replay(_ run: inout EngineRun) throws -> ReplayResult
+    /// Keeps the engine's kernel helper threads (io_uring's io-wq) off `cpu`, which the
+    /// scheduler has to itself. Engines without helper threads do nothing.
+    func keepHelpers(offCPU cpu: Int32)
 }
 
 extension IOEngine {
     public var movesData: Bool { true }
+    public func keepHelpers(offCPU cpu: Int32) {}
 
     public func commitAndGetEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> (Int, Int) {
         let c = commit()

@@ -48,6 +48,9 @@ public struct LiveRunOptions {
     public var spinNs: UInt64 = 40_000
     public var maxSpinNs: UInt64 = 200_000
     public var realtimePriority: Int32?
+    /// Open-loop (timed) streams may run SCHED_FIFO on their own when allowed, as long as
+    /// the streams of their wave leave a CPU free (`ReplayOptions.autoRealtime`).
+    public var autoRealtime = false
     /// Records every issued I/O of every stream (made with `concurrent: true` when there
     /// is more than one stream).
     public var recorder: ReplayRecorder?
@@ -351,6 +354,8 @@ public struct LiveRun {
         o.spinNs = options.spinNs
         o.maxSpinNs = options.maxSpinNs
         o.realtimePriority = options.realtimePriority
+        let waveStreams = plans.filter { $0.wave == plan.wave }.count
+        o.autoRealtime = options.autoRealtime && waveStreams < sysconf(Int32(_SC_NPROCESSORS_ONLN))
         var maxBS: UInt64 = 4096
         for d in job.rw.directions { maxBS = max(maxBS, job.blockSize[d].max) }
         o.blockSizeHint = Int(min(maxBS, 1 << 24))

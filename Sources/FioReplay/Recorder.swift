@@ -36,15 +36,12 @@ public final class ReplayRecorder: @unchecked Sendable {
     private var defined = 0
     private var files: [TraceFile] = []
 
-    // Writer thread hand-off.
-    private let cond = NSCondition()
-    private var full: [([TraceRecord], [TraceFile])] = []
-    private var empty: [[TraceRecord]] = []
-    private var closing = false
-    private var writerDone = false
-    private var writerError: Error?
+    /// The writer thread and what it shares with the scheduler side (its own object, so the
+    /// thread never touches a recorder that is going away).
+    private let shared: WriterShared
+    private var writer: WorkerThread?
     /// Records handed to the sink so far.
-    public private(set) var recorded: UInt64 = 0
+    public var recorded: UInt64 { shared.monitor.withLock { shared.recorded } }
     /// Taken by `issue` and `complete` when several threads share this recorder.
     private let lock: NSLock?
     /// Issue numbers taken for I/Os the engine refused: nothing to record, don't wait.
@@ -58,14 +55,24 @@ public final class ReplayRecorder: @unchecked Sendable {
         done = Array(repeating: false, count: 1024)
         mask = 1023
         out.reserveCapacity(batchSize)
+        let sh = WriterShared(sink: sink)
         for _ in 0..<depth {
             var b: [TraceRecord] = []
             b.reserveCapacity(batchSize)
-            empty.append(b)
+            sh.empty.append(b)
         }
-        let t = Thread { [unowned self] in self.writerLoop() }
-        t.stackSize = 1 << 20
-        t.start()
+        shared = sh
+        writer = try? WorkerThread(name: "fio-recorder") { sh.writerLoop() }
+        if writer == nil { sh.writeInline = true }
+    }
+
+    /// A recorder dropped without `finish` stops its writer (what it had is written).
+    deinit {
+        shared.monitor.withLock {
+            shared.closing = true
+            shared.monitor.broadcast()
+        }
+        writer.take()?.join()
     }
 
     /// The trace's file table as known so far (called when it grows).
@@ -167,43 +174,16 @@ public final class ReplayRecorder: @unchecked Sendable {
     private let maxQueued = 16
 
     private func handOver() {
-        cond.lock()
-        while empty.isEmpty && full.count >= maxQueued && !writerDone { cond.wait() }
-        var next = empty.popLast() ?? []
+        let sh = shared
+        sh.monitor.lock()
+        while sh.empty.isEmpty && sh.full.count >= maxQueued && !sh.writerDone { sh.monitor.wait() }
+        var next = sh.empty.popLast() ?? []
         if next.capacity < batchSize { next.reserveCapacity(batchSize) }
         swap(&next, &out)
-        full.append((next, files))
-        cond.broadcast()
-        cond.unlock()
-    }
-
-    private func writerLoop() {
-        while true {
-            cond.lock()
-            while full.isEmpty && !closing { cond.wait() }
-            if full.isEmpty && closing {
-                writerDone = true
-                cond.broadcast()
-                cond.unlock()
-                return
-            }
-            var (batch, table) = full.removeFirst()
-            cond.unlock()
-            if writerError == nil {
-                do {
-                    while defined < table.count { try sink.define(file: table[defined]); defined += 1 }
-                    try sink.write(batch)
-                    recorded += UInt64(batch.count)
-                } catch {
-                    writerError = error
-                }
-            }
-            batch.removeAll(keepingCapacity: true)
-            cond.lock()
-            empty.append(batch)
-            cond.broadcast()
-            cond.unlock()
-        }
+        sh.full.append((next, files))
+        sh.monitor.broadcast()
+        sh.monitor.unlock()
+        if sh.writeInline { sh.drainInline() }
     }
 
     /// Hands over what is left (issues that never completed are dropped), waits for the
@@ -217,13 +197,80 @@ public final class ReplayRecorder: @unchecked Sendable {
         }
         lock?.unlock()
         if !out.isEmpty { handOver() }
-        cond.lock()
-        closing = true
-        cond.broadcast()
-        while !writerDone { cond.wait() }
-        cond.unlock()
-        if let e = writerError { throw e }
-        while defined < files.count { try sink.define(file: files[defined]); defined += 1 }
+        let sh = shared
+        sh.monitor.withLock {
+            sh.closing = true
+            sh.monitor.broadcast()
+        }
+        writer.take()?.join()
+        if sh.writeInline { sh.drainInline() }
+        if let e = sh.writerError { throw e }
+        while sh.defined < files.count { try sink.define(file: files[sh.defined]); sh.defined += 1 }
         try sink.finish(metadata: metadata)
+    }
+}
+
+/// The recorder's writer side: batches waiting to be written, the recycled arrays, and
+/// the sink's progress. The writer thread owns the sink while it runs.
+final class WriterShared: @unchecked Sendable {
+    let monitor = Monitor()
+    let sink: any TraceSink
+    var full: [([TraceRecord], [TraceFile])] = []
+    var empty: [[TraceRecord]] = []
+    var closing = false
+    var writerDone = false
+    var writerError: (any Error)?
+    var recorded: UInt64 = 0
+    /// Files defined in the sink so far (writer thread, then `finish`).
+    var defined = 0
+    /// No writer thread could be started: batches are written on the caller's thread.
+    var writeInline = false
+
+    init(sink: any TraceSink) { self.sink = sink }
+
+    /// Writes one batch (not holding the monitor).
+    private func write(_ batch: [TraceRecord], _ table: [TraceFile]) {
+        guard writerError == nil else { return }
+        do {
+            while defined < table.count { try sink.define(file: table[defined]); defined += 1 }
+            try sink.write(batch)
+            monitor.withLock { recorded += UInt64(batch.count) }
+        } catch {
+            writerError = error
+        }
+    }
+
+    func writerLoop() {
+        while true {
+            monitor.lock()
+            while full.isEmpty && !closing { monitor.wait() }
+            if full.isEmpty && closing {
+                writerDone = true
+                monitor.broadcast()
+                monitor.unlock()
+                return
+            }
+            var (batch, table) = full.removeFirst()
+            monitor.unlock()
+            write(batch, table)
+            batch.removeAll(keepingCapacity: true)
+            monitor.lock()
+            empty.append(batch)
+            monitor.broadcast()
+            monitor.unlock()
+        }
+    }
+
+    /// Without a writer thread: writes every queued batch now.
+    func drainInline() {
+        while true {
+            monitor.lock()
+            guard !full.isEmpty else { monitor.unlock(); return }
+            var (batch, table) = full.removeFirst()
+            monitor.unlock()
+            write(batch, table)
+            batch.removeAll(keepingCapacity: true)
+            monitor.withLock { empty.append(batch) }
+        }
     }
 }

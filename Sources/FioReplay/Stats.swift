@@ -410,7 +410,9 @@ extension ReplayStats {
     mutating func closeSampleInterval(elapsedNs: UInt64) {
         guard elapsedNs > 0 else { return }
         let secs = Double(elapsedNs) / 1e9
-        for op in [StatOp.read, .write, .trim] where self[op].ios > 0 {
+        for k in 0..<3 { // read, write, trim (a loop over raw values allocates no array)
+            let op = StatOp(rawValue: k)!
+            guard self[op].ios > 0 else { continue }
             let b = self[op].intervalBytes, n = self[op].intervalIOs
             self[op].bwSamples.record(Double(b) / 1024 / secs)
             self[op].iopsSamples.record(Double(n) / secs)

@@ -90,8 +90,12 @@ struct TargetTable {
     /// Bytes the trace needs on target `t` (max over the trace files mapped to it).
     func needed(_ t: Int, files: [TraceFile]) -> UInt64? {
         var n: UInt64? = nil
+        // The larger of what the trace reaches (a pre-scan) and the size its file table
+        // declares: a target made to the first must not be refused by the second next time.
         for (i, ti) in fileTarget.enumerated() where ti == t {
-            if let r = requiredSizes[UInt32(i)] ?? (i < files.count ? files[i].size : nil) { n = max(n ?? 0, r) }
+            let reached = requiredSizes[UInt32(i)]
+            let declared = i < files.count ? files[i].size : nil
+            if reached != nil || declared != nil { n = max(n ?? 0, reached ?? 0, declared ?? 0) }
         }
         return n
     }

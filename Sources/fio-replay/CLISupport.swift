@@ -192,8 +192,8 @@ struct RunReportOptions: ParsableArguments {
     @Option(name: .customLong("max-spin-us"), parsing: .unconditional, help: "Upper bound of the adaptive spin window (microseconds) used when wake-ups come late.")
     var maxSpinUs: Double = 200
 
-    @Option(name: .customLong("rt-priority"), parsing: .unconditional, help: "Run the scheduler SCHED_FIFO at this priority (1-99; needs root) so other processes cannot delay issues. With io_uring on files whose I/O the kernel hands to its worker threads (tmpfs, buffered), it keeps them off its CPU and lateness gets worse.")
-    var rtPriority: Int32?
+    @Option(name: .customLong("rt-priority"), parsing: .unconditional, help: "Scheduler thread policy: a priority 1-99 runs it SCHED_FIFO (needs root) so other threads cannot delay issues; auto (default) does so at priority 10 for timed replays when allowed and a CPU stays free for the kernel's I/O workers; off never.")
+    var rtPriorityText: String = "auto"
 
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
@@ -208,7 +208,7 @@ struct RunReportOptions: ParsableArguments {
         guard ["normal", "json", "json+"].contains(outputFormat) else {
             throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
         }
-        if let p = rtPriority, !(1...99).contains(p) { throw ValidationError("--rt-priority must be 1...99") }
+        _ = try rtPriority()
         // Microseconds, at most 10 s (they become ns in a UInt64).
         guard (0...10_000_000).contains(spinUs) else { throw ValidationError("--spin-us must be 0...10000000") }
         guard (0...10_000_000).contains(maxSpinUs) else { throw ValidationError("--max-spin-us must be 0...10000000") }
@@ -223,6 +223,24 @@ struct RunReportOptions: ParsableArguments {
             throw ValidationError("--write-iolog-format \(f): expected \(TraceFormat.writableNames)")
         }
         return t
+    }
+
+    /// The --rt-priority choice: an explicit priority, nil for auto or off (`autoRealtime`).
+    func rtPriority() throws -> Int32? {
+        switch rtPriorityText {
+        case "auto", "off": return nil
+        default:
+            guard let p = Int32(rtPriorityText), (1...99).contains(p) else {
+                throw ValidationError("--rt-priority wants auto, off or a priority 1...99, got \"\(rtPriorityText)\"")
+            }
+            return p
+        }
+    }
+
+    /// Whether timed streams may run SCHED_FIFO on their own (`--rt-priority auto`), given
+    /// how many run at once: one CPU must stay free for the kernel's I/O workers.
+    func autoRealtime(streams: Int) -> Bool {
+        rtPriorityText == "auto" && streams < Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
     /// The --timeseries-interval in ns.

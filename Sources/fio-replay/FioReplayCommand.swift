@@ -1,4 +1,5 @@
 import ArgumentParser
+import FioReplay
 import FioTrace
 
 @main
@@ -8,4 +9,20 @@ struct FioReplayCommand: ParsableCommand {
         abstract: "Replay, inspect and convert I/O traces (native .fiot, fio iolog v2/v3, blktrace).",
         subcommands: [InfoCommand.self, ConvertCommand.self, CatCommand.self, RecordCommand.self, ReplayCommand.self, RunCommand.self]
     )
+
+    static func main() {
+        limitMallocArenas(to: 1)
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+        exit()
+    }
 }

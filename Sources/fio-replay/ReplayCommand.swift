@@ -121,7 +121,9 @@ struct ReplayCommand: ParsableCommand {
         if let runtime { o.runtimeNs = try parseDuration(runtime) }
         o.spinNs = UInt64(max(0, common.spinUs) * 1000)
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
-        o.realtimePriority = common.rtPriority
+        o.realtimePriority = try common.rtPriority()
+        o.autoRealtime = common.autoRealtime(streams: 1)
+        o.pinCPU = true
         o.payload = try writeData.payload()
         o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
 
@@ -275,6 +277,7 @@ extension ReplayCommand {
         for (k, s) in list.enumerated() {
             var o = base
             o.iodepth = iodepth ?? s.depth ?? base.depthHint
+            o.autoRealtime = common.autoRealtime(streams: list.count)
             o.recorder = recorder
             o.recorderStream = s.id
             o.timeSeries = timeSeries

@@ -86,7 +86,8 @@ struct RunCommand: ParsableCommand {
         o.allowDestructive = common.allowDestructive
         o.spinNs = UInt64(max(0, common.spinUs) * 1000)
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
-        o.realtimePriority = common.rtPriority
+        o.realtimePriority = try common.rtPriority()
+        o.autoRealtime = common.rtPriorityText == "auto"
         o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
         let showProgress = !common.noProgress && isatty(2) == 1
         let runStart = StartTime()

@@ -35,8 +35,19 @@ int cfio_syncfs(int fd);
 /// prctl(PR_SET_TIMERSLACK, ns): how late the kernel may wake timed sleeps; 0 or -errno.
 int cfio_set_timerslack(unsigned long ns);
 
-/// Makes the calling thread SCHED_FIFO at `prio` (1..99); 0 or -errno (EPERM unprivileged).
+/// Makes the calling thread SCHED_FIFO at `prio` (1..99), with SCHED_RESET_ON_FORK so the
+/// threads it creates start SCHED_OTHER; 0 or -errno (EPERM unprivileged).
 int cfio_set_realtime(int prio);
+
+/// The CPU the calling thread runs on now (sched_getcpu), or -errno.
+int cfio_current_cpu(void);
+/// Pins the calling thread to `cpu` (sched_setaffinity); 0 or -errno.
+int cfio_pin_self(int cpu);
+/// Lets the calling thread run on every online CPU again; 0 or -errno.
+int cfio_unpin_self(void);
+/// Moves every other thread of this process off `cpu` (onto the other online CPUs), so a
+/// thread pinned there has it to itself. Returns how many threads were moved, or -errno.
+int cfio_move_other_threads_off(int cpu);
 
 /// Installs a SIGINT/SIGTERM handler (no SA_RESTART, so blocking waits return EINTR)
 /// that sets a flag read by cfio_interrupted(). Returns 0 or -errno.
@@ -56,6 +67,10 @@ int cfio_sleep_until_ns(uint64_t deadline_ns);
 uint64_t cfio_thread_cpu_total_ns(void);
 /// CPU time (user, system) of the calling thread in nanoseconds (getrusage, tick-sampled).
 void cfio_thread_cpu_ns(uint64_t *user_ns, uint64_t *sys_ns);
+
+/// mallopt(M_ARENA_MAX, n): at most `n` malloc arenas for the whole process. Returns 1 on
+/// success, 0 on failure (mallopt's own convention).
+int cfio_set_malloc_arenas(int n);
 
 /// posix_memalign wrapper: `size` bytes aligned to `align`; NULL on failure.
 void *cfio_aligned_alloc(size_t align, size_t size);
@@ -93,6 +108,9 @@ int cfio_uring_submit_and_wait(cfio_uring *ring);
 /// completion work when the kernel flags some), without sleeping. Returns 1 when one is
 /// ready, 0 after `spin_ns`, or -errno.
 int cfio_uring_spin_for_completion(cfio_uring *ring, uint64_t spin_ns);
+/// Keeps the ring's kernel worker threads (io-wq, which do the I/O that cannot complete
+/// inline, such as buffered tmpfs reads) off `cpu` (io_uring_register_iowq_aff); 0 or -errno.
+int cfio_uring_workers_off_cpu(cfio_uring *ring, int cpu);
 /// Reaps up to `max` completions into user_data[]/res[]. If none are ready and
 /// `wait_ns` != 0, waits for one: forever if wait_ns < 0, else up to wait_ns
 /// nanoseconds. Returns the number reaped (0 on timeout), or -errno (-EINTR on signal).

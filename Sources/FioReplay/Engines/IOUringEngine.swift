@@ -135,5 +135,9 @@ public final class IOUringEngine: IOEngine {
         ring = nil
     }
 
-    public func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result { try visitor.visit(self) }
+    public func keepHelpers(offCPU cpu: Int32) {
+        if let ring { _ = cfio_uring_workers_off_cpu(ring, cpu) }
+    }
+
+    public func replay(_ run: inout EngineRun) throws -> ReplayResult { try run.run(self) }
 }

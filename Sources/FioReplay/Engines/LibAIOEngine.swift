@@ -125,5 +125,5 @@ public final class LibAIOEngine: IOEngine {
         ctx = nil
     }
 
-    public func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result { try visitor.visit(self) }
+    public func replay(_ run: inout EngineRun) throws -> ReplayResult { try run.run(self) }
 }

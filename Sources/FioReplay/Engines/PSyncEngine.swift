@@ -15,5 +15,5 @@ public final class PSyncEngine: IOEngine {
     public func commit() -> Int { 0 }
     public func getEvents(_ out: UnsafeMutablePointer<IOCompletion>, max: Int, waitNs: Int64) -> Int { 0 }
     public func cleanup() {}
-    public func accept<V: EngineVisitor>(_ visitor: inout V) throws -> V.Result { try visitor.visit(self) }
+    public func replay(_ run: inout EngineRun) throws -> ReplayResult { try run.run(self) }
 }

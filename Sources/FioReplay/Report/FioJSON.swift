@@ -202,6 +202,7 @@ public struct FioJSONReport {
             sched.append(("max", .uint(s.schedulerLateness.max)))
         }
         kv.append(("scheduler_lateness_ns", .object(sched)))
+        kv.append(("scheduler_policy", .string(r.schedulerPolicy)))
         kv.append(("scheduler_cpu", .object([
             ("usr_ns", .uint(s.cpuUserNs)),
             ("sys_ns", .uint(s.cpuSystemNs)),

@@ -43,7 +43,7 @@ public struct ReplayOptions {
     /// machine), the scheduler spins up to this long before each due time.
     public var maxSpinNs: UInt64 = 200_000
     /// Records pulled from the trace per batch.
-    public var batchSize = 4096
+    public var batchSize = 16384
     /// Interval of bandwidth/IOPS samples (fio's bw_avg_time; ns).
     public var sampleIntervalNs: UInt64 = 500_000_000
     /// Track percentiles (HdrHistogram).
@@ -51,8 +51,22 @@ public struct ReplayOptions {
     /// Initial buffer size per slot (bytes); buffers grow for longer records.
     public var blockSizeHint = 4096
     /// Run the scheduler thread SCHED_FIFO at this priority (1...99), so that other busy
-    /// processes cannot delay issues; needs CAP_SYS_NICE. nil = normal scheduling.
+    /// processes cannot delay issues; needs CAP_SYS_NICE. nil = see `autoRealtime`.
     public var realtimePriority: Int32?
+    /// Without `realtimePriority`: a timed replay runs SCHED_FIFO at `autoRealtimePriority`
+    /// when the process may (root), else normal scheduling, silently. A thread that spins
+    /// before due times has used much CPU, so the kernel lets any waking thread (on this VM,
+    /// DAMON's kdamond every 0.5 s) run its whole slice before it: I/Os late by 1-4 ms.
+    /// Callers leave a CPU free for the kernel's I/O workers (streams < CPUs).
+    public var autoRealtime = false
+    public static let autoRealtimePriority: Int32 = 10
+    /// With SCHED_FIFO on a machine of several CPUs: pin the scheduler to the CPU it runs
+    /// on, and keep the engine's kernel workers (io_uring's io-wq) and the process's other
+    /// threads off it. At one priority the FIFO thread would starve a worker that shares its
+    /// CPU (the worker completes the I/O); the kernel here does not preempt kernel code
+    /// (PREEMPT_NONE), so a thread in a long system call there would also delay its
+    /// wake-ups. For one stream (the caller knows).
+    public var pinCPU = false
     /// Called about once a second on the scheduler thread (keep it cheap).
     public var progress: ((ReplayProgress) -> Void)?
     /// Records every issued I/O with its completion (`--write-iolog`).
@@ -127,5 +141,7 @@ public struct ReplayResult {
     public var speed: Double
     /// Notes for the user (targets created, engine fallbacks).
     public var notes: [String]
+    /// How the scheduler thread ran: "other" or "fifo N".
+    public var schedulerPolicy = "other"
 }
 

@@ -2,6 +2,20 @@ import CFioLinux
 import FioTrace
 import Glibc
 
+/// A replay waiting for its engine's concrete type (see `IOEngine.replay`).
+public struct EngineRun {
+    let scheduler: Scheduler
+    let depth: Int
+    var first: any TraceSource
+    let open: () throws -> any TraceSource
+
+    /// The replay, specialised for `E` at the engine's call site.
+    @inline(__always)
+    public mutating func run<E: IOEngine>(_ engine: E) throws -> ReplayResult {
+        try scheduler.run(engine: engine, depth: depth, first: &first, open: open)
+    }
+}
+
 /// Replays any `TraceSource` through an `IOEngine`, holding an absolute schedule, capping
 /// in-flight I/O and measuring every I/O. One scheduler thread, fed by a reader thread
 /// that decodes the trace one stage ahead (`ReadAheadSource`), so no decode ever runs
@@ -33,26 +47,14 @@ public struct Scheduler {
         let engine = try makeEngine(kind, depth: depth, note: note)
         defer { engine.cleanup() }
         return try withoutActuallyEscaping(open) { open in
-            var v = RunVisitor(scheduler: self, depth: depth, first: first, open: open)
-            return try engine.accept(&v)
+            var r = EngineRun(scheduler: self, depth: depth, first: first, open: open)
+            return try engine.replay(&r)
         }
     }
 
-    /// Opens the engine's concrete type so the hot loop is specialised for it.
-    private struct RunVisitor: EngineVisitor {
-        let scheduler: Scheduler
-        let depth: Int
-        var first: any TraceSource
-        let open: () throws -> any TraceSource
-        mutating func visit<E: IOEngine>(_ engine: E) throws -> ReplayResult {
-            try scheduler.run(engine: engine, depth: depth, first: &first, open: open)
-        }
-    }
-
-    /// The taps these options ask for with `engine`.
-    func makeTaps(engineMovesData: Bool) -> TapSet {
+    /// The taps these options ask for.
+    func makeTaps() -> TapSet {
         var taps = TapSet()
-        if engineMovesData { taps.payload = WritePayload(options: options.payload) }
         if let r = options.recorder {
             taps.recorder = RecorderTap(recorder: r, stream: options.recorderStream, fileMap: options.recorderFileMap)
         }
@@ -65,7 +67,7 @@ public struct Scheduler {
     /// Replays with an engine the caller built (any `IOEngine`, including the caller's own).
     public func run<E: IOEngine>(engine: E, depth: Int, first: inout any TraceSource,
                                  open: () throws -> any TraceSource) throws -> ReplayResult {
-        let taps = makeTaps(engineMovesData: engine.movesData)
+        let taps = makeTaps()
         if taps.isEmpty {
             return try run(engine: engine, tap: NoTap(), depth: depth, first: &first, open: open)
         }
@@ -78,12 +80,30 @@ public struct Scheduler {
         // Timed sleeps and waits wake within ~1 us instead of the default 50 us slack.
         _ = cfio_set_timerslack(1)
         var rtNote: String? = nil
+        var policy = "other"
+        var realtime = false
         if let p = options.realtimePriority {
             let r = cfio_set_realtime(p)
             if r != 0 { rtNote = "cannot run SCHED_FIFO priority \(p): \(ReplayError.errnoString(-r)); using normal scheduling" }
+            else { policy = "fifo \(p)"; realtime = true }
+        } else if options.autoRealtime && options.timing == .original {
+            let p = ReplayOptions.autoRealtimePriority
+            if cfio_set_realtime(p) == 0 { policy = "fifo \(p)"; realtime = true }
+        }
+        core.realtime = realtime
+        var pinnedCPU: Int32 = -1
+        if realtime && options.pinCPU && sysconf(Int32(_SC_NPROCESSORS_ONLN)) > 1 {
+            let c = cfio_current_cpu()
+            if c >= 0 && cfio_pin_self(c) == 0 {
+                pinnedCPU = c
+                engine.keepHelpers(offCPU: c)
+                _ = cfio_move_other_threads_off(c)
+                policy += ", cpu \(c)"
+            }
         }
         defer {
-            if options.realtimePriority != nil {
+            if pinnedCPU >= 0 { _ = cfio_unpin_self() }
+            if realtime {
                 var sp = sched_param()
                 sp.sched_priority = 0
                 sched_setscheduler(0, SCHED_OTHER, &sp)
@@ -101,7 +121,11 @@ public struct Scheduler {
             }
             var source = first
             if options.readAhead && (source as? any PrefetchingSource) == nil {
-                do { source = try ReadAheadSource(source) } catch {
+                do {
+                    source = try ReadAheadSource(source, batchRecords: options.batchSize, depth: 2)
+                    // The reader inherited the pinned CPU: move it to the others.
+                    if pinnedCPU >= 0 { _ = cfio_move_other_threads_off(pinnedCPU) }
+                } catch {
                     readAheadNote = "decoding on the scheduler's thread: \(error)"
                 }
             }
@@ -126,6 +150,7 @@ public struct Scheduler {
         return ReplayResult(stats: core.stats, error: core.error, interrupted: core.interrupted,
                             engineName: engine.name, iodepth: depth, timing: options.timing,
                             speed: options.speed,
-                            notes: core.targets.notes + (rtNote.map { [$0] } ?? []) + (readAheadNote.map { [$0] } ?? []))
+                            notes: core.targets.notes + (rtNote.map { [$0] } ?? []) + (readAheadNote.map { [$0] } ?? []),
+                            schedulerPolicy: policy)
     }
 }

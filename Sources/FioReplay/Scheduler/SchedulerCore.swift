@@ -9,6 +9,8 @@ import Glibc
 struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     let engine: E
     var tap: T
+    /// Fills every write's buffer at submit; nil for engines that move no data (null).
+    var payload: WritePayload?
     let percentiles: Bool
     /// Monotonic ns at which the ramp ends and the stats start over; 0: no ramp (or done).
     var rampEndNs: UInt64 = 0
@@ -48,7 +50,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     var cpuAtLastTick: UInt64 = 0
     var spinAtLastTick: UInt64 = 0
     /// Running SCHED_FIFO: the CPU budget below applies.
-    let realtime: Bool
+    var realtime = false
     var lastSpinCheckNs: UInt64 = 0
     var nextSpinCheckNs: UInt64 = 0
     /// The earliest of the sample, progress and spin-budget times.
@@ -91,6 +93,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     init(engine: E, tap: T, depth: Int, options o: ReplayOptions) throws {
         self.engine = engine
         self.tap = tap
+        payload = engine.movesData ? WritePayload(options: o.payload) : nil
         percentiles = o.percentiles
         rampNs = o.rampNs
         stopSignal = o.stop
@@ -109,7 +112,6 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         spin = o.spinNs
         maxSpinNs = max(o.spinNs, o.maxSpinNs)
         spinCap = maxSpinNs
-        realtime = o.realtimePriority != nil
         runtimeNs = o.runtimeNs ?? 0
         batchSize = max(1, o.batchSize)
         sampleIntervalNs = max(1_000_000, o.sampleIntervalNs)

@@ -121,6 +121,9 @@ extension SchedulerCore {
                 inflight += 1
                 s.pointee.depth = UInt32(truncatingIfNeeded: inflight)
                 stats.accountIssue(inflight: inflight)
+                if r.op == .write && payload != nil {
+                    payload!.fill(s.pointee.buffer, length: Int(len), offset: off)
+                }
                 tap.willSubmit(s)
                 // Timed: submit now, or hold it for one submission with the next I/O (see
                 // `holdNs`). Hold only for a next I/O the trace puts at the same time, or one

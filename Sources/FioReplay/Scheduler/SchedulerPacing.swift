@@ -83,9 +83,9 @@ extension SchedulerCore {
             spinAtLastTick = stats.spinNs
             let window = now &- lastSpinCheckNs
             lastSpinCheckNs = now
-            if used > window / 10 * 7 {
+            if used > window / 100 * (realtime ? 88 : 70) {
                 spinCap = spinCap / 2
-            } else if used < window / 10 * 4 {
+            } else if used < window / 100 * (realtime ? 70 : 40) {
                 spinCap = min(maxSpinNs, max(spinNs, spinCap * 2))
             }
             if spin > spinCap { spin = spinCap }

@@ -23,12 +23,16 @@ public struct IntervalSampler: ReplayTap {
     private var late = CoarseHistogram()
     private var lateOver100us: UInt64 = 0
     private var started = false
+    /// Rows of the interval being emitted: reused, so closing an interval allocates nothing
+    /// on the scheduler's thread (where a malloc could wait for another thread's lock).
+    private var rows: [TimeSeriesRow] = []
 
     struct OpAccumulator {
         var ios: UInt64 = 0
         var bytes: UInt64 = 0
         var errors: UInt64 = 0
         var latency = CoarseHistogram()
+        mutating func reset() { ios = 0; bytes = 0; errors = 0; latency.reset() }
     }
 
     public init(intervalNs: UInt64, job: String, writer: TimeSeriesWriter) {
@@ -36,6 +40,7 @@ public struct IntervalSampler: ReplayTap {
         self.job = job
         self.writer = writer
         ops = Array(repeating: OpAccumulator(), count: StatOp.allCases.count)
+        rows.reserveCapacity(StatOp.allCases.count + 1)
     }
 
     public mutating func start(at ns: UInt64) {
@@ -90,10 +95,11 @@ public struct IntervalSampler: ReplayTap {
 
     private mutating func emit(endNs: UInt64) {
         let begin = boundary &- intervalNs
-        var rows: [TimeSeriesRow] = []
+        rows.removeAll(keepingCapacity: true)
         var total = TimeSeriesRow(job: job, interval: index, startNs: begin &- startNs, endNs: endNs &- startNs, op: "all")
-        for op in StatOp.allCases {
-            let a = ops[op.rawValue]
+        for k in 0..<4 {
+            guard let op = StatOp(rawValue: k) else { continue }
+            let a = ops[k]
             total.ios += a.ios
             total.bytes += a.bytes
             total.errors += a.errors
@@ -104,7 +110,7 @@ public struct IntervalSampler: ReplayTap {
             r.errors = a.errors
             r.latency = a.latency.summary()
             rows.append(r)
-            ops[op.rawValue] = OpAccumulator()
+            ops[k].reset()
         }
         total.issued = issued
         total.depthMean = issued > 0 ? Double(depthSum) / Double(issued) : 0
@@ -114,7 +120,7 @@ public struct IntervalSampler: ReplayTap {
         rows.append(total)
         writer.append(rows)
         issued = 0; depthSum = 0; depthMax = 0; lateOver100us = 0
-        late = CoarseHistogram()
+        late.reset()
         index += 1
     }
 }
@@ -141,6 +147,15 @@ struct CoarseHistogram {
         let e = b / 16 + 3, sub = UInt64(b % 16)
         let lo = (16 + sub) << UInt64(e - 4)
         return lo + (UInt64(1) << UInt64(e - 4)) / 2
+    }
+
+    /// Empties it in place (no allocation).
+    mutating func reset() {
+        guard count > 0 else { return }
+        counts.withUnsafeMutableBufferPointer { p in _ = p.initialize(repeating: 0) }
+        count = 0
+        min = .max
+        max = 0
     }
 
     @inline(__always) mutating func record(_ v: UInt64) {

@@ -1,7 +1,7 @@
 import FioTrace
 
 /// A consumer of every I/O the scheduler issues, with fio's two hook points: at submit
-/// (fio's `populate_verify_io_u` at prep: the buffer may be filled) and at completion (the
+/// (fio's `populate_verify_io_u` at prep: the buffer may be filled, over the write payload) and at completion (the
 /// result, latency, depth and buffer are there to see). The recorder, the interval sampler,
 /// write payloads and verify are taps. The scheduler is generic over its tap, so `NoTap`
 /// compiles to nothing: an unused tap costs nothing.
@@ -39,22 +39,20 @@ public struct NoTap: ReplayTap {
     @inline(__always) public mutating func tick(now: UInt64, final: Bool) {}
 }
 
-/// The taps a run uses, each optional: write payloads, the recorder (`--write-iolog`), the
-/// interval sampler (`--write-timeseries`) and the verifier. One branch per absent tap per
-/// hook.
+/// The taps a run uses, each optional: the recorder (`--write-iolog`), the interval sampler
+/// (`--write-timeseries`) and the verifier. One branch per absent tap per hook. (Write
+/// payloads are filled by the scheduler itself, before the taps: every write needs one.)
 public struct TapSet: ReplayTap {
-    public var payload: WritePayload?
     public var recorder: RecorderTap?
     public var sampler: IntervalSampler?
 
-    public init(payload: WritePayload? = nil, recorder: RecorderTap? = nil, sampler: IntervalSampler? = nil) {
-        self.payload = payload
+    public init(recorder: RecorderTap? = nil, sampler: IntervalSampler? = nil) {
         self.recorder = recorder
         self.sampler = sampler
     }
 
     /// True when no tap is set (the scheduler then runs with `NoTap`).
-    public var isEmpty: Bool { payload == nil && recorder == nil && sampler == nil }
+    public var isEmpty: Bool { recorder == nil && sampler == nil }
 
     @inline(__always)
     public mutating func start(at ns: UInt64) {
@@ -64,9 +62,6 @@ public struct TapSet: ReplayTap {
 
     @inline(__always)
     public mutating func willSubmit(_ slot: UnsafeMutablePointer<IOSlot>) {
-        if slot.pointee.op == .write, payload != nil {
-            payload!.fill(slot.pointee.buffer, length: Int(slot.pointee.length), offset: slot.pointee.offset)
-        }
         recorder?.willSubmit(slot)
         sampler?.willSubmit(slot)
     }

@@ -6,68 +6,90 @@ import FioTrace
 /// yet written, bounded by the writer's pace (it wakes for every 256 rows and at the end).
 public final class TimeSeriesWriter: @unchecked Sendable {
     public let path: String
-    private let output: TraceOutput
-    private let monitor = Monitor()
-    private var pending: [TimeSeriesRow] = []
-    private var closing = false
-    private var failure: (any Error)?
+    private let shared: Shared
     private var thread: WorkerThread?
     /// Rows written so far.
-    public private(set) var written: UInt64 = 0
+    public var written: UInt64 { shared.monitor.withLock { shared.written } }
+
+    /// What the writer thread shares with the samplers.
+    final class Shared: @unchecked Sendable {
+        let monitor = Monitor()
+        let output: TraceOutput
+        var pending: [TimeSeriesRow] = []
+        var closing = false
+        var failure: (any Error)?
+        var written: UInt64 = 0
+        init(output: TraceOutput) {
+            self.output = output
+            pending.reserveCapacity(4096)
+        }
+
+        func run() {
+            var batch: [TimeSeriesRow] = []
+            batch.reserveCapacity(4096)
+            while true {
+                monitor.lock()
+                while pending.count < 256 && !closing { monitor.wait() }
+                swap(&batch, &pending)
+                let last = closing
+                monitor.unlock()
+                if failure == nil {
+                    do {
+                        for r in batch {
+                            output.append(r.csvLine)
+                            output.append("\n")
+                            try output.maybeFlush()
+                        }
+                        monitor.withLock { written += UInt64(batch.count) }
+                    } catch {
+                        failure = error
+                    }
+                }
+                batch.removeAll(keepingCapacity: true)
+                if last { return }
+            }
+        }
+    }
 
     /// Creates (or truncates) `path` and writes the CSV header.
     public init(path: String) throws {
         self.path = path
-        output = try TraceOutput(path: path)
+        let output = try TraceOutput(path: path)
         output.append(TimeSeriesRow.csvHeader + "\n")
+        let sh = Shared(output: output)
+        shared = sh
         do {
-            thread = try WorkerThread(name: "fio-timeseries") { [unowned self] in self.run() }
+            thread = try WorkerThread(name: "fio-timeseries") { sh.run() }
         } catch {
             throw ReplayError(.invalidOption, "cannot start the time-series writer: \(error)")
         }
     }
 
-    /// Queues rows for writing (any thread).
+    /// Queues rows for writing (any thread). The queue's array keeps its capacity (the writer
+    /// swaps in an emptied one), so this allocates only when more than 4096 rows wait.
     public func append(_ rows: [TimeSeriesRow]) {
-        monitor.lock()
-        pending.append(contentsOf: rows)
-        if pending.count >= 256 { monitor.broadcast() }
-        monitor.unlock()
+        let sh = shared
+        sh.monitor.lock()
+        sh.pending.append(contentsOf: rows)
+        if sh.pending.count >= 256 { sh.monitor.broadcast() }
+        sh.monitor.unlock()
     }
 
-    private func run() {
-        var batch: [TimeSeriesRow] = []
-        while true {
-            monitor.lock()
-            while pending.count < 256 && !closing { monitor.wait() }
-            swap(&batch, &pending)
-            let last = closing
-            monitor.unlock()
-            if failure == nil {
-                do {
-                    for r in batch {
-                        output.append(r.csvLine)
-                        output.append("\n")
-                        try output.maybeFlush()
-                    }
-                    written += UInt64(batch.count)
-                } catch {
-                    failure = error
-                }
-            }
-            batch.removeAll(keepingCapacity: true)
-            if last { return }
-        }
-    }
-
-    /// Writes every row handed over and closes the file. Throws the first write error.
+    /// Writes every row handed over and flushes the file. Throws the first write error.
     public func finish() throws {
-        monitor.withLock {
-            closing = true
-            monitor.broadcast()
+        stop()
+        if let failure = shared.failure { throw failure }
+        try shared.output.flush()
+    }
+
+    private func stop() {
+        shared.monitor.withLock {
+            shared.closing = true
+            shared.monitor.broadcast()
         }
         thread.take()?.join()
-        if let failure { throw failure }
-        try output.flush()
     }
+
+    /// Dropped without `finish`: the rows handed over are still written.
+    deinit { stop() }
 }

@@ -135,12 +135,13 @@ struct ChannelReader {
             if let s = it.skipped { skipped = s }
             return .end
         }
-        // Recycle what the caller's array held before: the producer refills it.
-        var old = batch
-        old.removeAll(keepingCapacity: true)
+        // Recycle the caller's array (swapped out, so it is not shared and emptying it
+        // allocates nothing): the producer refills it.
         if it.records.count <= maxCount {
             swap(&batch, &it.records)
-            if old.capacity > 0 { channel.spare.append(old) }
+            it.records.removeAll(keepingCapacity: true)
+            if it.records.capacity > 0 { channel.spare.append(it.records) }
+            it.records = []
         } else {
             if held.capacity > 0 { held.removeAll(keepingCapacity: true); channel.spare.append(held) }
             held = it.records
