@@ -22,6 +22,11 @@ let package = Package(
         .systemLibrary(name: "CXXHash", path: "Sources/CXXHash"),
         .systemLibrary(name: "CLibAIO", path: "Sources/CLibAIO"),
         .target(
+            name: "CChecksum",
+            path: "Sources/CChecksum",
+            linkerSettings: [.linkedLibrary("isal"), .linkedLibrary("crypto"), .linkedLibrary("xxhash")]
+        ),
+        .target(
             name: "CFioLinux",
             path: "Sources/CFioLinux",
             linkerSettings: [.linkedLibrary("uring")]
@@ -37,7 +42,7 @@ let package = Package(
         .target(
             name: "FioReplay",
             dependencies: [
-                "FioTrace", "CLibAIO", "CFioLinux",
+                "FioTrace", "CLibAIO", "CFioLinux", "CChecksum",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]

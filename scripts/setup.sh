@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the system packages FioTrace needs when any is missing (Debian/Ubuntu).
-# Libraries: zstd, zlib, xxhash, libaio, liburing. Tools used by tests and benchmarks:
+# Libraries: zstd, zlib, xxhash, libaio, liburing, ISA-L (crc32c) and OpenSSL's libcrypto
+# (md5/sha for verify). Tools used by tests and benchmarks:
 # fio (the peer and ground truth), blktrace (blkparse), zstd, gzip, strace, mkfs.ext4 and
 # losetup (block-device safety tests on a loop device).
 set -euo pipefail
 need=()
-for h in zstd.h zlib.h xxhash.h libaio.h liburing.h; do
+for h in zstd.h zlib.h xxhash.h libaio.h liburing.h isa-l/crc.h openssl/sha.h; do
     [ -f "/usr/include/$h" ] || need+=("$h")
 done
 for t in fio blkparse zstd gzip strace bc python3 mkfs.ext4 losetup; do
@@ -18,5 +19,5 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq libzstd-dev zlib1g-dev libxxhash-dev libaio-dev liburing-dev \
+$SUDO apt-get install -y -qq libzstd-dev zlib1g-dev libxxhash-dev libaio-dev liburing-dev libisal-dev libssl-dev \
     fio blktrace zstd gzip strace bc python3 e2fsprogs mount >/dev/null

@@ -41,6 +41,7 @@ public struct IOSlot {
     public var tapSeq: UInt64 = 0
     public var tapNs: UInt64 = 0
     public var tapTag: UInt64 = 0
+    public var tapIndex: UInt32 = 0
 
     public init(buffer: UnsafeMutableRawPointer, capacity: Int) {
         self.buffer = buffer

@@ -56,6 +56,8 @@ public struct LiveRunOptions {
     public var recorder: ReplayRecorder?
     /// Called about once a second with the totals over the streams that are running.
     public var progress: ((ReplayProgress) -> Void)?
+    /// The run's verifier (jobs with fio's verify options), shared by its streams.
+    public var verifier: Verifier?
     /// Per-interval samples of every stream (`--write-timeseries`), and their interval (ns).
     public var timeSeries: TimeSeriesWriter?
     public var timeSeriesIntervalNs: UInt64 = 1_000_000_000
@@ -99,8 +101,7 @@ public struct LiveRun {
     public static func engine(fioName: String) -> EngineKind? { EngineKind(fioName: fioName) }
 
     /// fio options that change how fio issues I/O in a way a live run does not model; a
-    /// job that sets one is refused rather than run differently from fio. (Verify is refused
-    /// by its typed values: see `unsupportedOption`.)
+    /// job that sets one is refused rather than run differently from fio.
     public static let unsupportedLiveOptions: Set<String> = [
         "iodepth_batch_complete", "iodepth_batch_complete_min",
         "iodepth_low", "io_submit_mode", "thinktime_spin",
@@ -115,11 +116,44 @@ public struct LiveRun {
     static func unsupportedOption(_ job: JobSpec) -> (name: String, why: String)? {
         let issuing = "a live run reaps and submits as fio's defaults do"
         if let k = job.optionNames.first(where: { unsupportedLiveOptions.contains($0) }) { return (k, issuing) }
-        if job.verify != nil || job.verifyOnly {
-            let k = job.verifyOnly ? "verify_only" : job.optionNames.last { $0 == "verify" || $0 == "verify_pattern" } ?? "verify"
-            return (k, issuing)
+        if job.verifyBacklog != nil {
+            return ("verify_backlog", "fio interleaves verify reads with the writes; a live run checks the job's own reads as they complete and reads everything back after the job (do_verify)")
+        }
+        if let v = job.verify, VerifyAlgorithm(name: v) == nil {
+            return ("verify", "verify=\(v) is not available (available: \(VerifyAlgorithm.names); fio's crc32c-intel, xxhash and xxh64 map to them)")
         }
         return nil
+    }
+
+    /// The verify settings of the run, from its jobs' fio options; nil when no job verifies.
+    /// One setting per run (the jobs share one last-writer map): jobs that verify with
+    /// different algorithms, intervals or patterns are refused.
+    public static func verifyOptions(_ jobs: [JobSpec]) throws -> VerifyOptions? {
+        var found: (VerifyOptions, JobSpec)?
+        for job in jobs {
+            guard let name = job.verify ?? (job.verifyOnly ? "crc32c" : nil) else { continue }
+            guard let a = VerifyAlgorithm(name: name) else {
+                throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): verify=\(name) is not available (available: \(VerifyAlgorithm.names))")
+            }
+            var o = VerifyOptions()
+            o.algorithm = a
+            if let i = job.verifyInterval {
+                guard i >= 512, i <= 1 << 20, i & (i - 1) == 0 else {
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): verify_interval=\(i) must be a power of two from 512 to 1m here (every header starts a 512-byte sector)")
+                }
+                o.interval = Int(i)
+            }
+            o.pattern = job.verifyPattern
+            o.fatal = job.verifyFatal
+            if let (prev, pj) = found {
+                guard prev.algorithm == o.algorithm && prev.interval == o.interval && prev.pattern == o.pattern else {
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name) verifies differently from job \(pj.name); the jobs of a run share one verify setting")
+                }
+                o.fatal = o.fatal || prev.fatal
+            }
+            found = (o, job)
+        }
+        return found?.0
     }
 
     /// What the job's writes carry: fio's buffer options (with fio's implied settings, which
@@ -361,6 +395,7 @@ public struct LiveRun {
         o.blockSizeHint = Int(min(maxBS, 1 << 24))
         o.recorder = options.recorder
         o.timeSeries = options.timeSeries
+        o.verifier = options.verifier
         o.timeSeriesIntervalNs = options.timeSeriesIntervalNs
         o.jobName = "\(job.name).\(job.jobNumber)"
         o.recorderStream = jobs.count > 1 ? UInt32(j) : nil

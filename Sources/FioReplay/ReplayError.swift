@@ -21,6 +21,9 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable, Equatable {
         case invalidOption
         /// The run was interrupted by SIGINT/SIGTERM.
         case interrupted
+        /// Verify found bad data and was asked to stop at the first (verify_fatal), or the
+        /// verify state could not be read or written.
+        case verifyFailed
     }
 
     public var kind: Kind

@@ -72,6 +72,7 @@ struct FioGenCommand: ParsableCommand {
             jobs = try parseJobOptions(options)
             jobText = jobFileText(options: options)
         }
+        if let why = jobs.lazy.compactMap(\.notGeneratable).first { throw TraceError(.unsupported, why) }
         let timing: GeneratorOptions.Timing
         if noTiming {
             timing = .none

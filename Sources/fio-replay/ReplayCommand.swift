@@ -72,6 +72,8 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup(title: "Write data (fio's buffer options)") var writeData: WriteDataOptions
 
+    @OptionGroup(title: "Verify") var verifyFlags: VerifyFlags
+
 
 
 
@@ -197,6 +199,9 @@ struct ReplayCommand: ParsableCommand {
         }
         if streamList.count > 1 {
             installInterruptHandler()
+            if let vo = try verifyFlags.options() {
+                o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: true)
+            }
             try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress)
             return
         }
@@ -207,6 +212,9 @@ struct ReplayCommand: ParsableCommand {
         var pristine: (any TraceSource)? = needScan ? nil : first
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: false)
         o.recorder = recorder
+        if let vo = try verifyFlags.options() {
+            o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: false)
+        }
         let scheduler = Scheduler(options: o)
         let result = try reportingErrors {
             try scheduler.run(engine: engineKind, note: { warn("fio-replay: \($0)") }) {
@@ -225,7 +233,12 @@ struct ReplayCommand: ParsableCommand {
         }
         // The report first: a recording that cannot be finished (a full disk) must not
         // cost the statistics.
-        let status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result))], label: "Replay")
+        let verified = try o.verifier.map {
+            try finishVerify($0, statePath: verifyFlags.state, pass: verifyFlags.doVerify, engine: engineKind,
+                             iodepth: verifyFlags.passDepth, direct: direct, interrupted: result.interrupted)
+        }
+        var status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result), verify: verified)], label: "Replay")
+        status = verifyStatus(verified, status)
         try common.finishTimeSeries(o.timeSeries)
         var meta = recordingMetadata()
         meta.ioengine = result.engineName
@@ -303,7 +316,14 @@ extension ReplayCommand {
             opts["stream"] = String(list[k].id)
             reports.append(JobReport(jobIndex: k, name: "replay.s\(list[k].id)", result: r, options: opts))
         }
-        let status = try common.report(reports, label: "Replay")
+        // One verifier for all streams: its results go with the first stream's report.
+        let verified = try base.verifier.map {
+            try finishVerify($0, statePath: verifyFlags.state, pass: verifyFlags.doVerify, engine: engine,
+                             iodepth: verifyFlags.passDepth, direct: direct, interrupted: results.contains(where: \.interrupted))
+        }
+        if !reports.isEmpty { reports[0].verify = verified }
+        var status = try common.report(reports, label: "Replay")
+        status = verifyStatus(verified, status)
         try common.finishTimeSeries(timeSeries)
         var meta = recordingMetadata()
         meta.ioengine = Array(Set(results.map(\.engineName))).sorted().joined(separator: ",")

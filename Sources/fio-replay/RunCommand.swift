@@ -45,6 +45,9 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var common: RunReportOptions
 
+    @Option(name: .customLong("verify-state"), help: "With fio's verify= options: where the verify state goes (default: JOB-verify.state, kept only when the run or its check fails, as fio keeps its state only for an aborted job) and where verify_only/verify_state_load read it from.")
+    var verifyState: String?
+
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("JOBFILE and/or fio options (--rw=randread ...).", valueName: "job-or-options"))
     var rest: [String] = []
 
@@ -106,6 +109,12 @@ struct RunCommand: ParsableCommand {
             }
         }
 
+        let verifyOptions = try reportingErrors { try LiveRun.verifyOptions(jobs) }
+        let defaultState = "\(jobs[0].name)-verify.state"
+        if verifyOptions != nil && jobs.contains(where: { $0.verifyOnly || $0.verifyStateLoad }) {
+            try verifyOnly(jobs, statePath: verifyState ?? defaultState, fatal: verifyOptions?.fatal ?? false)
+            return
+        }
         var live = try reportingErrors { try LiveRun(jobs: jobs, options: o) }
         try reportingErrors { try live.layOut(note: { warn("fio-replay: \($0)") }) }
 
@@ -115,6 +124,11 @@ struct RunCommand: ParsableCommand {
         recorder?.noteFiles(live.files.map { f in TraceFile(path: live.targetPath(f), size: f.size) })
         live.options.recorder = recorder
         live.options.timeSeries = try common.openTimeSeries()
+        var statePath: String?
+        if let vo = verifyOptions {
+            statePath = verifyState ?? (jobs.contains { $0.verifyStateSave } ? defaultState : nil)
+            live.options.verifier = try makeVerifier(vo, statePath: statePath, concurrent: jobs.count > 1)
+        }
 
         installInterruptHandler()
         runStart.value = monotonicNs()
@@ -122,7 +136,22 @@ struct RunCommand: ParsableCommand {
         if showProgress { warn("") }
         for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
 
-        let status = try common.report(live.grouped(results), label: "Run")
+        var reports = live.grouped(results)
+        var verified: VerifyResults?
+        if let v = live.options.verifier {
+            // fio's do_verify: read back what the jobs wrote, at the deepest job's depth.
+            let doVerify = jobs.contains { $0.verify != nil && $0.doVerify }
+            verified = try finishVerify(v, statePath: statePath, pass: doVerify, engine: live.plans[0].engine,
+                                        iodepth: max(16, live.plans.map(\.iodepth).max() ?? 1), direct: live.plans[0].direct,
+                                        interrupted: results.contains(where: \.result.interrupted))
+            if !reports.isEmpty { reports[0].verify = verified }
+        }
+        var status = try common.report(reports, label: "Run")
+        status = verifyStatus(verified, status)
+        if let p = statePath, verifyState == nil, status == 0 {
+            // Like fio, keep the default-named state only when something went wrong.
+            unlink(p)
+        }
         try common.finishTimeSeries(live.options.timeSeries)
         if recorder != nil {
             // The depth a replay of the recording should allow: the most I/Os the streams of
@@ -141,6 +170,35 @@ struct RunCommand: ParsableCommand {
             ]
             try common.finishRecorder(recorder, path: logPath, metadata: meta)
         }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension RunCommand {
+    /// fio's verify_only / verify_state_load: no writes, only the check of what an earlier
+    /// run wrote, from its saved state (a run that did not finish is read as after a power
+    /// cut: only what a completed fsync made durable must be there).
+    func verifyOnly(_ jobs: [JobSpec], statePath: String, fatal: Bool) throws {
+        let loaded = try reportingErrors { try LoadedVerifyState.load(path: statePath, crash: .power) }
+        if !loaded.clean {
+            warn("fio-replay: the run that wrote \(statePath) did not finish (\(loaded.stoppedBecause)); checking as after a power cut")
+        }
+        let v = Verifier(state: loaded, fatal: fatal)
+        if !loaded.clean { v.noteCrashMode("power cut") }
+        var p = VerifyPass()
+        let job = jobs[0]
+        if let e = engine { p.engine = try reportingErrors { () throws -> EngineKind in
+            guard let k = EngineKind(rawValue: e) else { throw ReplayError(.invalidOption, "unknown engine \(e)") }
+            return k
+        } } else if let k = job.ioengine.flatMap({ EngineKind(fioName: $0) }) { p.engine = k } else { p.engine = .psync }
+        p.iodepth = max(16, job.iodepth)
+        p.direct = job.direct
+        p.targets = TargetMapping(all: target)
+        installInterruptHandler()
+        let r = try reportingErrors { try p.run(v, afterCrash: !loaded.clean) { warn("fio-replay: \($0)") } }
+        var status = try common.report([JobReport(name: job.name, result: r, options: ["verify_only": "1", "state": statePath],
+                                                  verify: v.results)], label: "Verify")
+        status = verifyStatus(v.results, status)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -94,6 +94,7 @@ public struct FioJSONReport {
             ("latency_window", .int(0)),
         ]
         job.append(("replay", replay(r, wallSec: wallSec)))
+        if let v = report.verify { job.append(("verify", v.json)) }
         return .object(job)
     }
 

@@ -12,14 +12,17 @@ public struct JobReport {
     public var result: ReplayResult
     /// The job's options as fio's JSON prints them in "job options".
     public var options: [String: String]
+    /// What verify found (a `verify` object under the job), when the job verified.
+    public var verify: VerifyResults?
 
     public init(jobIndex: Int = 0, name: String, group: Int = 0, jobs: Int = 1, result: ReplayResult,
-                options: [String: String] = [:]) {
+                options: [String: String] = [:], verify: VerifyResults? = nil) {
         self.jobIndex = jobIndex
         self.name = name
         self.group = group
         self.jobs = jobs
         self.result = result
         self.options = options
+        self.verify = verify
     }
 }

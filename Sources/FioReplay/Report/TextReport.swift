@@ -95,6 +95,7 @@ public struct TextReport {
         out += "  IO depths    : " + zip(dk, s.depthLevels).map { String(format: "%@=%.1f%%", $0.0, Double($0.1) * 100 / total) }.joined(separator: ", ") + "\n"
         out += "     issued rwts: total=\(s.read.ios),\(s.write.ios),\(s.trim.ios),\(s.sync.ios) short=\(s.read.shortIOs),\(s.write.shortIOs),\(s.trim.shortIOs),0 dropped=\(s.read.droppedIOs),\(s.write.droppedIOs),\(s.trim.droppedIOs),\(s.sync.droppedIOs)\n"
         out += "     latency   : target=0, window=0, percentile=100.00%, depth=\(r.iodepth)\n"
+        if let v = job.verify { out += v.text }
         return out
     }
 

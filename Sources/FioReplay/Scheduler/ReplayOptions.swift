@@ -98,6 +98,12 @@ public struct ReplayOptions {
     public var submitBatch: Int?
     /// What writes carry (fio's buffer options). Filled at submit for engines that move data.
     public var payload = WritePayloadOptions()
+    /// Verify: writes carry self-describing data and reads are checked (`VerifyTap`).
+    public var verifier: Verifier?
+    /// The verify tap runs the read-back pass (reads counted as the pass's).
+    public var verifyPass = false
+    /// Checking after a crash (see `SectorChecker.afterCrash`).
+    public var verifyAfterCrash = false
     /// Per-interval samples go here (`--write-timeseries`); nil: no sampler.
     public var timeSeries: TimeSeriesWriter?
     /// Interval of those samples (ns).

@@ -58,6 +58,9 @@ public struct Scheduler {
         if let r = options.recorder {
             taps.recorder = RecorderTap(recorder: r, stream: options.recorderStream, fileMap: options.recorderFileMap)
         }
+        if let v = options.verifier {
+            taps.verifier = VerifyTap(verifier: v, pass: options.verifyPass, afterCrash: options.verifyAfterCrash)
+        }
         if let w = options.timeSeries {
             taps.sampler = IntervalSampler(intervalNs: options.timeSeriesIntervalNs, job: options.jobName, writer: w)
         }

@@ -149,6 +149,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     }
 
     mutating func refreshFileCache(target t: Int) {
+        if targets.targets[t].fd >= 0 { tap.noteTarget(t, path: targets.targets[t].path) }
         for (i, ti) in targets.fileTarget.enumerated() where ti == t {
             fileFd[i] = targets.targets[t].fd
             fileSize[i] = targets.targets[t].size

@@ -93,6 +93,9 @@ extension SchedulerCore {
             tap.tick(now: now, final: false)
         }
         if rampEndNs != 0 && now >= rampEndNs { endRamp(now: now) }
+        if tap.wantsStop {
+            fail(ReplayError(.verifyFailed, "verify found bad data (verify_fatal): the run stopped at the first bad read"))
+        }
         if let s = stopSignal, s.isRaised { stop = true }
         if runtimeEndNs != 0 && now >= runtimeEndNs { stop = true }
         if now >= nextSampleNs { closeSampleInterval(now: now) }

@@ -23,10 +23,16 @@ public protocol ReplayTap {
     mutating func tick(now: UInt64, final: Bool)
     /// The trace's file table grew (files are only ever appended); rare, never per I/O.
     mutating func noteFiles(_ files: [TraceFile])
+    /// Target `index` (`IOSlot.target`) was opened at `path`.
+    mutating func noteTarget(_ index: Int, path: String)
+    /// The tap asks the run to stop (checked at the periodic tick).
+    var wantsStop: Bool { get }
 }
 
 extension ReplayTap {
     public mutating func noteFiles(_ files: [TraceFile]) {}
+    public mutating func noteTarget(_ index: Int, path: String) {}
+    public var wantsStop: Bool { false }
 }
 
 /// No tap: every hook is empty and inlined away.
@@ -45,14 +51,16 @@ public struct NoTap: ReplayTap {
 public struct TapSet: ReplayTap {
     public var recorder: RecorderTap?
     public var sampler: IntervalSampler?
+    public var verifier: VerifyTap?
 
-    public init(recorder: RecorderTap? = nil, sampler: IntervalSampler? = nil) {
+    public init(recorder: RecorderTap? = nil, sampler: IntervalSampler? = nil, verifier: VerifyTap? = nil) {
         self.recorder = recorder
         self.sampler = sampler
+        self.verifier = verifier
     }
 
     /// True when no tap is set (the scheduler then runs with `NoTap`).
-    public var isEmpty: Bool { recorder == nil && sampler == nil }
+    public var isEmpty: Bool { recorder == nil && sampler == nil && verifier == nil }
 
     @inline(__always)
     public mutating func start(at ns: UInt64) {
@@ -62,18 +70,21 @@ public struct TapSet: ReplayTap {
 
     @inline(__always)
     public mutating func willSubmit(_ slot: UnsafeMutablePointer<IOSlot>) {
+        verifier?.willSubmit(slot)
         recorder?.willSubmit(slot)
         sampler?.willSubmit(slot)
     }
 
     @inline(__always)
     public mutating func didComplete(_ slot: UnsafeMutablePointer<IOSlot>, now: UInt64) {
+        verifier?.didComplete(slot, now: now)
         recorder?.didComplete(slot, now: now)
         sampler?.didComplete(slot, now: now)
     }
 
     @inline(__always)
     public mutating func didCancel(_ slot: UnsafeMutablePointer<IOSlot>) {
+        verifier?.didCancel(slot)
         recorder?.didCancel(slot)
         sampler?.didCancel(slot)
     }
@@ -86,4 +97,10 @@ public struct TapSet: ReplayTap {
     public mutating func noteFiles(_ files: [TraceFile]) {
         recorder?.noteFiles(files)
     }
+
+    public mutating func noteTarget(_ index: Int, path: String) {
+        verifier?.noteTarget(index, path: path)
+    }
+
+    public var wantsStop: Bool { verifier?.wantsStop ?? false }
 }

@@ -144,16 +144,17 @@ extension JobBuilder {
     mutating func finish(fileName: String, sectionLine: Int) throws {
         let name = job.name
         let w = sectionLine > 0 ? "\(fileName):\(sectionLine)" : fileName
-        // Verify options that change which I/Os fio issues for a job that writes.
+        // Verify options that add I/O fio issues for a job that writes: a live run does them
+        // (fio-replay run verifies), a generated trace cannot hold them.
         if job.verifyOnly && job.rw.writes, let at = verifyOnlyAt {
-            throw TraceError(.unsupported, "\(at.whereText): verify_only=1 replaces the job's writes with fio's check of what an earlier run wrote, which fio-gen does not generate")
+            job.notGeneratable = "\(at.whereText): verify_only=1 replaces the job's writes with fio's check of what an earlier run wrote, which fio-gen does not generate"
         }
         if let at = verifyAt, let v = job.verify, job.rw.writes {
             if job.doVerify {
-                throw TraceError(.unsupported, "\(at.whereText): verify=\(v) adds fio's read-back verify pass, which fio-gen does not generate (set do_verify=0, or verify with fio-replay)")
+                job.notGeneratable = "\(at.whereText): verify=\(v) adds fio's read-back verify pass, which fio-gen does not generate (set do_verify=0, or verify with fio-replay run)"
             }
             if let n = job.verifyBacklog, n > 0 {
-                throw TraceError(.unsupported, "\(at.whereText): verify_backlog=\(n) interleaves fio's verify reads with the writes, which fio-gen does not generate")
+                job.notGeneratable = "\(at.whereText): verify_backlog=\(n) interleaves fio's verify reads with the writes, which fio-gen does not generate"
             }
         }
         if let (p, c) = rwPostfix {

@@ -13,6 +13,9 @@ public struct JobSpec: Sendable, Equatable {
     public var index: Int = 0
     /// Where the job's section starts (for messages), e.g. `job.fio:12` or `command line`.
     public var origin: String = ""
+    /// Why fio-gen cannot generate this job's I/O (fio's verify read-back adds I/O a trace
+    /// does not hold), with the file and line; nil when it can. A live run still runs it.
+    public var notGeneratable: String?
     /// The options as written (global ones first), with their lines: the metadata keeps them.
     public var options: [JobOption] = []
     /// The options' canonical names (aliases resolved), in the order given: lets a consumer
