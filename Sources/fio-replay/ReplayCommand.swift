@@ -91,6 +91,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("unknown timing \"\(timing)\" (known: original, none, closed)")
         }
         try common.check()
+        _ = try verifyFlags.options()
         guard ["auto", "on", "off"].contains(streams) else { throw ValidationError("--streams wants auto, on or off") }
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be > 0") }
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be > 0") }

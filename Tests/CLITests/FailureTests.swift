@@ -91,9 +91,10 @@ private func totalIOs(_ job: [String: Any], _ op: String) -> Int {
 // MARK: - a FUSE file whose second half fails with EIO
 
 /// One file, `/disk`, `size` bytes, served from this process over /dev/fuse. Any read or
-/// write that touches a byte at or past `errorFrom` fails with EIO; the rest succeed
-/// (reads return zeros, writes are accepted and dropped). Opened with FOPEN_DIRECT_IO so
-/// every request reaches the server with the caller's own offset and length.
+/// write that touches a byte at or past `errorFrom` fails with EIO; the rest succeed: with
+/// `keepsWrites` the first half holds what was written (in memory), else reads return zeros
+/// and writes are accepted and dropped (a device that loses acknowledged writes). Opened with
+/// FOPEN_DIRECT_IO so every request reaches the server with the caller's own offset and length.
 private final class FuseErrorFile: @unchecked Sendable {
     let mountPoint: String
     let size: UInt64
@@ -106,11 +107,20 @@ private final class FuseErrorFile: @unchecked Sendable {
     var eioCount: Int { lock.lock(); defer { lock.unlock() }; return _eioCount }
 
     var path: String { mountPoint + "/disk" }
+    /// The first half's bytes, when writes are kept.
+    private let store: UnsafeMutableRawBufferPointer?
 
-    init(mountPoint: String, size: UInt64, errorFrom: UInt64) throws {
+    init(mountPoint: String, size: UInt64, errorFrom: UInt64, keepsWrites: Bool = false) throws {
         self.mountPoint = mountPoint
         self.size = size
         self.errorFrom = errorFrom
+        if keepsWrites {
+            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(errorFrom), alignment: 4096)
+            b.initializeMemory(as: UInt8.self, repeating: 0)
+            store = b
+        } else {
+            store = nil
+        }
         fd = Glibc.open("/dev/fuse", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         let opts = "fd=\(fd),rootmode=40000,user_id=0,group_id=0"
@@ -191,11 +201,16 @@ private final class FuseErrorFile: @unchecked Sendable {
                 let len = UInt64(body.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
                 if off + len > errorFrom && off < size { failed(unique); continue }
                 let count = Int(off >= size ? 0 : min(len, size - off))
-                reply(unique, Bytes(zeros: count))
+                if let store { reply(unique, Bytes(copying: UnsafeRawBufferPointer(rebasing: store[Int(off)..<(Int(off) + count)]))) }
+                else { reply(unique, Bytes(zeros: count)) }
             case .write:
                 let off = body.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
                 let len = body.loadUnaligned(fromByteOffset: 16, as: UInt32.self)
                 if off + UInt64(len) > errorFrom { failed(unique); continue }
+                // fuse_write_in is 40 bytes; the data follows it.
+                if let store, body.count >= 40 + Int(len) {
+                    store.baseAddress!.advanced(by: Int(off)).copyMemory(from: body.baseAddress! + 40, byteCount: Int(len))
+                }
                 var out = Bytes()
                 out.u32(len); out.u32(0)
                 reply(unique, out)
@@ -242,10 +257,13 @@ private final class FuseErrorFile: @unchecked Sendable {
         _ = msg.data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 
+    deinit { store?.deallocate() }
+
     private struct Bytes {
         var data: [UInt8] = []
         init() {}
         init(zeros: Int) { data = [UInt8](repeating: 0, count: zeros) }
+        init(copying b: UnsafeRawBufferPointer) { data = Array(b) }
         mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
         mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
         mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { data += $0 } }
@@ -254,10 +272,11 @@ private final class FuseErrorFile: @unchecked Sendable {
 
 /// A loop device over a `FuseErrorFile`: a block device whose second half fails with EIO.
 /// `body` gets the device path; everything is torn down afterwards, also when it throws.
-private func withHalfFailingDevice(size: UInt64, errorFrom: UInt64, _ body: (String, FuseErrorFile) throws -> Void) throws {
+private func withHalfFailingDevice(size: UInt64, errorFrom: UInt64, keepsWrites: Bool = false,
+                                   _ body: (String, FuseErrorFile) throws -> Void) throws {
     let dir = makeTempDir("eio-mnt")
     defer { rmdir(dir) }
-    let fuse = try FuseErrorFile(mountPoint: dir, size: size, errorFrom: errorFrom)
+    let fuse = try FuseErrorFile(mountPoint: dir, size: size, errorFrom: errorFrom, keepsWrites: keepsWrites)
     defer { #expect(fuse.unmount(), "the FUSE server ends once the mount is gone") }
     let l = sh("losetup -f --show \(fuse.path)")
     try #require(l.status == 0 && l.output.hasPrefix("/dev/loop"), "losetup over the FUSE file: \(l.output)")
@@ -311,6 +330,47 @@ private func withHalfFailingDevice(size: UInt64, errorFrom: UInt64, _ body: (Str
             let replay = try #require(j["replay"] as? [String: Any])
             #expect((replay["error_record"] as? NSNumber)?.intValue == 34)
             #expect((replay["error"] as? String)?.contains("Input/output error") == true)
+        }
+    }
+
+    /// A verified replay whose write fails with EIO: the failed write is not reported as
+    /// corrupt later; everything that completed is read back and checked good. And a device
+    /// that acknowledges writes and drops them: every one of them is reported as unwritten.
+    @Test(.enabled(if: canLoopOverFuse, "needs root, /dev/fuse, /dev/loop-control and losetup"),
+          arguments: ["libaio", "io_uring"])
+    func eioWriteIsNotReportedByVerify(engine: String) throws {
+        let dir = makeTempDir("eiov"); defer { cleanup(dir) }
+        let trace = dir + "/t.log"
+        try iologV3(path: "/dev/orig", ios: Self.eioIOs(firstFailingOp: "write")).write(toFile: trace, atomically: true, encoding: .utf8)
+        try withHalfFailingDevice(size: 64 << 20, errorFrom: 32 << 20) { dev, _ in
+            let (r, _) = try runLimited("fio-replay", [
+                "replay", trace, "--target", dev, "--engine", engine, "--iodepth", "1", "--direct",
+                "--verify", "crc32c", "--output-format", "json", "--no-progress"])
+            let v = try #require(try job(r)["verify"] as? [String: Any])
+            let pass = try #require(v["pass"] as? [String: Any])
+            let bad = try #require(pass["bad"] as? [String: Any])
+            #expect((bad["unwritten"] as? NSNumber)?.intValue == 16 * 4096, "the 16 dropped writes: \(pass)")
+            #expect((v["bad_extents"] as? [Any])?.count == 16)
+        }
+        try withHalfFailingDevice(size: 64 << 20, errorFrom: 32 << 20, keepsWrites: true) { dev, fuse in
+            let (r, timedOut) = try runLimited("fio-replay", [
+                "replay", trace, "--target", dev, "--engine", engine, "--iodepth", "1", "--direct",
+                "--verify", "crc32c", "--verify-state", dir + "/s", "--output-format", "json", "--no-progress"])
+            #expect(!timedOut)
+            #expect(r.status == 1 && r.stderr.contains("Input/output error"), "\(r.stderr)")
+            let v = try #require(try job(r)["verify"] as? [String: Any])
+            #expect((v["writes_failed"] as? NSNumber)?.intValue == 1)
+            #expect(v["ok"] as? Bool == true, "\(v)")
+            // Later, in another process: the failed write's sectors are not expected to hold it.
+            let (p, t2) = try runLimited("fio-replay", ["verify", "--state", dir + "/s", "--target", dev, "--engine", engine,
+                                                        "--direct", "--output-format", "json", "--no-progress"])
+            #expect(!t2)
+            #expect(p.status == 0, "\(p.stderr)")
+            let pv = try #require(try job(p)["verify"] as? [String: Any])
+            let pass = try #require(pv["pass"] as? [String: Any])
+            #expect((pass["good_bytes"] as? NSNumber)?.intValue == 16 * 4096, "the 16 writes that completed: \(pass)")
+            #expect((pass["bad_bytes"] as? NSNumber)?.intValue == 0)
+            #expect(fuse.eioCount == 1, "the pass reads nothing of the failing half")
         }
     }
 

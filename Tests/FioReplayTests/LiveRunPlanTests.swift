@@ -75,21 +75,25 @@ struct LiveRunPlanTests {
         #expect(p == { var d = WritePayloadOptions(); d.seed = p.seed; return d }(), "fio's defaults: random, scrambled")
     }
 
-    @Test("verify is refused by name; its off values are not")
-    func refusals() {
-        for (body, name) in [("rw=write\nverify=crc32c\ndo_verify=0", "option verify "),
-                             ("rw=read\nverify_pattern=0xaa", "option verify_pattern "),
-                             ("rw=read\nverify=md5", "option verify "),
+    @Test("verify options become the run's verify settings; verify_backlog and unknown algorithms are refused by name")
+    func refusals() throws {
+        for (body, name) in [("rw=write\nverify=crc32c\nverify_backlog=16", "option verify_backlog "),
                              ("rw=read\nhipri", "option hipri ")] {
             let e = refusal(body)
             #expect(e.contains(name) && e.contains("not supported by a live run") && e.contains("l.fio:1"), "\(body): \(e)")
         }
-        // The message for verify is the one it always had.
-        #expect(refusal("rw=read\nverify=md5").contains("(a live run reaps and submits as fio's defaults do)"))
-        for body in ["rw=write\nverify=0", "rw=write\nverify=null", "rw=write\ndo_verify=1",
-                     "rw=write\nbuffer_compress_percentage=0",
+        for body in ["rw=write\nverify=0", "rw=write\nverify=null", "rw=write\ndo_verify=1", "rw=write\nverify=md5",
+                     "rw=read\nverify_pattern=0xaa", "rw=write\nbuffer_compress_percentage=0",
                      "rw=write\nzero_buffers=0\nrefill_buffers=0", "rw=write\ngroup_reporting\nnew_group"] {
             #expect(refusal(body).isEmpty, "\(body)")
         }
+        let jobs = try parseJobText("[a]\nsize=1m\nrw=write\nverify=crc32c-intel\nverify_interval=4k\nverify_fatal=1\n[b]\nsize=1m\nrw=read\n", fileName: "l.fio")
+        let o = try #require(try LiveRun.verifyOptions(jobs))
+        #expect(o.algorithm == .crc32c && o.interval == 4096 && o.fatal)
+        #expect(try LiveRun.verifyOptions(parseJobText("[a]\nsize=1m\nrw=write\n", fileName: "l.fio")) == nil)
+        let twoWays = try parseJobText("[a]\nsize=1m\nrw=write\nverify=md5\n[b]\nsize=1m\nrw=write\nverify=sha1\n", fileName: "l.fio")
+        #expect(throws: ReplayError.self) { try LiveRun.verifyOptions(twoWays) }
+        let odd = try parseJobText("[a]\nsize=1m\nrw=write\nverify=crc32c\nverify_interval=1000\n", fileName: "l.fio")
+        #expect(throws: ReplayError.self) { try LiveRun.verifyOptions(odd) }
     }
 }

@@ -137,12 +137,13 @@ struct JobOptionFieldTests {
         #expect(err("verify_interval=64").contains("at least 80"))
         #expect(err("do_verify=perhaps").contains("t.fio:3"))
         // What fio-gen cannot generate for a job that writes: the verify pass, a backlog of
-        // verify reads, or verify_only's read-back instead of the writes.
-        #expect(err("rw=write\nverify_pattern=0xaa").contains("t.fio:4"))
-        #expect(err("rw=write\nverify=md5\ndo_verify=0\nverify_backlog=16").contains("verify_backlog"))
-        #expect(err("rw=write\nverify_only=1").contains("verify_only"))
-        #expect(err("rw=write\nverify=md5\ndo_verify=0").isEmpty)
-        #expect(err("rw=read\nverify_only=1").isEmpty)
+        // verify reads, or verify_only's read-back instead of the writes. The jobs parse (a
+        // live run does these); fio-gen refuses them with the reason and the option's place.
+        #expect(try job("rw=write\nverify_pattern=0xaa").notGeneratable?.contains("t.fio:4") == true)
+        #expect(try job("rw=write\nverify=md5\ndo_verify=0\nverify_backlog=16").notGeneratable?.contains("verify_backlog") == true)
+        #expect(try job("rw=write\nverify_only=1").notGeneratable?.contains("verify_only") == true)
+        #expect(try job("rw=write\nverify=md5\ndo_verify=0").notGeneratable == nil)
+        #expect(try job("rw=read\nverify_only=1").notGeneratable == nil)
     }
 }
 

@@ -1,0 +1,153 @@
+import Foundation
+import Glibc
+import Testing
+
+/// A fio v3 iolog (µs timestamps) of `ios` (time µs, op, offset, length) on `path`.
+private func iolog(_ path: String, _ ios: [(UInt64, String, UInt64, UInt64)]) -> String {
+    var s = "fio version 3 iolog\n0 \(path) add\n0 \(path) open\n"
+    for (t, op, off, len) in ios {
+        s += op == "sync" ? "\(t) \(path) sync \(off) 0\n" : "\(t) \(path) \(op) \(off) \(len)\n"
+    }
+    return s
+}
+
+/// jobs[0]["verify"] of a JSON report.
+private func verifyObject(_ r: RunResult) throws -> [String: Any] {
+    let top = try #require(try? json(r), "stdout is JSON: \(r.stdout.prefix(300)) \(r.stderr)")
+    let jobs = try #require(top["jobs"] as? [[String: Any]])
+    return try #require(jobs.first?["verify"] as? [String: Any], "a verify object: \(jobs.first ?? [:])")
+}
+
+private func int(_ d: [String: Any], _ path: String...) -> Int {
+    var cur: Any? = d
+    for k in path { cur = (cur as? [String: Any])?[k] }
+    return (cur as? NSNumber)?.intValue ?? -1
+}
+
+/// Flips one bit in byte `offset` of `path`.
+private func flipBit(_ path: String, at offset: UInt64) {
+    let fd = open(path, O_RDWR)
+    var b: UInt8 = 0
+    pread(fd, &b, 1, off_t(offset))
+    b ^= 0x20
+    pwrite(fd, &b, 1, off_t(offset))
+    close(fd)
+}
+
+/// Starts `fio-replay` with `args` in the background.
+private func start(_ args: [String]) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binDir + "/fio-replay")
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
+
+@Suite("Verify from the command line", .serialized)
+struct VerifyCLITests {
+    /// A 4 s timed trace of random 4 KiB writes over 8 MiB at 2000 IOPS, an fsync every 100
+    /// writes, and a block at 8 MiB written at 0.1 s and never again.
+    func crashTrace(_ dir: String) throws -> String {
+        var ios: [(UInt64, String, UInt64, UInt64)] = [(100_000, "write", 8 << 20, 4096)]
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<8000 {
+            ios.append((UInt64(i) * 500, "write", UInt64.random(in: 0..<2048, using: &rng) * 4096, 4096))
+            if i % 100 == 99 { ios.append((UInt64(i) * 500 + 1, "sync", 0, 0)) }
+        }
+        ios.sort { $0.0 < $1.0 }
+        let path = dir + "/crash.log"
+        try iolog("/data/f", ios).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("SIGKILL mid-replay: verify from the saved state reports nothing false (kill and power-cut models), and finds a block corrupted before the kill")
+    func killedReplay() throws {
+        let dir = makeTempDir("vkill"); defer { cleanup(dir) }
+        let trace = try crashTrace(dir)
+        let target = dir + "/f", state = dir + "/s"
+        #expect(try run("truncate", ["-s", "9m", target]).status == 0)
+        let p = try start(["replay", trace, "--target", target, "--engine", "libaio", "--iodepth", "8",
+                           "--verify", "crc32c", "--verify-state", state, "--no-progress"])
+        usleep(1_000_000)
+        // Damage the block written at 0.1 s (and not again) while the replay goes on.
+        flipBit(target, at: (8 << 20) + 700)
+        usleep(500_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal)
+        for model in ["kill", "power"] {
+            let r = try run("fio-replay", ["verify", "--state", state, "--crash", model, "--output-format", "json", "--no-progress"])
+            #expect(r.status == 1, "\(model): the damaged block is bad: \(r.stderr)")
+            let v = try verifyObject(r)
+            let ranges = try #require(v["bad_extents"] as? [[String: Any]])
+            #expect(ranges.count == 1, "\(model): exactly the damaged sector, no false reports: \(ranges)")
+            #expect(int(ranges.first ?? [:], "offset") == (8 << 20) + 512 && ranges.first?["class"] as? String == "corrupted")
+            #expect(int(v, "pass", "checked_bytes") > 4 << 20, "\(model): what the run wrote is checked")
+            #expect(v["crash"] as? String == (model == "kill" ? "process kill" : "power cut"))
+            if model == "power" {
+                #expect(int(v, "pass", "good_bytes") > 1 << 20, "durable writes are checked strictly")
+            }
+        }
+        // Undamaged, the state verifies clean under both models.
+        flipBit(target, at: (8 << 20) + 700)
+        for model in ["kill", "power"] {
+            let r = try run("fio-replay", ["verify", "--state", state, "--crash", model, "--no-progress"])
+            #expect(r.status == 0, "\(model): \(r.stdout.suffix(600)) \(r.stderr)")
+        }
+    }
+
+    @Test("SIGKILL mid-run of a fio job with fsync every 32 writes: verify from the state finds nothing false")
+    func killedRun() throws {
+        let dir = makeTempDir("vrun"); defer { cleanup(dir) }
+        let p = try start(["run", "--name=c", "--filename=\(dir)/f", "--size=8m", "--rw=randwrite", "--bs=4k", "--fsync=32",
+                           "--rate_iops=2000", "--runtime=6", "--time_based", "--ioengine=libaio", "--iodepth=4",
+                           "--verify=crc32c", "--verify_interval=4096", "--verify-state", dir + "/s", "--no-progress"])
+        usleep(1_500_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        for model in ["kill", "power"] {
+            let r = try run("fio-replay", ["verify", "--state", dir + "/s", "--crash", model, "--output-format", "json", "--no-progress"])
+            #expect(r.status == 0, "\(model): \(r.stderr)")
+            let v = try verifyObject(r)
+            #expect(int(v, "pass", "checked_bytes") > 512 << 10, "\(model): \(v)")
+            #expect(int(v, "pass", "bad_bytes") == 0)
+        }
+    }
+
+    @Test("run with fio's verify=crc32c and verify_interval checks what it wrote; verify_only finds a corruption made afterwards")
+    func runVerifyOptions() throws {
+        let dir = makeTempDir("vopt"); defer { cleanup(dir) }
+        let job = ["run", "--name=v", "--filename=\(dir)/f", "--size=8m", "--rw=randwrite", "--bs=16k", "--ioengine=libaio",
+                   "--iodepth=8", "--verify=crc32c", "--verify_interval=4096", "--verify-state", dir + "/s",
+                   "--output-format", "json", "--no-progress"]
+        let w = try run("fio-replay", job)
+        #expect(w.status == 0, "\(w.stderr)")
+        let v = try verifyObject(w)
+        #expect(v["interval"] as? Int == 4096 && v["algorithm"] as? String == "crc32c")
+        #expect(int(v, "pass", "good_bytes") == 8 << 20, "\(v)")
+        flipBit(dir + "/f", at: 3 * 4096 + 2000)
+        let c = try run("fio-replay", job + ["--verify_only=1"])
+        #expect(c.status == 1)
+        let cv = try verifyObject(c)
+        let ranges = try #require(cv["bad_extents"] as? [[String: Any]])
+        #expect(ranges.count == 1 && int(ranges[0], "offset") == 3 * 4096 + 1536 && ranges[0]["class"] as? String == "corrupted", "\(ranges)")
+        // fio-gen still cannot generate fio's read-back: it says so with the option's place.
+        let g = try run("fio-gen", ["--name=v", "--rw=write", "--size=1m", "--verify=crc32c", "-o", dir + "/g.fiot"])
+        #expect(g.status != 0 && g.stderr.contains("verify=crc32c"), "\(g.stderr)")
+    }
+
+    @Test("verify_backlog is refused by name; an unknown algorithm and a bad state file say what is wrong")
+    func refusals() throws {
+        let dir = makeTempDir("vref"); defer { cleanup(dir) }
+        let b = try run("fio-replay", ["run", "--name=v", "--filename=\(dir)/f", "--size=1m", "--rw=write", "--verify=md5",
+                                       "--verify_backlog=16", "--no-progress"])
+        #expect(b.status != 0 && b.stderr.contains("verify_backlog"), "\(b.stderr)")
+        let u = try run("fio-replay", ["replay", dir + "/none.fiot", "--verify", "adler"])
+        #expect(u.status != 0 && u.stderr.contains("adler"), "\(u.stderr)")
+        try Data("not a state".utf8).write(to: URL(fileURLWithPath: dir + "/bad"))
+        let s = try run("fio-replay", ["verify", "--state", dir + "/bad", "--no-progress"])
+        #expect(s.status == 1 && s.stderr.contains("not a verify state"), "\(s.stderr)")
+    }
+}
