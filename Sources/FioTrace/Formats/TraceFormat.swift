@@ -69,10 +69,14 @@ public struct TraceOpenOptions: Sendable {
     public var skipBadBlocks = false
     /// blktrace: which events become records (Q = arrival, D = issue).
     public var blktraceDispatch = false
-    public init(format: TraceFormat? = nil, skipBadBlocks: Bool = false, blktraceDispatch: Bool = false) {
+    /// blktrace: what a record's stream holds (the CPU, or the pid of its event).
+    public var blktraceStreams: BlktraceStreamKey = .cpu
+    public init(format: TraceFormat? = nil, skipBadBlocks: Bool = false, blktraceDispatch: Bool = false,
+                blktraceStreams: BlktraceStreamKey = .cpu) {
         self.format = format
         self.skipBadBlocks = skipBadBlocks
         self.blktraceDispatch = blktraceDispatch
+        self.blktraceStreams = blktraceStreams
     }
 }
 
@@ -82,7 +86,7 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
     let events: BlktraceEventKind = options.blktraceDispatch ? .dispatch : .queue
     // blkparse-style device name: `x/sda` stands for `x/sda.blktrace.*`.
     if path != "-" && access(path, F_OK) != 0 && access(path + ".blktrace.0", F_OK) == 0 {
-        return try BlktraceReader.open(path: path, events: events)
+        return try BlktraceReader.open(path: path, events: events, streams: options.blktraceStreams)
     }
     let input = try TraceInput(path: path)
     _ = try input.ensure(32)
@@ -112,8 +116,8 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         return r
     case .blktrace:
         // A named file brings in its per-CPU siblings; stdin is read as one (already sniffed) stream.
-        if path == "-" { return try BlktraceReader(inputs: [input], events: events) }
-        return try BlktraceReader.open(path: path, events: events)
+        if path == "-" { return try BlktraceReader(inputs: [input], events: events, streams: options.blktraceStreams) }
+        return try BlktraceReader.open(path: path, events: events, streams: options.blktraceStreams)
     case .msr, .alibaba, .tencent, .spc, .disksim, .mqsim, .blkreplay, .csv:
         return PublicTraceReader(input: input, format: format.publicFormat!)
     }
