@@ -37,8 +37,8 @@ struct BlkMergeKey: Comparable {
 /// Which events matter is set at creation: a bit set of event codes (`wanted`, bit n for
 /// code n, the cgroup bit ignored), and whether notify records are handed out too.
 /// Records of other codes, and passthrough requests (`BLK_TC_PC`), are read and skipped.
-/// Process-name notify records are always read into `processNames` (at most
-/// `maxProcessNames` entries), whether or not they are handed out.
+/// Process-name notify records are always read into `processNames`, whether or not they
+/// are handed out.
 ///
 /// Owned by exactly one reader, which calls `deallocate()`.
 struct BlktraceEvents {
@@ -55,13 +55,8 @@ struct BlktraceEvents {
     var notifySkipped: UInt64 = 0
     var pcSkipped: UInt64 = 0
 
-    /// Process names from the capture's notify records, by pid (the latest name), and
-    /// the (pid, name) pairs in order of first appearance (at most `maxProcessNames`;
-    /// more are counted in `processNamesDropped`).
-    var processNames: [UInt32: String] = [:]
-    var processOrder: [(UInt32, String)] = []
-    var processNamesDropped: UInt64 = 0
-    static let maxProcessNames = 65_536
+    /// Process names from the capture's notify records.
+    var processNames = ProcessNames()
 
     init(streams: [TraceInput], bigEndian: [Bool], wanted: UInt32, deliverNotify: Bool) {
         self.streams = streams
@@ -217,19 +212,11 @@ struct BlktraceEvents {
 
     /// Records a process-name notify record (`pid` -> the NUL-terminated command name).
     mutating func noteProcess(_ p: UnsafeRawPointer, big: Bool, pduLength: Int, cgroup: Bool) {
-        let pid = blkLoad32(p, 32, big)
         let skip = cgroup ? 8 : 0
         guard pduLength > skip else { return }
         let raw = UnsafeRawBufferPointer(start: p + Blk.headerSize + skip, count: pduLength - skip)
         let end = raw.firstIndex(of: 0) ?? raw.count
-        let name = String(decoding: raw[..<end], as: UTF8.self)
-        if processNames[pid] == name { return }
-        if processOrder.count >= Self.maxProcessNames {
-            processNamesDropped &+= 1
-            return
-        }
-        processNames[pid] = name
-        processOrder.append((pid, name))
+        processNames.note(pid: blkLoad32(p, 32, big), name: String(decoding: raw[..<end], as: UTF8.self))
     }
 
     func badMagic(_ i: Int, _ magic: UInt32) throws -> Never {
@@ -239,11 +226,5 @@ struct BlktraceEvents {
             throw TraceError(.badMagic, "\(s.name): byte \(at): record has blktrace version \(magic & 0xff), the file started with version \(Blk.version) (corrupt or mixed file)", byteOffset: at)
         }
         throw TraceError(.badMagic, "\(s.name): byte \(at): bad magic 0x\(hex8(magic)) in a record header (corrupt file or lost record boundary)", byteOffset: at)
-    }
-
-    /// The process table as metadata: one `PID NAME` line per (pid, name) pair, in order
-    /// of first appearance (a pid reused by another program appears twice).
-    var processNamesMetadata: String {
-        processOrder.map { "\($0.0) \($0.1)" }.joined(separator: "\n")
     }
 }

@@ -25,7 +25,7 @@ import Glibc
 ///   pid of the Q or D event), file = the device's index in the file table (one file per
 ///   device, in order of first appearance).
 /// - Process names from the capture's notify records go into `metadata["process.names"]`
-///   (one `PID NAME` line per pid and name, in order of first appearance).
+///   (see `ProcessNames`).
 ///
 /// Completions: a C event completes the pending records that lie within its range. It
 /// is looked up by (device, direction, start sector) and walks the chain of records that
@@ -119,8 +119,7 @@ public final class BlktraceReader: TraceSource {
         m["blktrace.unmatched_completions"] = String(core.unmatched)
         if core.requeued > 0 { m["blktrace.requeued"] = String(core.requeued) }
         if core.reordered > 0 { m["blktrace.reordered"] = String(core.reordered) }
-        if !core.events.processOrder.isEmpty { m["process.names"] = core.events.processNamesMetadata }
-        if core.events.processNamesDropped > 0 { m["process.names_dropped"] = String(core.events.processNamesDropped) }
+        core.events.processNames.addMetadata(to: &m)
         return m
     }
 
