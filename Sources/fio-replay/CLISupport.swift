@@ -27,7 +27,7 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 
 /// Options every command that reads a trace shares.
 struct TraceInputOptions: ParsableArguments {
-    @Option(name: .customLong("format"), help: "Input format (fiot, iolog2, iolog3, blktrace, msr, alibaba, tencent, spc, disksim, mqsim, blkreplay, csv); detected from content when omitted.")
+    @Option(name: .customLong("format"), help: ArgumentHelp("Input format (\(TraceFormat.allCases.map(\.rawValue).joined(separator: ", "))); detected from content when omitted."))
     var inputFormat: String?
 
     @Flag(name: .customLong("skip-bad-blocks"), help: "Report corrupt blocks of a .fiot trace (and a missing footer) and go on, instead of stopping.")
@@ -36,8 +36,14 @@ struct TraceInputOptions: ParsableArguments {
     @Flag(name: .customLong("dispatch"), help: "blktrace: use D (issue) events instead of Q (arrival) events.")
     var dispatch = false
 
+    @Option(name: .customLong("blktrace-streams"), help: "blktrace: what each record's stream holds: cpu (the default) or pid (process names go into the metadata).")
+    var blktraceStreams: String = "cpu"
+
     func openOptions(format override: String? = nil) throws -> TraceOpenOptions {
-        var o = TraceOpenOptions(skipBadBlocks: skipBadBlocks, blktraceDispatch: dispatch)
+        guard let streams = BlktraceStreamKey(rawValue: blktraceStreams) else {
+            throw ValidationError("--blktrace-streams takes cpu or pid, not \"\(blktraceStreams)\"")
+        }
+        var o = TraceOpenOptions(skipBadBlocks: skipBadBlocks, blktraceDispatch: dispatch, blktraceStreams: streams)
         if let name = override ?? inputFormat {
             guard let f = TraceFormat(userName: name) else {
                 throw ValidationError("unknown format \"\(name)\" (known: \(TraceFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
