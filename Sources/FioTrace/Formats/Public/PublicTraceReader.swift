@@ -84,11 +84,16 @@ public final class PublicTraceReader: TraceSource {
     /// free-text preamble), or else the first data line (after comments; only the first
     /// line may be an unknown header).
     public static func detect(_ input: TraceInput) -> PublicTraceFormat? {
-        _ = try? input.ensure(detectWindow)
-        let window = input.bytes.prefix(detectWindow)
+        // A small window first, so that a slow pipe is not waited on for more.
+        detect(input, window: 4096) ?? detect(input, window: detectWindow)
+    }
+
+    private static func detect(_ input: TraceInput, window size: Int) -> PublicTraceFormat? {
+        _ = try? input.ensure(size)
+        let window = input.bytes.prefix(size)
         let head = String(decoding: window, as: UTF8.self)
         var lines = head.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        if window.count == detectWindow, !head.hasSuffix("\n"), lines.count > 1 { lines.removeLast() }
+        if window.count == size, !head.hasSuffix("\n"), lines.count > 1 { lines.removeLast() }
         for l in lines.prefix(2) {
             if let f = PublicTraceFormat.sniffHeader(l) { return f }
         }
