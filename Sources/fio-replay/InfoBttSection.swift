@@ -28,6 +28,7 @@ struct BttSection {
         return [
             "events": a.events,
             "untracked_queues": a.untrackedQueues,
+            "untracked_pid_events": a.untrackedPidEvents,
             "all": Self.phasesJSON(a.all),
             "devices": a.devices.map { d -> [String: Any] in
                 [
@@ -119,6 +120,7 @@ struct BttSection {
             if a.pids.count > 64 { t += "    ... \(a.pids.count - 64) more pids (all in --json)\n" }
         }
         if a.untrackedQueues > 0 { t += "  note: \(a.untrackedQueues) Qs were not tracked (more than \(BtAnalysis.maxTracked) in flight)\n" }
+        if a.untrackedPidEvents > 0 { t += "  note: \(a.untrackedPidEvents) events of pids past the first \(BtAnalysis.maxProcesses) are not in the per-pid counts\n" }
         return t
     }
 }

@@ -287,4 +287,48 @@ import Testing
         }
         #expect(s.metadata["blktrace.streams"] == "pid")
     }
+
+    /// The new readers, fed random bytes and damaged copies of their samples, end with
+    /// records or a `TraceError`: never a crash or a hang. Fixed seeds.
+    @Test func damagedInputNeverCrashes() throws {
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        let formats: [TraceFormat] = [.btrecord, .fiu, .systor, .hfplayer, .blkreplay]
+        func drains(_ path: String, _ format: TraceFormat?) -> Bool {
+            do {
+                var s = try openTraceSource(path: path, options: TraceOpenOptions(format: format))
+                var batch: [TraceRecord] = []
+                var n = 0
+                while try s.nextBatch(&batch, maxCount: 512) {
+                    n += batch.count
+                    if n > 10_000_000 { return false }
+                }
+                return true
+            } catch is TraceError {
+                return true
+            } catch {
+                return false
+            }
+        }
+        let samples = ["liuzel01-sda.replay.1", "public/fiu-sample.trace", "public/systor17-sample.csv", "public/hfplayer-sample.csv"]
+            .map { sampleTraces + "/" + $0 }
+        var rng = TestRNG(seed: 1414)
+        let alphabet = Array(" ,;\n0123456789RW.-#f".utf8)
+        for round in 0..<60 {
+            var bytes: [UInt8]
+            if round % 3 == 0 {
+                bytes = (0..<Int(rng.below(3000) + 1)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            } else {
+                bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: samples[round % samples.count])))
+                for _ in 0..<Int(rng.below(8) + 1) {
+                    let at = Int(rng.below(UInt64(bytes.count)))
+                    bytes[at] = round % 2 == 0 ? alphabet[Int(rng.below(UInt64(alphabet.count)))] : UInt8(truncatingIfNeeded: rng.next())
+                }
+                if rng.below(3) == 0 { bytes.removeLast(Int(rng.below(UInt64(bytes.count)))) }
+            }
+            let p = dir + "/d\(round).replay.0"
+            try Data(bytes).write(to: URL(fileURLWithPath: p))
+            for f in formats { #expect(drains(p, f), "format \(f.rawValue), round \(round)") }
+            #expect(drains(p, nil), "detected, round \(round)")
+        }
+    }
 }

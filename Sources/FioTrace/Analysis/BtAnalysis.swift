@@ -30,6 +30,8 @@ public struct BtAnalysis {
     public var pids: [BtPid] { pidStats.sorted { ($0.name, $0.pid) < ($1.name, $1.pid) } }
     public private(set) var events: UInt64 = 0
     public private(set) var untrackedQueues: UInt64 = 0
+    /// Events of pids beyond the first `maxProcesses`, left out of `pids`.
+    public private(set) var untrackedPidEvents: UInt64 = 0
 
     public static let maxTracked = 1 << 20
     public static let maxDistinctSeeks = 1 << 18
@@ -222,7 +224,7 @@ public struct BtAnalysis {
         }
         var k = pidIndex[e.pid] ?? -1
         if k < 0 {
-            guard pidStats.count < Self.maxProcesses else { return }
+            guard pidStats.count < Self.maxProcesses else { untrackedPidEvents &+= 1; return }
             k = pidStats.count
             pidIndex[e.pid] = k
             pidStats.append(BtPid(pid: e.pid, name: pidFirstName[e.pid] ?? "unknown"))

@@ -47,6 +47,9 @@ struct BlktraceEvents {
     let wanted: UInt32
     let deliverNotify: Bool
     let cursors: UnsafeMutablePointer<BlkCursor>
+    /// The input with the earliest event, and the heap of the other inputs' next events.
+    var current = BlkMergeKey(time: 0, input: 0)
+    var hasCurrent = false
     var heap = Heap<BlkMergeKey>()
     var primed = false
 
@@ -57,6 +60,7 @@ struct BlktraceEvents {
 
     /// Process names from the capture's notify records.
     var processNames = ProcessNames()
+    private var lastNameBytes: [UInt32: [UInt8]] = [:]
 
     init(streams: [TraceInput], bigEndian: [Bool], wanted: UInt32, deliverNotify: Bool) {
         self.streams = streams
@@ -107,30 +111,44 @@ struct BlktraceEvents {
 
     // MARK: Merging
 
-    /// Reads every input's first event and builds the heap.
+    /// Reads every input's first event; the earliest becomes `current`, the others go
+    /// into the heap.
     mutating func prime() throws {
         primed = true
         for i in 0..<streams.count where try advance(i) {
             heap.insert(BlkMergeKey(time: cursors[i].time, input: i))
         }
+        if let first = heap.popMin() {
+            current = first
+            hasCurrent = true
+        }
     }
 
     /// True when every input is exhausted.
-    @inline(__always) var isEmpty: Bool { heap.isEmpty }
+    @inline(__always) var isEmpty: Bool { !hasCurrent }
 
-    /// The input holding the earliest event. The heap must not be empty.
-    @inline(__always) var headInput: Int { heap.min.unsafelyUnwrapped.input }
+    /// The input holding the earliest event. Not valid when `isEmpty`.
+    @inline(__always) var headInput: Int { current.input }
 
-    /// The earliest event. The heap must not be empty.
-    @inline(__always) var head: UnsafeMutablePointer<BlkCursor> { cursors + headInput }
+    /// The earliest event. Not valid when `isEmpty`.
+    @inline(__always) var head: UnsafeMutablePointer<BlkCursor> { cursors + current.input }
 
-    /// Moves past the earliest event: its input reads on to its next event.
+    /// Moves past the earliest event: its input reads on to its next event. The input
+    /// being read is kept out of the heap while it stays the earliest (events come in
+    /// runs per CPU), so most events cost one comparison, not a heap update.
     @inline(__always) mutating func pop() throws {
-        let i = headInput
+        let i = current.input
         if try advance(i) {
-            _ = heap.replaceMin(with: BlkMergeKey(time: cursors[i].time, input: i))
+            let next = BlkMergeKey(time: cursors[i].time, input: i)
+            if let other = heap.min, other < next {
+                current = heap.replaceMin(with: next)
+            } else {
+                current = next
+            }
+        } else if let other = heap.popMin() {
+            current = other
         } else {
-            _ = heap.removeMin()
+            hasCurrent = false
         }
     }
 
@@ -211,12 +229,17 @@ struct BlktraceEvents {
     }
 
     /// Records a process-name notify record (`pid` -> the NUL-terminated command name).
+    /// The kernel repeats them (per CPU, on every trace start): a repeat of the pid's
+    /// last name costs a byte comparison, not a string.
     mutating func noteProcess(_ p: UnsafeRawPointer, big: Bool, pduLength: Int, cgroup: Bool) {
         let skip = cgroup ? 8 : 0
         guard pduLength > skip else { return }
         let raw = UnsafeRawBufferPointer(start: p + Blk.headerSize + skip, count: pduLength - skip)
-        let end = raw.firstIndex(of: 0) ?? raw.count
-        processNames.note(pid: blkLoad32(p, 32, big), name: String(decoding: raw[..<end], as: UTF8.self))
+        let name = raw[..<(raw.firstIndex(of: 0) ?? raw.count)]
+        let pid = blkLoad32(p, 32, big)
+        if let last = lastNameBytes[pid], last.elementsEqual(name) { return }
+        if lastNameBytes.count < ProcessNames.limit { lastNameBytes[pid] = Array(name) }
+        processNames.note(pid: pid, name: String(decoding: name, as: UTF8.self))
     }
 
     func badMagic(_ i: Int, _ magic: UInt32) throws -> Never {
