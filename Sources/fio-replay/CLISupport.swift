@@ -40,8 +40,14 @@ struct TraceInputOptions: ParsableArguments {
     @Flag(name: .customLong("dispatch"), help: "blktrace: use D (issue) events instead of Q (arrival) events.")
     var dispatch = false
 
+    @Option(name: .customLong("blktrace-streams"), help: "blktrace: what each record's stream holds: cpu (the default) or pid (process names go into the metadata).")
+    var blktraceStreams: String = "cpu"
+
     func openOptions(format override: String? = nil) throws -> TraceOpenOptions {
-        var o = TraceOpenOptions(skipBadBlocks: skipBadBlocks, blktraceDispatch: dispatch)
+        guard let streams = BlktraceStreamKey(rawValue: blktraceStreams) else {
+            throw ValidationError("--blktrace-streams takes cpu or pid, not \"\(blktraceStreams)\"")
+        }
+        var o = TraceOpenOptions(skipBadBlocks: skipBadBlocks, blktraceDispatch: dispatch, blktraceStreams: streams)
         if let name = override ?? inputFormat {
             guard let f = TraceFormat(userName: name) else {
                 throw ValidationError("unknown format \"\(name)\" (known: \(TraceFormat.allNames))")

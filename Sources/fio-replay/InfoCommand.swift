@@ -23,7 +23,11 @@ struct InfoCommand: ParsableCommand {
             // Decoding and summarising overlap on two threads (see drainPipelined).
             try drainPipelined(&source, salvage: input.skipBadBlocks) { batch in s.add(batch) }
             s.finish()
-            let report = InfoReport(summary: s, files: source.files, metadata: source.metadata, name: trace)
+            var report = InfoReport(summary: s, files: source.files, metadata: source.metadata, name: trace)
+            // A blktrace capture read from files also gets btt's analysis (a second pass).
+            if let b = source as? BlktraceReader, !b.paths.contains("<stdin>") {
+                report.btt = BttSection(analysis: try BtAnalysis.analyse(paths: b.paths))
+            }
             if json {
                 let data = try JSONSerialization.data(withJSONObject: report.json, options: [.prettyPrinted, .sortedKeys])
                 FileHandle.standardOutput.write(data)
@@ -41,6 +45,8 @@ struct InfoReport {
     let files: [TraceFile]
     let metadata: [String: String]
     let name: String
+    /// btt's analysis, for blktrace captures.
+    var btt: BttSection?
 
     static let percentiles: [Double] = [50, 90, 99, 99.9]
     static let dataOps: [TraceOp] = [.read, .write, .trim]
@@ -111,6 +117,7 @@ struct InfoReport {
         if !s.streams.isEmpty {
             out["streams"] = Dictionary(uniqueKeysWithValues: s.streams.map { (String($0.key), $0.value) })
         }
+        if let btt { out["btt"] = btt.json }
         return out
     }
 
@@ -168,6 +175,7 @@ struct InfoReport {
         }
         if s.errors > 0 { t += "errors: \(s.errors) records completed with an error\n" }
         if !s.timeSorted { t += "note: record times are not in order\n" }
+        if let btt { t += btt.text }
         if !metadata.isEmpty {
             t += "metadata:\n"
             for k in metadata.keys.sorted() {

@@ -8,9 +8,10 @@ let binDir: String = {
     return URL(fileURLWithPath: exe).deletingLastPathComponent().path
 }()
 
-let sharedTraces: String = {
+/// The repository's traces/ (small real traces), found from this file's location.
+let sampleTraces: String = {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/traces").path
+        .deletingLastPathComponent().appendingPathComponent("traces").path
 }()
 
 struct RunResult {

@@ -86,19 +86,19 @@ import Testing
         #expect(salvage["records"] as? Int == 5000)
     }
 
-    /// The shared blktrace capture agrees with blkparse (113 queued writes, 3156 KiB).
+    /// The blktrace capture in traces/ agrees with blkparse (113 queued writes, 3156 KiB).
     @Test func blktraceAgreesWithBlkparse() throws {
         #expect(haveTool("blkparse"), "blkparse must be installed (scripts/test.sh installs blktrace)")
-        let bp = try run("blkparse", ["-i", sharedTraces + "/liuzel01-sda", "-o", "/dev/null", "-s"])
+        let bp = try run("blkparse", ["-i", sampleTraces + "/liuzel01-sda", "-o", "/dev/null", "-s"])
         // blkparse's own summary: " Writes Queued:         113,     3156KiB".
-        let summary = try run("sh", ["-c", "cd '\(sharedTraces)' && blkparse -i liuzel01-sda | grep -A12 'Total (' | grep -o 'Writes Queued: *[0-9]*, *[0-9]*KiB'"])
+        let summary = try run("sh", ["-c", "cd '\(sampleTraces)' && blkparse -i liuzel01-sda | grep -A12 'Total (' | grep -o 'Writes Queued: *[0-9]*, *[0-9]*KiB'"])
         #expect(bp.status == 0)
         let fields = summary.stdout.replacingOccurrences(of: ",", with: " ").split(whereSeparator: { $0 == " " || $0 == "\n" })
         let nums = fields.compactMap { Int($0.replacingOccurrences(of: "KiB", with: "")) }
         #expect(nums.count == 2, "could not read blkparse's summary: \(summary.stdout)")
         let (queued, kib) = (nums.first ?? -1, nums.last ?? -1)
         #expect(queued == 113 && kib == 3156)
-        for path in [sharedTraces + "/liuzel01-sda.blktrace.0", sharedTraces + "/liuzel01-sda", sharedTraces + "/liuzel01-sda.blkparse-dump.bin"] {
+        for path in [sampleTraces + "/liuzel01-sda.blktrace.0", sampleTraces + "/liuzel01-sda", sampleTraces + "/liuzel01-sda.blkparse-dump.bin"] {
             let info = try json(run("fio-replay", ["info", "--json", path]))
             let ops = info["ops"] as! [String: [String: Any]]
             #expect(ops["write"]?["count"] as? Int == queued, "\(path)")
@@ -137,7 +137,7 @@ import Testing
         let dir = makeTempDir(); defer { cleanup(dir) }
         try "fio version 3 iolog\n1 f add\n2 f open\n3 f write zero 4096\n".write(toFile: dir + "/bad.log", atomically: true, encoding: .utf8)
         try "just some text\n".write(toFile: dir + "/what.txt", atomically: true, encoding: .utf8)
-        #expect(try run("fio-replay", ["convert", sharedTraces + "/fio-t0038.iolog.v3", dir + "/ok.fiot"]).status == 0)
+        #expect(try run("fio-replay", ["convert", sampleTraces + "/fio-t0038.iolog.v3", dir + "/ok.fiot"]).status == 0)
         var corrupt = try Data(contentsOf: URL(fileURLWithPath: dir + "/ok.fiot"))
         corrupt[corrupt.count / 2] ^= 0x55
         try corrupt.write(to: URL(fileURLWithPath: dir + "/corrupt.fiot"))

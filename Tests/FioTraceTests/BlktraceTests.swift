@@ -4,7 +4,7 @@ import Testing
 
 /// Tests of the blktrace reader.
 ///
-/// Ground truth for the shared capture (`/work/shared/traces/liuzel01-sda.*`) comes from
+/// Ground truth for the capture in the repository (`traces/liuzel01-sda.*`) comes from
 /// blkparse itself: when `blkparse` is installed the tests run it and compare; the fixed
 /// figures below (113 queued writes, 3156 KiB, 109 dispatched, 109 completed, no reads)
 /// are from `blkparse -i liuzel01-sda` run by hand (summary "Total (liuzel01-sda)") and
@@ -12,12 +12,7 @@ import Testing
 /// four 512-byte and one 1536-byte metadata writes, and the exact total is 3,232,256 bytes
 /// (3156.5 KiB), the sum of blkparse's per-event "%N" bytes.
 @Suite struct BlktraceTests {
-    static let traces: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(3) // BlktraceTests.swift, FioTraceTests, Tests
-        parts.removeLast() // the package directory
-        return parts.joined(separator: "/") + "/shared/traces"
-    }()
+    static let traces: String = sampleTraces
     static var cpu0: String { traces + "/liuzel01-sda.blktrace.0" }
     static var cpu1: String { traces + "/liuzel01-sda.blktrace.1" }
     static var dump: String { traces + "/liuzel01-sda.blkparse-dump.bin" }
@@ -160,7 +155,7 @@ import Testing
 
     struct ParsedEvent { var action: String; var cpu: UInt32; var sector: UInt64; var bytes: UInt64; var ns: UInt64; var rwbs: String; var error: Int }
 
-    /// blkparse's per-event text for the shared per-CPU pair, in its own (time) order.
+    /// blkparse's per-event text for the per-CPU pair, in its own (time) order.
     static func blkparseEvents() -> [ParsedEvent]? {
         guard let text = blkparse(["-i", "liuzel01-sda", "-D", traces, "-q", "-f", "%a %c %S %N %T %t %d %e\\n"]) else { return nil }
         var out: [ParsedEvent] = []
@@ -173,7 +168,7 @@ import Testing
         return out
     }
 
-    // MARK: The shared capture
+    // MARK: The capture in traces/
 
     @Test func perCPUQueueEventsMatchBlkparseTotals() throws {
         let (r, recs) = try Self.readAll([Self.cpu0, Self.cpu1])
@@ -430,7 +425,7 @@ import Testing
         #expect(recs.count == 113)
     }
 
-    // MARK: Synthetic captures (semantics the shared capture does not exercise)
+    // MARK: Synthetic captures (semantics the real capture does not exercise)
 
     @Test func opsAndFlagsFromCategoryBits() throws {
         let evs: [Ev] = [

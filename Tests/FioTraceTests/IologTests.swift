@@ -24,7 +24,7 @@ import Testing
 
     @Test func fioWrittenV3RoundTripsThroughFiot() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let src = sharedTraces + "/fio-t0038.iolog.v3"
+        let src = sampleTraces + "/fio-t0038.iolog.v3"
         var reader = try openTraceSource(path: src)
         let fiot = dir + "/t.fiot"
         let w: any TraceSink = try FiotWriter(path: fiot)
@@ -103,7 +103,7 @@ import Testing
 
     @Test func compressedLogsReadTransparently() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let src = sharedTraces + "/fio-t0038.iolog.v3"
+        let src = sampleTraces + "/fio-t0038.iolog.v3"
         let plain = try readAll(path: src).records
         for (tool, ext) in [("gzip", "gz"), ("zstd", "zst")] {
             let out = dir + "/t.\(ext)"

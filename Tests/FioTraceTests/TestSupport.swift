@@ -10,10 +10,10 @@ func makeTempDir(_ tag: String = "fiotrace") -> String {
 
 func cleanup(_ dir: String) { try? FileManager.default.removeItem(atPath: dir) }
 
-/// /work/shared/traces (the shared real traces), found from this file's location.
-let sharedTraces: String = {
+/// The repository's traces/ (small real traces), found from this file's location.
+let sampleTraces: String = {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/traces").path
+        .deletingLastPathComponent().appendingPathComponent("traces").path
 }()
 
 /// A deterministic PRNG for test data (SplitMix64).

@@ -12,8 +12,10 @@ public enum TraceFormat: String, CaseIterable, Sendable {
     case iolog3
     /// blktrace binary, per-CPU files or a `blkparse -d` dump (read only).
     case blktrace
-    /// Public text traces (read only; see PublicTraces.swift for columns and units).
-    case msr, alibaba, tencent, spc, disksim, mqsim, blkreplay
+    /// btrecord's bunch files `DEV.replay.N` (what btreplay replays; read only).
+    case btrecord
+    /// Public text traces (read only; see `PublicTraceFormat` for columns and units).
+    case msr, alibaba, tencent, spc, systor, disksim, mqsim, fiu, blkreplay, hfplayer
     /// Our plain CSV with every record field (read and write).
     case csv
 
@@ -36,6 +38,8 @@ public enum TraceFormat: String, CaseIterable, Sendable {
         case "blktrace", "blk": self = .blktrace
         case "snia", "iotta": self = .msr
         case "umass", "spc1": self = .spc
+        case "btreplay", "replay": self = .btrecord
+        case "systor17", "systor'17": self = .systor
         default:
             guard let f = TraceFormat(rawValue: userName.lowercased()) else { return nil }
             self = f
@@ -51,6 +55,7 @@ public enum TraceFormat: String, CaseIterable, Sendable {
         if name.hasSuffix(".v2") || name.hasSuffix(".iolog2") || name.hasSuffix(".iolog.v2") { return .iolog2 }
         if name.hasSuffix(".iolog") || name.hasSuffix(".log") || name.hasSuffix(".v3") || name.hasSuffix(".iolog3") { return .iolog3 }
         if name.contains(".blktrace.") || name.hasSuffix(".blktrace") { return .blktrace }
+        if BtrecordReader.parseName(BlktraceReader.splitPath(name).1) != nil { return .btrecord }
         if name.hasSuffix(".csv") { return .csv }
         return nil
     }
@@ -62,6 +67,7 @@ public enum TraceFormat: String, CaseIterable, Sendable {
         if b.count >= v2.count && Array(b.prefix(v2.count)) == v2 { return .iolog2 }
         if b.count >= v3.count && Array(b.prefix(v3.count)) == v3 { return .iolog3 }
         if BlktraceReader.sniff(b) { return .blktrace }
+        if BtrecordReader.sniff(b) { return .btrecord }
         return nil
     }
 }
@@ -74,10 +80,14 @@ public struct TraceOpenOptions: Sendable {
     public var skipBadBlocks = false
     /// blktrace: which events become records (Q = arrival, D = issue).
     public var blktraceDispatch = false
-    public init(format: TraceFormat? = nil, skipBadBlocks: Bool = false, blktraceDispatch: Bool = false) {
+    /// blktrace: what a record's stream holds (the CPU, or the pid of its event).
+    public var blktraceStreams: BlktraceStreamKey = .cpu
+    public init(format: TraceFormat? = nil, skipBadBlocks: Bool = false, blktraceDispatch: Bool = false,
+                blktraceStreams: BlktraceStreamKey = .cpu) {
         self.format = format
         self.skipBadBlocks = skipBadBlocks
         self.blktraceDispatch = blktraceDispatch
+        self.blktraceStreams = blktraceStreams
     }
 }
 
@@ -87,10 +97,10 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
     let events: BlktraceEventKind = options.blktraceDispatch ? .dispatch : .queue
     // blkparse-style device name: `x/sda` stands for `x/sda.blktrace.*`.
     if path != "-" && access(path, F_OK) != 0 && access(path + ".blktrace.0", F_OK) == 0 {
-        return try BlktraceReader.open(path: path, events: events)
+        return try BlktraceReader.open(path: path, events: events, streams: options.blktraceStreams)
     }
     let input = try TraceInput(path: path)
-    _ = try input.ensure(32)
+    _ = try input.ensure(48)
     if input.available == 0 {
         throw TraceError(.unknownFormat, "\(input.name): the file is empty, not a trace")
     }
@@ -100,7 +110,7 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         format = forced
     } else if let d = detected {
         format = d
-    } else if let g = TraceFormat.guess(fromName: path), g != .blktrace, g != .csv {
+    } else if let g = TraceFormat.guess(fromName: path), g != .blktrace, g != .btrecord, g != .csv {
         format = g
     } else {
         let shown = input.bytes.prefix(16).map { b in (32..<127).contains(b) ? String(UnicodeScalar(b)) : "." }.joined()
@@ -117,9 +127,13 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
         return r
     case .blktrace:
         // A named file brings in its per-CPU siblings; stdin is read as one (already sniffed) stream.
-        if path == "-" { return try BlktraceReader(inputs: [input], events: events) }
-        return try BlktraceReader.open(path: path, events: events)
-    case .msr, .alibaba, .tencent, .spc, .disksim, .mqsim, .blkreplay, .csv:
+        if path == "-" { return try BlktraceReader(inputs: [input], events: events, streams: options.blktraceStreams) }
+        return try BlktraceReader.open(path: path, events: events, streams: options.blktraceStreams)
+    case .btrecord:
+        // A named file brings in its per-CPU siblings; stdin is read as one stream.
+        if path == "-" { return try BtrecordReader(inputs: [input]) }
+        return try BtrecordReader.open(path: path)
+    case .msr, .alibaba, .tencent, .spc, .systor, .disksim, .mqsim, .fiu, .blkreplay, .hfplayer, .csv:
         return PublicTraceReader(input: input, format: format.publicFormat!)
     }
 }
@@ -141,7 +155,7 @@ public func openTraceSink(path: String, format: TraceFormat? = nil, files: [Trac
         let w = try CSVTraceWriter(path: path)
         for file in files { try w.define(file: file) }
         return w
-    case .blktrace, .msr, .alibaba, .tencent, .spc, .disksim, .mqsim, .blkreplay:
+    case .blktrace, .btrecord, .msr, .alibaba, .tencent, .spc, .systor, .disksim, .mqsim, .fiu, .blkreplay, .hfplayer:
         throw TraceError(.unsupported, "\(path): writing \(f.rawValue) is not supported; write \(TraceFormat.writableNames)")
     }
 }
