@@ -180,3 +180,50 @@ import Testing
         #expect((0..<1000).filter { a.apply($0) == b.apply($0) }.count < 10)
     }
 }
+
+@Suite struct FitModelTests {
+    /// The fast zipf normaliser against the plain sum fio-gen's sampler uses (ZetaCache).
+    @Test func zipfNormaliserMatchesThePlainSum() {
+        for (n, theta) in [(UInt64(262_144), 1.2), (UInt64(3_000_000), 0.8), (UInt64(50_000), 2.5), (UInt64(10_000), 1.2)] {
+            let fast = ZipfSampler.zeta(n, theta)
+            let slow = ZetaCache.shared.zetan(n: n, theta: theta)
+            #expect(abs(fast - slow) / slow < 1e-11, "n \(n) theta \(theta): \(fast) vs \(slow)")
+        }
+        // And it draws the same ranks as RankSampler, draw for draw.
+        let a = ZipfSampler(theta: 1.2, n: 262_144), b = RankSampler(kind: .zipf(theta: 1.2), n: 262_144)
+        var r1 = Xoshiro256(seed: 5), r2 = Xoshiro256(seed: 5)
+        var same = 0
+        for _ in 0..<10_000 where a.next(&r1) == b.next(&r2) { same += 1 }
+        #expect(same >= 9_990)
+    }
+
+    /// A hit table drawn from a model fits back to that model (exact counts), and a table
+    /// sampled down to a tenth of the blocks still does, within the stated tolerance.
+    @Test func fitRecoversTheModel() {
+        for model in [AccessModel.zipf(theta: 0.9), .pareto(h: 0.2), .uniform(randomMap: false)] {
+            let n: UInt64 = 65_536
+            var rng = Xoshiro256(seed: 77)
+            var counts = [UInt64](repeating: 0, count: Int(n))
+            var sampler: RankSampler?
+            switch model {
+            case .zipf(let t): sampler = RankSampler(kind: .zipf(theta: t), n: n)
+            case .pareto(let h): sampler = RankSampler(kind: .pareto(h: h), n: n)
+            default: sampler = nil
+            }
+            for _ in 0..<60_000 { counts[Int(sampler?.next(&rng) ?? rng.below(n))] += 1 }
+            let fit = DistributionFitter(counts: counts.filter { $0 > 0 }, blocks: n, seed: 99).fit()
+            switch (model, fit.model) {
+            case (.zipf(let a), .zipf(let b)): #expect(abs(a - b) <= 0.1, "\(b)")
+            case (.pareto(let a), .pareto(let b)): #expect(abs(a - b) <= 0.1, "\(b)")
+            case (.uniform(false), .uniform(false)): break
+            default: Issue.record("\(model) fitted as \(fit.model)")
+            }
+            // A 10 % spatial sample of the blocks (what HitTable keeps past its capacity).
+            var kept: [UInt64] = []
+            for (i, c) in counts.enumerated() where c > 0 && HitTable.hash(UInt64(i)) <= UInt64(0.1 * 0x1p64) { kept.append(c) }
+            let sampled = DistributionFitter(counts: kept, blocks: n, samplingRate: 0.1, seed: 99).fit()
+            if case .zipf(let a) = model, case .zipf(let b) = sampled.model { #expect(abs(a - b) <= 0.15, "sampled \(b)") }
+            if case .uniform = model { #expect(sampled.model == .uniform(randomMap: false), "sampled \(sampled.model): \(sampled.candidates.map { "\($0.model) \($0.distance)" }) full \(fit.candidates.map { "\($0.model) \($0.distance)" })") }
+        }
+    }
+}

@@ -245,7 +245,10 @@ public struct TraceComparison: Sendable {
                              _ sa: [String: Double], _ sb: [String: Double]) -> MetricComparison {
         var v = verdict(d.ks)
         var reason: String
-        if d.ks == 0 {
+        if (sa["n"] ?? 0) == 0 || (sb["n"] ?? 0) == 0 {
+            reason = (sa["n"] ?? 0) == 0 && (sb["n"] ?? 0) == 0 ? "no values on either side"
+                : "only \((sa["n"] ?? 0) == 0 ? "B" : "A") has values"
+        } else if d.ks == 0 {
             reason = "identical distributions"
         } else if d.ks <= d.critical {
             v = .same
