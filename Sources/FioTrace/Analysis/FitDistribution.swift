@@ -48,49 +48,55 @@ public struct DistributionFit: Sendable {
 ///
 /// The statistic is fio-genzipf's hit table: sort the blocks by hits and ask which share
 /// of the hits the hottest k blocks take. The model side is not a formula but a
-/// simulation with fio-gen's own samplers (`RankSampler`): the same number of draws over
-/// the same number of blocks, sorted the same way, so both curves carry the same
-/// finite-sample bias (a block hit once looks "hot" next to the unhit ones). Every
-/// candidate parameter reuses one random stream (common random numbers), which makes
-/// the distance a smooth enough function of the parameter for a grid search refined by
+/// simulation with fio-gen's own samplers (`RankSampler`'s arithmetic): the same number of
+/// draws over the same number of blocks, sorted the same way, so both curves carry the
+/// same finite-sample bias (a block hit once looks "hot" next to the unhit ones). Every
+/// candidate parameter reuses one random stream (common random numbers), which makes the
+/// distance a smooth enough function of the parameter for a grid search refined by
 /// golden-section search. Above `maxDraws` hits the trace's counts are thinned
 /// binomially to that many, which is what drawing fewer hits would give.
+///
+/// A trace's counts may be weighted: a count of weight w stands for w blocks hit that
+/// often (a spatial sample at rate R gives weight 1/R; see `HitTable.weightedCounts`).
 public struct DistributionFitter {
     /// Blocks in the region (fio-gen: ceil(size / min block size)).
     public let blocks: UInt64
-    /// Fraction of the region's blocks the hit counts stand for (1: all of them).
+    /// Fraction of the blocks the counts come from individually (for the report).
     public let samplingRate: Double
     public let draws: Int
     let dataCurve: [Double]
-    /// Hits behind `dataCurve` (sampled, after thinning).
-    let curveHits: UInt64
     let points: [Int]
     let seed: UInt64
+    /// Hits behind `dataCurve`, unweighted (after thinning).
+    let curveHits: UInt64
     public static let maxDraws = 1 << 17
 
-    /// `counts`: hits of each (sampled) block that was hit, any order. `totalHits`: hits in
-    /// the whole region (sampled or not).
-    public init(counts: [UInt64], blocks: UInt64, samplingRate: Double = 1, seed: UInt64 = 0x5EED) {
+    /// `counts`: the hits of each block that was hit (any order), each standing for
+    /// `weight` such blocks.
+    public init(weighted counts: [(hits: UInt64, weight: Double)], blocks: UInt64, samplingRate: Double = 1,
+                seed: UInt64 = 0x5EED) {
         precondition(blocks > 0)
         self.blocks = blocks
         self.samplingRate = samplingRate
         self.seed = seed
-        let sampledHits = counts.reduce(0, +)
-        let totalHits = samplingRate >= 1 ? sampledHits : UInt64((Double(sampledHits) / samplingRate).rounded())
+        let totalHits = counts.reduce(0.0) { $0 + Double($1.hits) * $1.weight }
         var use = counts
-        var drawsWanted = Int(min(totalHits, UInt64(Int.max)))
-        let cap = samplingRate >= 1 ? Self.maxDraws : Int(Double(Self.maxDraws) / max(samplingRate, 1.0 / 1024))
-        if drawsWanted > cap {
-            let q = Double(cap) / Double(drawsWanted)
+        if totalHits > Double(Self.maxDraws) {
+            let q = Double(Self.maxDraws) / totalHits
             var rng = Xoshiro256(seed: seed ^ 0x7417)
-            use = counts.map { DistributionFitter.binomial($0, q, &rng) }.filter { $0 > 0 }
-            drawsWanted = cap
+            use = counts.map { (DistributionFitter.binomial($0.hits, q, &rng), $0.weight) }.filter { $0.0 > 0 }
+            draws = Self.maxDraws
+        } else {
+            draws = max(1, Int(totalHits.rounded()))
         }
-        draws = max(1, drawsWanted)
-        let m = max(1, Int((Double(blocks) * min(1, samplingRate)).rounded()))
-        points = DistributionFitter.curvePoints(m)
+        points = DistributionFitter.curvePoints(Int(min(blocks, UInt64(Int.max))))
         dataCurve = DistributionFitter.curve(use, points)
-        curveHits = max(1, use.reduce(0, +))
+        curveHits = max(1, use.reduce(0) { $0 + $1.hits })
+    }
+
+    /// Unweighted counts (every block counted).
+    public init(counts: [UInt64], blocks: UInt64, seed: UInt64 = 0x5EED) {
+        self.init(weighted: counts.map { ($0, 1.0) }, blocks: blocks, samplingRate: 1, seed: seed)
     }
 
     /// k = 1...16, then 15 % steps, then the last block.
@@ -106,34 +112,36 @@ public struct DistributionFitter {
     }
 
     /// Share of the hits in the hottest k blocks, for each k of `points`. Sorts by
-    /// frequency of counts (few distinct values), not the counts themselves.
-    static func curve(_ counts: [UInt64], _ points: [Int]) -> [Double] {
-        var freq: [UInt64: Int] = [:]
-        var total: UInt64 = 0
-        for c in counts where c > 0 {
-            freq[c, default: 0] += 1
-            total += c
+    /// frequency of counts (few distinct values), not the counts themselves; a weight
+    /// that straddles a k counts in part.
+    static func curve(_ counts: [(hits: UInt64, weight: Double)], _ points: [Int]) -> [Double] {
+        var freq: [UInt64: Double] = [:]
+        var total = 0.0
+        for c in counts where c.hits > 0 {
+            freq[c.hits, default: 0] += c.weight
+            total += Double(c.hits) * c.weight
         }
         guard total > 0 else { return points.map { _ in 0 } }
         let levels = freq.keys.sorted(by: >)
         var out: [Double] = []
         out.reserveCapacity(points.count)
-        var acc: UInt64 = 0 // hits in the blocks taken so far
-        var taken = 0       // blocks taken so far
+        var acc = 0.0   // hits in the blocks taken so far
+        var taken = 0.0 // blocks taken so far
         var li = 0
         var leftAtLevel = levels.isEmpty ? 0 : freq[levels[0]]!
         for k in points {
-            while taken < k && li < levels.count {
-                let take = min(k - taken, leftAtLevel)
-                acc += UInt64(take) * levels[li]
+            let kk = Double(k)
+            while taken < kk && li < levels.count {
+                let take = min(kk - taken, leftAtLevel)
+                acc += take * Double(levels[li])
                 taken += take
                 leftAtLevel -= take
-                if leftAtLevel == 0 {
+                if leftAtLevel <= 1e-9 {
                     li += 1
                     if li < levels.count { leftAtLevel = freq[levels[li]]! }
                 }
             }
-            out.append(Double(acc) / Double(total))
+            out.append(min(1, acc / total))
         }
         return out
     }
@@ -163,44 +171,41 @@ public struct DistributionFitter {
         let n = blocks
         if case .uniform(true) = model {
             // The random map: each block once per pass; `extra` blocks get one more.
-            let base = UInt64(draws) / n, extra = UInt64(draws) % n
-            let m = Double(points.last!)
-            let e = (Double(extra) * min(1, samplingRate)).rounded()
-            let total = e * Double(base + 1) + (m - e) * Double(base)
+            let base = UInt64(draws) / n, extra = Double(UInt64(draws) % n)
+            let m = Double(n)
+            let total = extra * Double(base + 1) + (m - extra) * Double(base)
             return points.map { k in
                 let kk = Double(k)
-                let v = min(kk, e) * Double(base + 1) + max(0, min(kk, m) - e) * Double(base)
+                let v = min(kk, extra) * Double(base + 1) + max(0, min(kk, m) - extra) * Double(base)
                 return total > 0 ? v / total : 0
             }
         }
         var rng = Xoshiro256(seed: seed)
         let sampler: RankSampler?
         switch model {
-        case .uniform: sampler = nil
-        case .zipf: sampler = nil
+        case .uniform, .zipf: sampler = nil
         case .pareto(let h): sampler = RankSampler(kind: .pareto(h: h), n: n)
         case .normal(let d): sampler = RankSampler(kind: .normal(dev: d), n: n)
         }
-        let limit = samplingRate >= 1 ? UInt64.max : UInt64(samplingRate * 0x1p64)
-        // Counts in a flat array for regions up to 4M blocks (only the touched entries are
-        // read back), else a dictionary of the sampled ranks.
-        var counts: [UInt64: UInt64] = [:]
-        let useDense = n <= 1 << 22 && samplingRate >= 1
-        var dense: [UInt32] = useDense ? [UInt32](repeating: 0, count: Int(n)) : []
-        var touched: [Int] = []
         var zipf: ZipfSampler?
         if case .zipf(let t) = model { zipf = ZipfSampler(theta: t, n: n) }
+        // Exact counts of every rank drawn: a flat array for regions up to 4M blocks (only
+        // the touched entries are read back), else a dictionary (at most `maxDraws` keys).
+        let useDense = n <= 1 << 22
+        var dense: [UInt32] = useDense ? [UInt32](repeating: 0, count: Int(n)) : []
+        var touched: [Int] = []
+        var counts: [UInt64: UInt64] = [:]
         for _ in 0..<draws {
             let r = zipf?.next(&rng) ?? sampler?.next(&rng) ?? rng.below(n)
             if useDense {
                 let i = Int(r)
                 if dense[i] == 0 { touched.append(i) }
                 dense[i] &+= 1
-            } else if limit == .max || HitTable.hash(r) <= limit {
+            } else {
                 counts[r, default: 0] += 1
             }
         }
-        let values = useDense ? touched.map { UInt64(dense[$0]) } : Array(counts.values)
+        let values: [(hits: UInt64, weight: Double)] = useDense ? touched.map { (UInt64(dense[$0]), 1) } : counts.values.map { ($0, 1) }
         return Self.curve(values, points)
     }
 

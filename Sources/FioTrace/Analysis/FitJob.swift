@@ -234,14 +234,17 @@ public enum WorkloadFit {
         if random, let hits = g.hits {
             let range = minBS
             let blocks = max(1, (size + range - 1) / range)
-            var counts: [UInt64: UInt64] = [:]
-            for e in hits.entries where e.offset >= start {
-                counts[(e.offset - start) / range, default: 0] += e.hits
+            // Offsets to blocks of the region (fio-gen's grid: the smallest block size).
+            var counts: [UInt64: (hits: UInt64, weight: Double)] = [:]
+            for e in hits.weightedCounts where e.offset >= start {
+                let b = (e.offset - start) / range
+                let old = counts[b] ?? (0, e.weight)
+                counts[b] = (old.hits + e.hits, min(old.weight, e.weight))
             }
             if ios < 50 {
                 job.quality.append("offset distribution: only \(ios) I/Os, too few to tell distributions apart: uniform assumed")
             } else {
-                let fitter = DistributionFitter(counts: Array(counts.values), blocks: blocks, samplingRate: hits.samplingRate,
+                let fitter = DistributionFitter(weighted: Array(counts.values), blocks: blocks, samplingRate: hits.samplingRate,
                                                 seed: options.seed ^ 0xD157)
                 let f = fitter.fit()
                 job.distributionFit = f

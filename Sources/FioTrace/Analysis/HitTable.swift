@@ -5,8 +5,10 @@
 /// spatial sample: an offset is counted only when its hash is below a threshold, and the
 /// threshold halves (dropping the offsets above it) each time the table fills, so memory
 /// stays at `capacity` entries. The sampled offsets' counts are exact; `samplingRate` says
-/// which fraction of offsets the sample stands for. Memory: 24 bytes per entry (an
-/// open-addressing table at most half full).
+/// which fraction of offsets the sample stands for. A `TopCounter` beside it follows the
+/// hottest offsets whether sampled or not (a sample keeps or drops the few blocks that
+/// take most hits by chance). Memory: 24 bytes per entry (an open-addressing table at
+/// most half full), plus 4096 top counters.
 public struct HitTable: Sendable {
     public let capacity: Int
     /// Hits seen, sampled or not.
@@ -19,6 +21,8 @@ public struct HitTable: Sendable {
     private var counts: [UInt32]
     private var used = 0
     private static let empty = UInt64.max
+    /// The hottest offsets (Space-Saving over every hit).
+    public private(set) var top = TopCounter(capacity: 4096)
 
     public init(capacity: Int) {
         precondition(capacity > 0)
@@ -46,6 +50,7 @@ public struct HitTable: Sendable {
     public mutating func add(_ offset: UInt64) {
         totalHits &+= 1
         let key = offset == Self.empty ? offset - 1 : offset
+        top.add(key)
         let h = Self.hash(key)
         if h > threshold { return }
         let mask = keys.count - 1
@@ -85,6 +90,21 @@ public struct HitTable: Sendable {
             used += 1
             sampledHits &+= UInt64(c)
         }
+    }
+
+    /// Hit counts of the offsets, each with the number of offsets it stands for: while
+    /// exact, every offset with weight 1; once sampling, the offsets the top counters
+    /// prove hot (count minus error >= max(2, hits / 4096); weight 1, count minus error)
+    /// and the other sampled offsets (weight 1 / samplingRate).
+    public var weightedCounts: [(offset: UInt64, hits: UInt64, weight: Double)] {
+        if threshold == .max { return entries.map { ($0.offset, $0.hits, 1) } }
+        let floor = max(2, totalHits / UInt64(top.capacity))
+        var heavy: [UInt64: UInt64] = [:]
+        for e in top.entries where e.count - e.error >= floor { heavy[e.key] = e.count - e.error }
+        var out = heavy.map { (offset: $0.key, hits: $0.value, weight: 1.0) }
+        let w = 1 / samplingRate
+        for e in entries where heavy[e.offset] == nil { out.append((e.offset, e.hits, w)) }
+        return out
     }
 
     /// (offset, hits) of every offset kept, in no particular order.
