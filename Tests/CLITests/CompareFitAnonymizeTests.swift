@@ -316,7 +316,6 @@ func fioLogCounts(_ path: String) throws -> (ops: [String: Int], sizes: [String:
         bs=16k
         size=24m
         random_distribution=zipf:1.1
-        number_ios=15000
         [log]
         filename=/srv/mysql/db-prod-17/ib_logfile0
         rw=write

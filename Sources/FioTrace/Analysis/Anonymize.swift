@@ -228,8 +228,9 @@ public struct Anonymizer {
                 r.offset = e < extents[f] ? mapExtent(file: f, e) &* extent &+ r.offset % extent : 0
             } else if r.op == .truncate {
                 // A size, not an address: rounded up to whole extents.
-                let (v, o) = ((r.offset + extent - 1) / extent).multipliedReportingOverflow(by: extent)
-                r.offset = o ? r.offset : v
+                let (up, o1) = r.offset.addingReportingOverflow(extent - 1)
+                let (v, o2) = (up / extent).multipliedReportingOverflow(by: extent)
+                r.offset = o1 || o2 ? r.offset : v
             }
             if options.jitter > 0 {
                 let j = options.jitter

@@ -79,7 +79,7 @@ public struct TraceComparison: Sendable {
             for (i, l) in la.enumerated() {
                 if let j = lb.firstIndex(of: l) { pairs.append((i, j)) } else { unmatched.append("A: " + l) }
             }
-            for (j, l) in lb.enumerated() where !la.contains(l) { unmatched.append("B: " + l) }
+            for l in lb where !la.contains(l) { unmatched.append("B: " + l) }
             matchedBy = a.grouping == .file ? "path" : "id"
         } else {
             for i in 0..<min(la.count, lb.count) { pairs.append((i, i)) }

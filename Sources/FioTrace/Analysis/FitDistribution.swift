@@ -221,7 +221,7 @@ public struct DistributionFitter {
         cands.append(search(paretoGrid, { .pareto(h: $0) }, forbidden: nil))
         // fio's normal is nearly the same for every deviation (its spread is fixed at about
         // 8.3 % of the region; the parameter adds a narrow uniform jitter): a grid suffices.
-        let normalGrid: [Double] = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99]
+        let normalGrid: [Double] = [0, 20, 40, 60, 80, 99]
         cands.append(normalGrid.map { (AccessModel.normal(dev: $0), distance(.normal(dev: $0))) }.min { $0.1 < $1.1 }!)
         cands.sort { $0.1 < $1.1 }
         // Prefer uniform when it is as good within the curve's own noise (pareto:0.5 is
@@ -256,7 +256,7 @@ public struct DistributionFitter {
         var a = lo, b = hi
         var c = b - g * (b - a), d = a + g * (b - a)
         var fc = distance(make(c)), fd = distance(make(d))
-        while b - a > 0.01 {
+        while b - a > 0.02 {
             if fc <= fd {
                 b = d; d = c; fd = fc
                 c = b - g * (b - a)

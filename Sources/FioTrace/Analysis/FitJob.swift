@@ -212,19 +212,19 @@ public enum WorkloadFit {
         let unit = random ? minBS : min(minBS, align)
         var start = g.minOffset == .max ? 0 : g.minOffset
         start -= start % max(1, min(unit, align))
-        var end = max(g.maxEnd, start + minBS)
+        var end = max(g.maxEnd, start &+ minBS)
         if random, let hits = g.hits, hits.distinct > 1 {
             // Random I/O rarely hits the region's very first and last blocks: the gap left
             // at each edge is about exponential with the mean spacing of the distinct
             // offsets hit (scattered hot ranks keep them spatially uniform). Snap the edges
             // to the roundest boundary within four such gaps (exceeded 1.8 % of the time).
             let distinct = Double(hits.distinct) / hits.samplingRate
-            let gap = UInt64(Double(end - start) / max(1, distinct - 1))
-            start = snapDown(start, within: 4 * gap, unit: minBS)
-            end = snapUp(end, within: 4 * gap, unit: minBS)
+            let gap = wholeRate(Double(end &- start) / max(1, distinct - 1))
+            let within = gap > UInt64.max / 8 ? UInt64.max / 2 : 4 * gap
+            start = snapDown(start, within: within, unit: minBS)
+            end = snapUp(end, within: within, unit: minBS)
         }
-        var size = end - start
-        size = (size + minBS - 1) / minBS * minBS
+        let size = roundUp(end &- start, minBS)
         if random && align < minBS {
             opts.append(("ba", fioSize(align)))
             job.quality.append("offsets are aligned to \(fioSize(align)) only, below the smallest block size \(fioSize(minBS)): ba=\(fioSize(align)) (fio then drops its random map)")
@@ -233,7 +233,7 @@ public enum WorkloadFit {
         // Offset distribution.
         if random, let hits = g.hits {
             let range = minBS
-            let blocks = max(1, (size + range - 1) / range)
+            let blocks = max(1, roundUp(size, range) / range)
             // Offsets to blocks of the region (fio-gen's grid: the smallest block size).
             var counts: [UInt64: (hits: UInt64, weight: Double)] = [:]
             for e in hits.weightedCounts where e.offset >= start {
@@ -269,7 +269,7 @@ public enum WorkloadFit {
         if let p = percentageRandom { opts.append(("percentage_random", String(p))) }
         if start > 0 { opts.append(("offset", fioSize(start))) }
         opts.append(("size", fioSize(size)))
-        let bytes = g.ops[0].bytes + g.ops[1].bytes
+        let bytes = g.ops[0].bytes &+ g.ops[1].bytes
         if bytes > size { opts.append(("io_size", String(bytes))) }
         opts.append(("number_ios", String(ios)))
 
@@ -277,8 +277,10 @@ public enum WorkloadFit {
         var depth = 1
         var depthSource = "assumed (the trace records no depth)"
         if !g.depth.isEmpty {
-            depth = Int(min(65536, max(1, g.depth.maxValue)))
-            depthSource = "the deepest recorded (p50 \(fixed(g.depth.percentile(50), 0)))"
+            // The cap a closed loop kept: the recorded depth's p99 (max would let a rare
+            // pile-up set it).
+            depth = Int(min(65536, max(1, g.depth.percentile(99).rounded())))
+            depthSource = "the recorded in-flight count's p99 (p50 \(fixed(g.depth.percentile(50), 0)), max \(g.depth.maxValue))"
         } else if let d = metadataDepth(metadata, stream: stream, singleGroup: singleGroup) {
             depth = d
             depthSource = "from the trace's metadata"
@@ -360,7 +362,7 @@ public enum WorkloadFit {
         }
         let secs = span / 1e9
         func perDirection(_ r: UInt64, _ w: UInt64) -> String {
-            func v(_ x: UInt64) -> String { String(max(1, UInt64((Double(x) / secs).rounded()))) }
+            func v(_ x: UInt64) -> String { String(wholeRate(Double(x) / secs)) }
             if r > 0 && w > 0 { return v(r) + "," + v(w) }
             return r > 0 ? v(r) : v(w)
         }
@@ -381,7 +383,7 @@ public enum WorkloadFit {
         if linear {
             job.arrival = "linear"
             let rb = g.ops[0].bytes, wb = g.ops[1].bytes
-            func v(_ x: UInt64) -> String { String(max(1, UInt64((Double(x) / secs).rounded()))) }
+            func v(_ x: UInt64) -> String { String(wholeRate(Double(x) / secs)) }
             let value = reads > 0 && writes > 0 ? v(rb) + "," + v(wb) : v(reads > 0 ? rb : wb)
             job.quality.append("arrivals: linear rate (issue times lie on bytes / rate; \(shape)): rate=\(value) bytes/s")
             return [("rate", value)]
@@ -395,7 +397,7 @@ public enum WorkloadFit {
             longSum += w * LogHistogram.representative(i)
         }
         if longCount >= 2 && longSum >= 0.5 * span {
-            let think = UInt64(longSum / longCount / 1000)
+            let think = wholeRate(longSum / longCount / 1000)
             let blocks = max(1, Int((Double(reads + writes) / (longCount + 1)).rounded()))
             job.arrival = "thinktime"
             job.quality.append("arrivals: bursts of about \(blocks) I/Os separated by \(humanValue(longSum / longCount, "ns")) pauses (\(shape)): thinktime=\(think) thinktime_blocks=\(blocks)")
@@ -438,15 +440,29 @@ public enum WorkloadFit {
     /// more than `within` above it.
     static func snapUp(_ v: UInt64, within: UInt64, unit: UInt64) -> UInt64 {
         let u = max(1, unit)
-        var best = (v + u - 1) / u * u
+        var best = roundUp(v, u)
         var p = u
         while p < (1 << 62) {
             p <<= 1
-            let (c, o) = ((v + p - 1) / p).multipliedReportingOverflow(by: p)
-            if o || c - v > within { break }
+            let c = roundUp(v, p)
+            if c < v || c - v > within { break }
             best = c
         }
         return best
+    }
+
+    /// `v` rounded up to a multiple of `unit` (or down when that would overflow).
+    static func roundUp(_ v: UInt64, _ unit: UInt64) -> UInt64 {
+        let u = max(1, unit)
+        let (s, o) = v.addingReportingOverflow(u - 1)
+        return o ? v - v % u : s / u * u
+    }
+
+    /// A rate or count as a whole number for a job file: rounded, at least 1, and clamped
+    /// (a trace a few nanoseconds long must not overflow the conversion).
+    static func wholeRate(_ x: Double) -> UInt64 {
+        guard x.isFinite, x >= 1 else { return 1 }
+        return x >= 9e18 ? 9_000_000_000_000_000_000 : UInt64(x.rounded())
     }
 
     static func metadataDepth(_ md: [String: String], stream: UInt32?, singleGroup: Bool) -> Int? {

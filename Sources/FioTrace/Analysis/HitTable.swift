@@ -27,10 +27,10 @@ public struct HitTable: Sendable {
     public init(capacity: Int) {
         precondition(capacity > 0)
         self.capacity = capacity
-        var size = 16
-        while size < capacity * 2 { size <<= 1 }
-        keys = [UInt64](repeating: Self.empty, count: size)
-        counts = [UInt32](repeating: 0, count: size)
+        // Start small and double while filling (to 2 x capacity slots), so that many
+        // groups with few offsets each cost little.
+        keys = [UInt64](repeating: Self.empty, count: 1024)
+        counts = [UInt32](repeating: 0, count: 1024)
     }
 
     /// The fraction of offsets the table stands for.
@@ -70,6 +70,21 @@ public struct HitTable: Sendable {
         used += 1
         sampledHits &+= 1
         while used > capacity { halve() }
+        if used * 2 > keys.count { rehash(size: keys.count * 2) }
+    }
+
+    /// Moves every entry into a table of `size` slots.
+    private mutating func rehash(size: Int) {
+        let oldKeys = keys, oldCounts = counts
+        keys = [UInt64](repeating: Self.empty, count: size)
+        counts = [UInt32](repeating: 0, count: size)
+        let mask = size - 1
+        for (k, c) in zip(oldKeys, oldCounts) where k != Self.empty {
+            var i = Int(truncatingIfNeeded: Self.hash(k)) & mask
+            while keys[i] != Self.empty { i = (i + 1) & mask }
+            keys[i] = k
+            counts[i] = c
+        }
     }
 
     /// Keeps only the offsets whose hash is at most half the threshold.

@@ -168,7 +168,7 @@ public struct ScopeProfile {
         if r.time > lastDataTime { lastDataTime = r.time }
         timeline.add(time: r.time)
         bytesByDir[o] &+= r.length
-        rateFits[o].add(bytesBefore: bytesByDir[o] - r.length, time: r.time)
+        rateFits[o].add(bytesBefore: bytesByDir[o] &- r.length, time: r.time)
         if let l = r.latency {
             latency[o].record(l)
             latencyRecords &+= 1
