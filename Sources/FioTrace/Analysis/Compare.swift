@@ -147,7 +147,9 @@ public struct TraceComparison: Sendable {
                                       summary(a.blockSizes[i]), summary(b.blockSizes[i])))
             }
             m.append(share("sequential_share", a.sequentialShare, b.sequentialShare))
-            m.append(amount("footprint", "bytes", Double(a.footprint.bytes), Double(b.footprint.bytes)))
+            var fp = amount("footprint", "bytes", Double(a.footprint.bytes), Double(b.footprint.bytes))
+            if a.hugeIOs + b.hugeIOs > 0 { fp.reason += " (leaves out \(a.hugeIOs) + \(b.hugeIOs) I/Os over 1 GiB)" }
+            m.append(fp)
             m.append(distribution("reuse_distance", "blocks", Distance.between(a.reuse.distances, b.reuse.distances),
                                   summary(a.reuse.distances), summary(b.reuse.distances)))
             m.append(share("cold_share", a.coldShare, b.coldShare))

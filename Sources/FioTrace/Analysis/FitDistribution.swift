@@ -105,7 +105,9 @@ public struct DistributionFitter {
         var k = 1
         while k <= m {
             p.append(k)
-            k = k < 16 ? k + 1 : max(k + 1, Int(Double(k) * 1.15))
+            let next = Double(k) * 1.15
+            if next >= Double(m) { break }
+            k = k < 16 ? k + 1 : max(k + 1, Int(next))
         }
         if p.last != m { p.append(m) }
         return p

@@ -146,11 +146,13 @@ public enum WorkloadFit {
 
         // Block sizes per direction; one split for both when their difference is within
         // sampling noise (KS D under the 5 % critical value).
+        let zeroLength = (g.blockSizes[0][0] ?? 0) + (g.blockSizes[1][0] ?? 0)
+        if zeroLength > 0 { job.notExpressed.append("\(zeroLength) zero-length reads or writes left out of the block sizes") }
         var splitR = percentSplit(g.blockSizes[0]), splitW = percentSplit(g.blockSizes[1])
         if reads > 0 && writes > 0 {
             let d = Distance.between(g.blockSizes[0], g.blockSizes[1])
             if d.ks <= d.critical {
-                let both = percentSplit(g.allBlockSizes)
+                let both = percentSplit(g.blockSizes[0].merging(g.blockSizes[1], uniquingKeysWith: +))
                 splitR = both
                 splitW = both
                 job.quality.append("block sizes: reads and writes share one split (KS D \(fixed(d.ks, 3)) <= \(fixed(d.critical, 3)), the 5 % critical value)")
@@ -160,7 +162,7 @@ public enum WorkloadFit {
         }
         for (d, split, sizes) in [(0, splitR, g.blockSizes[0]), (1, splitW, g.blockSizes[1])] {
             let kept = Set(split.map(\.bs))
-            let dropped = sizes.filter { !kept.contains($0.key) }
+            let dropped = sizes.filter { $0.key > 0 && !kept.contains($0.key) }
             if !dropped.isEmpty {
                 let n = dropped.values.reduce(0, +)
                 job.notExpressed.append("\(dropped.count) rare \(d == 0 ? "read" : "write") sizes (\(n) I/Os, under 0.5 % each) left out of bssplit: "
@@ -243,6 +245,9 @@ public enum WorkloadFit {
             }
             if ios < 50 {
                 job.quality.append("offset distribution: only \(ios) I/Os, too few to tell distributions apart: uniform assumed")
+            } else if blocks > 1 << 40 {
+                // fio-gen's samplers work in 64-bit sums of ranks (normal adds twelve).
+                job.notExpressed.append("the offset distribution: the region (\(fioSize(size))) has more than 2^40 blocks, past what fio-gen's samplers handle; uniform assumed")
             } else {
                 let fitter = DistributionFitter(weighted: Array(counts.values), blocks: blocks, samplingRate: hits.samplingRate,
                                                 seed: options.seed ^ 0xD157)
@@ -482,7 +487,8 @@ public enum WorkloadFit {
 
     /// Block size -> integer percentages summing to 100 (largest remainder); sizes under
     /// 0.5 % are dropped when that leaves them at 0.
-    static func percentSplit(_ sizes: [UInt64: UInt64]) -> [(bs: UInt64, percent: Int)] {
+    static func percentSplit(_ all: [UInt64: UInt64]) -> [(bs: UInt64, percent: Int)] {
+        let sizes = all.filter { $0.key > 0 }
         let total = sizes.values.reduce(0, +)
         guard total > 0 else { return [] }
         let exact = sizes.map { (bs: $0.key, share: 100 * Double($0.value) / Double(total)) }

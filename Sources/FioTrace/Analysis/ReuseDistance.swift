@@ -22,6 +22,8 @@ public struct ReuseDistanceTracker: Sendable {
     public let capacity: Int
     /// log2 of the block size in bytes.
     public static let blockShift: UInt64 = 12
+    /// Blocks of one I/O that count as accesses (16 MiB).
+    public static let maxBlocksPerIO: UInt64 = 4096
     static let hashRange: UInt32 = 1 << 24
     /// A block is tracked when its 24-bit hash is below this.
     public private(set) var threshold: UInt32 = ReuseDistanceTracker.hashRange
@@ -70,11 +72,13 @@ public struct ReuseDistanceTracker: Sendable {
     /// Records accesses to every 4 KiB block of [offset, offset + length) of `file`.
     public mutating func access(file: UInt32, offset: UInt64, length: UInt64) {
         let first = offset >> Self.blockShift
-        let end = length == 0 ? first + 1 : (offset &+ length &+ (1 << Self.blockShift) - 1) >> Self.blockShift
+        let (last, wrapped) = offset.addingReportingOverflow(length)
+        let end = length == 0 ? first + 1
+            : wrapped ? UInt64.max >> Self.blockShift : (last >> Self.blockShift) + (last & ((1 << Self.blockShift) - 1) != 0 ? 1 : 0)
         var b = first
-        // A pathological multi-terabyte I/O would otherwise loop for hours: cap the blocks
-        // seen per I/O (an I/O of more than 1 GiB counts its first 1 GiB).
-        let stop = min(end, first &+ (1 << 18))
+        // A pathological multi-terabyte I/O would otherwise loop for hours: an I/O of more
+        // than 16 MiB counts its first 16 MiB (4096 blocks).
+        let stop = min(end, first &+ Self.maxBlocksPerIO)
         while b < stop {
             access(key: Self.key(file: file, block: b))
             b += 1

@@ -66,6 +66,9 @@ public struct ScopeProfile {
     /// Time not covered by any earlier I/O of the scope (issue after every earlier
     /// completion), summed over data I/Os, ns; only when latencies are recorded.
     public private(set) var idleTime: UInt64 = 0
+    /// Data I/Os longer than `maxFootprintIO`, left out of `footprint`.
+    public private(set) var hugeIOs: UInt64 = 0
+    public static let maxFootprintIO: UInt64 = 1 << 30
     public private(set) var latencyRecords: UInt64 = 0
     private var busyUntil: UInt64 = 0
 
@@ -83,8 +86,8 @@ public struct ScopeProfile {
         if let h = hitCapacity { hits = HitTable(capacity: h) }
     }
 
-    public var dataIOs: UInt64 { ops[0].count + ops[1].count + ops[2].count }
-    public var dataBytes: UInt64 { ops[0].bytes + ops[1].bytes + ops[2].bytes }
+    public var dataIOs: UInt64 { ops[0].count &+ ops[1].count &+ ops[2].count }
+    public var dataBytes: UInt64 { ops[0].bytes &+ ops[1].bytes &+ ops[2].bytes }
     /// First to last record, ns.
     public var duration: UInt64 { records == 0 ? 0 : lastTime - firstTime }
     /// First to last data I/O, ns.
@@ -147,7 +150,14 @@ public struct ScopeProfile {
             if runLength > 0 { runLengths.record(runLength) }
             runLength = 1
         }
-        footprint.add(file: r.file, offset: r.offset, length: r.length)
+        // The footprint bitmap grows with the address range marked: an I/O of more than
+        // 1 GiB (garbage, in practice) could take gigabytes and minutes, so it is counted
+        // aside (the reuse tracker stops at an I/O's first 16 MiB).
+        if r.length <= Self.maxFootprintIO {
+            footprint.add(file: r.file, offset: r.offset, length: r.length)
+        } else {
+            hugeIOs &+= 1
+        }
         reuse.access(file: r.file, offset: r.offset, length: r.length)
         hits?.add(r.offset)
         if r.offset < minOffset { minOffset = r.offset }
