@@ -77,7 +77,7 @@ public final class Footprint {
             if want < st.pointee.shift { refine(to: want) }
         }
         let shift = st.pointee.shift
-        mark(file: file, first: offset >> shift, end: (end + (1 << shift) - 1) >> shift)
+        mark(file: file, first: offset >> shift, end: (end >> shift) + (end & ((1 << shift) - 1) != 0 ? 1 : 0)) // no overflow near 2^64
     }
 
     /// Marks units [first, end) of `file`.
