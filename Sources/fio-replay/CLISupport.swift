@@ -162,7 +162,8 @@ func pump(_ source: inout any TraceSource, into sink: any TraceSink, filter: Tra
 func drainPipelined(_ source: inout any TraceSource, salvage: Bool, batchSize: Int = 65536,
                     _ body: (UnsafeBufferPointer<TraceRecord>) throws -> Void) throws {
     let ahead = try ReadAheadSource(source, batchRecords: batchSize, depth: 2)
-    source = ahead
+    // Afterwards the caller gets its own source back (the reader has ended by then).
+    defer { source = ahead.finishedBase ?? ahead }
     var batch: [TraceRecord] = []
     batch.reserveCapacity(batchSize)
     do {

@@ -83,8 +83,15 @@ public final class Verifier: @unchecked Sendable {
         return try body()
     }
 
-    /// The results so far.
-    public var results: VerifyResults { locked { resultsStore } }
+    /// The results so far (with the map's current size).
+    public var results: VerifyResults {
+        locked {
+            var r = resultsStore
+            r.mapBytes = map.memoryBytes
+            r.mapExtents = map.extentCount
+            return r
+        }
+    }
     public var targets: [String] { locked { targetPaths } }
     /// The next generation (all writes so far have smaller ones).
     var generationsIssued: UInt64 { locked { nextGeneration } }

@@ -92,6 +92,9 @@ public struct VerifyResults: Sendable {
     public var writesUnaligned: UInt64 = 0
     /// How a crash was taken into account ("" for a live verify).
     public var crashMode = ""
+    /// The last-writer map when the results were taken: bytes it holds and its extents.
+    public var mapBytes = 0
+    public var mapExtents = 0
 
     public static let maxRanges = 10_000
 
@@ -134,6 +137,8 @@ extension VerifyResults {
             ("inline", counts(inline)),
         ]
         if passRan { kv.append(("pass", counts(pass))) }
+        kv.append(("map_bytes", .int(Int64(mapBytes))))
+        kv.append(("map_extents", .int(Int64(mapExtents))))
         if !crashMode.isEmpty { kv.append(("crash", .string(crashMode))) }
         kv.append(("ok", .bool(isClean)))
         kv.append(("bad_extents", .array(ranges.map { r in

@@ -102,6 +102,16 @@ public final class ReadAheadSource: PrefetchingSource {
         }
     }
 
+    /// The source read from, once the reader thread has ended (the trace's end, an error, or
+    /// the consumer gone): callers that need the concrete reader afterwards (a second pass,
+    /// its own statistics) take it back here. Nil while the reader still runs.
+    public var finishedBase: (any TraceSource)? {
+        let m = reader.channel.monitor
+        m.lock()
+        defer { m.unlock() }
+        return shared.exited ? shared.base : nil
+    }
+
     deinit {
         reader.close()
         let m = reader.channel.monitor
