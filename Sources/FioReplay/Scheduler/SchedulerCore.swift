@@ -93,7 +93,8 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     init(engine: E, tap: T, depth: Int, options o: ReplayOptions) throws {
         self.engine = engine
         self.tap = tap
-        payload = engine.movesData ? WritePayload(options: o.payload) : nil
+        // Verify writes its own self-describing data (VerifyTap); no payload under it.
+        payload = engine.movesData && o.verifier == nil ? WritePayload(options: o.payload) : nil
         percentiles = o.percentiles
         rampNs = o.rampNs
         stopSignal = o.stop

@@ -137,7 +137,21 @@ public final class Verifier: @unchecked Sendable {
             journal?.intent(target: target, start: start, sectors: end - start, generation: gen)
             return (index, gen)
         }
-        if aligned { content.fillWrite(buffer, offset: offset, length: Int(length), generation: gen, target: target) }
+        if aligned {
+            content.fillWrite(buffer, offset: offset, length: Int(length), generation: gen, target: target)
+        } else {
+            // Not verifiable (its sectors go unchecked), but it still carries real data, never
+            // what the slot's last read left.
+            var at = 0
+            let n = Int(length)
+            withUnsafeTemporaryAllocation(byteCount: VerifyFormat.sector, alignment: 8) { tmp in
+                while at < n {
+                    content.payload(tmp.baseAddress!, offset: offset + UInt64(at), generation: gen, target: target)
+                    (buffer + at).copyMemory(from: tmp.baseAddress!, byteCount: min(VerifyFormat.sector, n - at))
+                    at += VerifyFormat.sector
+                }
+            }
+        }
         return (index, gen)
     }
 

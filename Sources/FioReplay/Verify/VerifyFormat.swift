@@ -15,9 +15,10 @@ import Glibc
 /// 32  24 bytes: the algorithm's digest of the chunk after the header (zero-padded)
 /// 56  u32 target (file index in the run)            60 u32 CRC-32C of bytes 0..<60
 /// ```
-/// Payload: every 512-byte sector of the chunk is filled from a generator seeded with
-/// (run, generation, target, sector offset), the first sector's first 64 bytes being the
-/// header. So any sector can be checked on its own, also when a later write overwrote the
+/// Payload: every 512-byte sector of the chunk is a window of a 1 MiB random pool made from
+/// the run id, picked and XORed with a key both derived from (run, generation, target,
+/// sector offset): any sector is regenerated from those four numbers at memcpy speed, and
+/// no two sectors share byte sequences. The first sector's first 64 bytes are the header. So any sector can be checked on its own, also when a later write overwrote the
 /// sector that held its chunk's header. With `pattern`, sectors repeat `verify_pattern`
 /// from their start (`%o` is the sector's offset) instead.
 enum VerifyFormat {
@@ -81,6 +82,26 @@ struct VerifyHeader: Equatable {
     }
 }
 
+/// The random bytes verify payloads are windows of: 1 MiB from the run id, plus one
+/// sector's worth repeated at the end so any 8-byte-aligned window fits.
+final class VerifyPool: @unchecked Sendable {
+    static let size = 1 << 20
+    let bytes: UnsafeMutableRawPointer
+    init(run: UInt64) {
+        bytes = UnsafeMutableRawPointer.allocate(byteCount: Self.size + VerifyFormat.sector, alignment: 64)
+        var x = run ^ 0x5851_F42D_4C95_7F2D
+        var i = 0
+        while i < Self.size {
+            x &+= 0xA076_1D64_78BD_642F
+            let m = x.multipliedFullWidth(by: x ^ 0xE703_7ED1_A0B4_28DB)
+            bytes.storeBytes(of: m.high ^ m.low, toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        (bytes + Self.size).copyMemory(from: bytes, byteCount: VerifyFormat.sector)
+    }
+    deinit { bytes.deallocate() }
+}
+
 /// How verifiable data is made: the run's identity and settings.
 struct VerifyContent {
     let run: UInt64
@@ -89,6 +110,15 @@ struct VerifyContent {
     let interval: Int
     /// The pattern (`pattern` only), expanded per sector with its offset markers.
     let pattern: DataPattern?
+    let pool: VerifyPool
+
+    init(run: UInt64, algorithm: VerifyAlgorithm, interval: Int, pattern: DataPattern?) {
+        self.run = run
+        self.algorithm = algorithm
+        self.interval = interval
+        self.pattern = pattern
+        pool = VerifyPool(run: run)
+    }
 
     /// The 512 bytes sector `offset` holds when written by `generation` on `target` (the
     /// header, when the sector starts a chunk, is laid over the first 64).
@@ -98,14 +128,15 @@ struct VerifyContent {
             fillPattern(p, offset: offset)
             return
         }
-        var x = SplitMix64.mix(run ^ UInt64(target) << 48, generation, offset >> 9) | 1
+        let x = SplitMix64.mix(run ^ UInt64(target) << 48, generation, offset >> 9)
+        let key = x | 1
+        let src = (pool.bytes + Int(truncatingIfNeeded: (x >> 20) & UInt64(VerifyPool.size - 1)) & ~7)
+        // 32 bytes a step (two AVX2 or four SSE2 XORs).
+        let k = SIMD4<UInt64>(repeating: key)
         var i = 0
         while i < VerifyFormat.sector {
-            // wyrand: 8 bytes per step.
-            x &+= 0xA076_1D64_78BD_642F
-            let m = x.multipliedFullWidth(by: x ^ 0xE703_7ED1_A0B4_28DB)
-            p.storeBytes(of: m.high ^ m.low, toByteOffset: i, as: UInt64.self)
-            i += 8
+            p.storeBytes(of: src.loadUnaligned(fromByteOffset: i, as: SIMD4<UInt64>.self) ^ k, toByteOffset: i, as: SIMD4<UInt64>.self)
+            i += 32
         }
     }
 
