@@ -274,6 +274,9 @@ public final class Verifier: @unchecked Sendable {
         }
     }
 
+    /// The writes a loaded state recorded (for the report).
+    func noteWrites(_ n: UInt64) { locked { resultsStore.writes = n } }
+
     /// Marks that the read-back pass ran.
     func notePass() { locked { resultsStore.passRan = true } }
 

@@ -117,6 +117,7 @@ extension Verifier {
         o.fatal = fatal
         self.init(content: state.content, options: o, map: state.map, targets: state.targets,
                   nextGeneration: state.nextGeneration)
+        noteWrites(state.writes)
     }
 
     /// Starts writing the crash-safe state to `path` (before the run's first I/O).

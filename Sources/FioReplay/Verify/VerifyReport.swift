@@ -172,7 +172,7 @@ extension VerifyResults {
         out += isClean ? "OK\n" : "\(badSectors * 512) BAD BYTES in \(inline.badRanges + pass.badRanges) ranges\n"
         out += "    writes: \(writes) verifiable, \(writesFailed) failed, \(writesUnaligned) not sector-aligned (unchecked)\n"
         if !crashMode.isEmpty { out += "    after a crash: \(crashMode)\n" }
-        out += "    " + line("inline", inline) + "\n"
+        if inline.reads > 0 || !passRan { out += "    " + line("inline", inline) + "\n" }
         if passRan { out += "    " + line("pass", pass) + "\n" }
         for r in ranges.prefix(50) {
             var s = "    bad: \(r.target) offset \(r.offset) length \(r.length): \(r.kind.rawValue)"
