@@ -322,18 +322,6 @@ struct ZipfSampler {
 
     /// The same arithmetic as `RankSampler.zipfNext`.
     func next(_ rng: inout Xoshiro256) -> UInt64 {
-        let u = rng.nextDouble()
-        let z = u * zetan
-        var val: UInt64
-        if z < 1.0 {
-            val = 1
-        } else if z < twoThreshold {
-            val = 2
-        } else {
-            let x = Double(n) * pow(eta * u - eta + 1.0, alpha)
-            if !(x >= 0) { val = 1 } else if x >= Double(n) { val = n } else { val = 1 + UInt64(x) }
-        }
-        val -= 1
-        return val < n ? val : n - 1
+        RankSampler.zipfRank(u: rng.nextDouble(), n: n, zetan: zetan, eta: eta, alpha: alpha, twoThreshold: twoThreshold)
     }
 }

@@ -114,16 +114,7 @@ public final class ReadAheadSource: PrefetchingSource {
 
     deinit {
         reader.close()
-        let m = reader.channel.monitor
-        m.lock()
-        let deadline = monotonicClockNs() + 1_000_000_000
-        while !shared.exited {
-            if !m.wait(untilNs: deadline) { break }
-        }
-        let exited = shared.exited
-        m.unlock()
-        if let t = thread.take() {
-            if exited { t.join() } else { t.detach() }
-        }
+        let sh = shared
+        retire(&thread, monitor: reader.channel.monitor) { sh.exited }
     }
 }

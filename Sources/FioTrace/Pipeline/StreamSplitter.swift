@@ -137,18 +137,12 @@ public final class StreamSplitter: @unchecked Sendable {
     }
 
     deinit {
-        monitor.lock()
-        for ch in channels { ch.consumerClosed = true }
-        monitor.broadcast()
-        let deadline = monotonicClockNs() + 1_000_000_000
-        while !state.exited {
-            if !monitor.wait(untilNs: deadline) { break }
+        monitor.withLock {
+            for ch in channels { ch.consumerClosed = true }
+            monitor.broadcast()
         }
-        let exited = state.exited
-        monitor.unlock()
-        if let t = thread.take() {
-            if exited { t.join() } else { t.detach() }
-        }
+        let st = state
+        retire(&thread, monitor: monitor) { st.exited }
     }
 }
 

@@ -53,3 +53,20 @@ private final class ThreadBody {
         self.body = body
     }
 }
+
+/// Ends a reader thread that was told to stop: joins it when `exited()` turns true within
+/// `timeoutNs` (read under `monitor`, which the thread broadcasts on when it exits), else
+/// detaches it: it may be blocked reading a pipe that never ends, and must not hold up its
+/// owner (it owns what it touches, so it ends safely on its own).
+func retire(_ thread: inout WorkerThread?, monitor: Monitor, timeoutNs: UInt64 = 1_000_000_000, exited: () -> Bool) {
+    monitor.lock()
+    let deadline = monotonicClockNs() + timeoutNs
+    while !exited() {
+        if !monitor.wait(untilNs: deadline) { break }
+    }
+    let done = exited()
+    monitor.unlock()
+    if let t = thread.take() {
+        if done { t.join() } else { t.detach() }
+    }
+}

@@ -339,7 +339,13 @@ public struct RankSampler: Sendable {
     }
 
     @usableFromInline func zipfNext(_ rng: inout Xoshiro256) -> UInt64 {
-        let u = rng.nextDouble()
+        Self.zipfRank(u: rng.nextDouble(), n: n, zetan: zetan, eta: eta, alpha: alpha, twoThreshold: twoThreshold)
+    }
+
+    /// fio's zipf draw (Gray et al.'s method, as fio's lib/zipf.c uses it): the 0-based rank
+    /// for a uniform `u` in [0, 1), from the distribution's precomputed constants.
+    @inline(__always)
+    public static func zipfRank(u: Double, n: UInt64, zetan: Double, eta: Double, alpha: Double, twoThreshold: Double) -> UInt64 {
         let z = u * zetan
         var val: UInt64
         if z < 1.0 {
