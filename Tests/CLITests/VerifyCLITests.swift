@@ -138,6 +138,27 @@ struct VerifyCLITests {
         #expect(g.status != 0 && g.stderr.contains("verify=crc32c"), "\(g.stderr)")
     }
 
+    @Test("two jobs (numjobs=2) share one verifier: both streams' writes are read back and checked; a file-wide corruption is found once")
+    func sharedVerifier() throws {
+        let dir = makeTempDir("vnj"); defer { cleanup(dir) }
+        let job = ["run", "--name=n", "--filename=\(dir)/f", "--size=4m", "--rw=randwrite", "--bs=4k", "--ioengine=libaio",
+                   "--iodepth=4", "--numjobs=2", "--verify=xxhash", "--verify-state", dir + "/s", "--output-format", "json", "--no-progress"]
+        let r = try run("fio-replay", job)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try verifyObject(r)
+        // Each clone writes the whole 4 MiB once (fio's random map): 2048 writes in all, and
+        // the read-back covers the file (overlapping writes of the two streams are allowed
+        // either way).
+        #expect(int(v, "writes") == 2048)
+        #expect(int(v, "pass", "checked_bytes") == 4 << 20, "\(v)")
+        #expect(int(v, "pass", "bad_bytes") == 0)
+        flipBit(dir + "/f", at: 1 << 20)
+        let c = try run("fio-replay", ["verify", "--state", dir + "/s", "--output-format", "json", "--no-progress"])
+        #expect(c.status == 1)
+        let ranges = try #require(try verifyObject(c)["bad_extents"] as? [[String: Any]])
+        #expect(ranges.count == 1 && int(ranges[0], "offset") == 1 << 20, "\(ranges)")
+    }
+
     @Test("verify_backlog is refused by name; an unknown algorithm and a bad state file say what is wrong")
     func refusals() throws {
         let dir = makeTempDir("vref"); defer { cleanup(dir) }
