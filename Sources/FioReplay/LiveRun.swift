@@ -552,8 +552,3 @@ public final class ProgressAggregator: @unchecked Sendable {
     }
 }
 
-/// Hands a value to a thread that alone uses it from then on.
-struct Unchecked<T>: @unchecked Sendable {
-    var value: T
-    init(_ v: T) { value = v }
-}

@@ -8,8 +8,6 @@ public final class TimeSeriesWriter: @unchecked Sendable {
     public let path: String
     private let shared: Shared
     private var thread: WorkerThread?
-    /// Rows written so far.
-    public var written: UInt64 { shared.monitor.withLock { shared.written } }
 
     /// What the writer thread shares with the samplers.
     final class Shared: @unchecked Sendable {
@@ -18,7 +16,6 @@ public final class TimeSeriesWriter: @unchecked Sendable {
         var pending: [TimeSeriesRow] = []
         var closing = false
         var failure: (any Error)?
-        var written: UInt64 = 0
         init(output: TraceOutput) {
             self.output = output
             pending.reserveCapacity(4096)
@@ -40,7 +37,6 @@ public final class TimeSeriesWriter: @unchecked Sendable {
                             output.append("\n")
                             try output.maybeFlush()
                         }
-                        monitor.withLock { written += UInt64(batch.count) }
                     } catch {
                         failure = error
                     }

@@ -93,11 +93,6 @@ public final class Verifier: @unchecked Sendable {
         }
     }
     public var targets: [String] { locked { targetPaths } }
-    /// The next generation (all writes so far have smaller ones).
-    var generationsIssued: UInt64 { locked { nextGeneration } }
-    /// Bytes the last-writer map holds, and its extents.
-    public var mapMemoryBytes: Int { locked { map.memoryBytes } }
-    public var mapExtents: Int { locked { map.extentCount } }
     func withMap<T>(_ body: (WriterMap) throws -> T) rethrows -> T { try locked { try body(map) } }
 
     /// The verifier's id for the target at `path` (assigned on first sight).

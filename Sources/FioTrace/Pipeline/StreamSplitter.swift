@@ -179,9 +179,6 @@ public final class SplitStreamSource: PrefetchingSource {
         }
     }
 
-    /// Ends this stream's reading early (its replay stopped).
-    public func close() { splitter.close(index) }
-
     /// A stream that stops before its pass ended reads no more: the reader must not wait
     /// for it (the other streams would starve).
     deinit { if !reader.ended { splitter.close(index) } }
