@@ -189,7 +189,8 @@ public struct LiveRun {
                 kind = e
             } else if let name = job.ioengine {
                 guard let e = Self.engine(fioName: name) else {
-                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): ioengine=\(name) is not supported (supported: \(EngineRegistry.fioChoices)); give --engine to override")
+                    throw ReplayError(.invalidOption, "\(job.origin): job \(job.name): ioengine=\(name) is not supported (supported: \(EngineRegistry.fioChoices))",
+                                      remedy: .chooseEngine)
                 }
                 kind = e
             } else {

@@ -26,16 +26,32 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable, Equatable {
         case verifyFailed
     }
 
+    /// What the user could change to get past the error. The library does not know the
+    /// command line: each front end names its own option for it (`replay --wrap`, `run`'s
+    /// job options).
+    public enum Remedy: Sendable, Equatable {
+        /// An I/O reaches past the target's end: wrap or scale offsets, or a larger target.
+        case fitTarget
+        /// O_DIRECT needs aligned offsets and lengths: align them or drop direct I/O.
+        case alignForDirect
+        /// The kernel's AIO context limit: a lower depth (or a higher fs.aio-max-nr).
+        case lowerDepth
+        /// A job names an engine we do not have: choose one.
+        case chooseEngine
+    }
+
     public var kind: Kind
     public var message: String
+    public var remedy: Remedy?
     /// The record number the error applies to, when it applies to one.
     public var record: UInt64?
     /// The errno behind it, when there is one.
     public var errno: Int32?
 
-    public init(_ kind: Kind, _ message: String, record: UInt64? = nil, errno: Int32? = nil) {
+    public init(_ kind: Kind, _ message: String, remedy: Remedy? = nil, record: UInt64? = nil, errno: Int32? = nil) {
         self.kind = kind
         self.message = message
+        self.remedy = remedy
         self.record = record
         self.errno = errno
     }

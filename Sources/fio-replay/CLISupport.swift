@@ -24,9 +24,30 @@ func reportingErrors<T>(formatOption: String = "--format", _ body: () throws -> 
         warn("fio-replay: error: \(e.message)\(advice)")
         throw ExitCode(1)
     } catch let e as ReplayError {
-        warn("fio-replay: error: \(e.message)")
+        warn("fio-replay: error: \(describe(e))")
         throw ExitCode(1)
     }
+}
+
+/// The command running: a library error's advice names this command's options.
+enum CLICommand { case replay, run, verify }
+nonisolated(unsafe) var currentCommand = CLICommand.replay
+
+/// A replay error as one line, with this command's advice for its remedy.
+func describe(_ e: ReplayError) -> String {
+    guard let r = e.remedy else { return e.message }
+    let advice: String
+    switch (r, currentCommand) {
+    case (.fitTarget, .run): advice = "make the file larger, or size= smaller"
+    case (.fitTarget, _): advice = "use --wrap, --scale or a larger target"
+    case (.alignForDirect, .run): advice = "use bs= and offsets that are multiples of the device's logical block size, or drop direct=1"
+    case (.alignForDirect, .replay): advice = "use --align 4096 or drop --direct"
+    case (.alignForDirect, .verify): advice = "drop --direct"
+    case (.lowerDepth, .run): advice = "lower iodepth= or raise /proc/sys/fs/aio-max-nr"
+    case (.lowerDepth, _): advice = "lower --iodepth or raise /proc/sys/fs/aio-max-nr"
+    case (.chooseEngine, _): advice = "give --engine to override"
+    }
+    return e.message + "; " + advice
 }
 
 /// Options every command that reads a trace shares.
@@ -314,7 +335,7 @@ extension RunReportOptions {
         var failed = false
         for j in jobs {
             if let e = j.result.error {
-                warn("fio-replay: error: " + (jobs.count > 1 ? "\(j.name): " : "") + e.message)
+                warn("fio-replay: error: " + (jobs.count > 1 ? "\(j.name): " : "") + describe(e))
                 failed = true
             }
         }

@@ -90,6 +90,7 @@ struct ReplayCommand: ParsableCommand {
         guard let timingMode = ReplayTiming(rawValue: timing) else {
             throw ValidationError("unknown timing \"\(timing)\" (known: original, none, closed)")
         }
+        currentCommand = .replay
         try common.check()
         _ = try verifyFlags.options()
         guard ["auto", "on", "off"].contains(streams) else { throw ValidationError("--streams wants auto, on or off") }

@@ -52,6 +52,7 @@ struct RunCommand: ParsableCommand {
     var rest: [String] = []
 
     func run() throws {
+        currentCommand = .run
         try common.check()
         var engineKind: EngineKind?
         if let engine {

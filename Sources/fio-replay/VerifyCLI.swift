@@ -142,6 +142,7 @@ struct VerifyCommand: ParsableCommand {
     var noProgress = false
 
     func run() throws {
+        currentCommand = .verify
         guard let kind = EngineKind(rawValue: engine) else { throw ValidationError("unknown engine \"\(engine)\" (known: \(EngineRegistry.choices))") }
         guard let model = CrashModel(rawValue: crash) else { throw ValidationError("--crash wants kill or power") }
         guard ["normal", "json"].contains(outputFormat) else { throw ValidationError("--output-format wants normal or json") }
@@ -171,7 +172,7 @@ struct VerifyCommand: ParsableCommand {
                                verify: v.results)
         let text = outputFormat == "json" ? FioJSONReport().render([report]) : TextReport().render([report], label: "Verify")
         FileHandle.standardOutput.write(Data(text.utf8))
-        if let e = result.error { warn("fio-replay: error: \(e.message)"); throw ExitCode(1) }
+        if let e = result.error { warn("fio-replay: error: \(describe(e))"); throw ExitCode(1) }
         if !v.results.isClean {
             warn("fio-replay: verify found \(v.results.badSectors * 512) bad bytes in \(v.results.pass.badRanges) ranges")
             throw ExitCode(1)

@@ -27,8 +27,8 @@ public final class LibAIOEngine: IOEngine {
         var c: io_context_t? = nil
         let r = io_setup(Int32(self.depth), &c)
         if r < 0 {
-            let hint = -r == EAGAIN ? " (raise /proc/sys/fs/aio-max-nr or lower --iodepth)" : ""
-            throw ReplayError(.engineUnavailable, "io_setup(\(self.depth)) failed: \(ReplayError.errnoString(-r))\(hint)", errno: -r)
+            throw ReplayError(.engineUnavailable, "io_setup(\(self.depth)) failed: \(ReplayError.errnoString(-r))",
+                              remedy: -r == EAGAIN ? .lowerDepth : nil, errno: -r)
         }
         ctx = c
         iocbs = FixedBuffer(capacity: self.depth, repeating: iocb())

@@ -101,8 +101,10 @@ extension SchedulerCore {
     func ioError(_ s: UnsafeMutablePointer<IOSlot>, errno e: Int32) -> ReplayError {
         let op = s.pointee.op
         var hint = ""
+        var remedy: ReplayError.Remedy?
         if e == EINVAL && targets.direct {
-            hint = " (O_DIRECT needs offset, length and buffer aligned to the device's logical block size: use --align 4096 or drop --direct)"
+            hint = " (O_DIRECT needs offset, length and buffer aligned to the device's logical block size)"
+            remedy = .alignForDirect
         } else if e == ENOSPC {
             hint = " (the target's filesystem is full)"
         } else if e == EOPNOTSUPP {
@@ -110,7 +112,7 @@ extension SchedulerCore {
         }
         return ReplayError(.ioFailed,
             "record \(s.pointee.record): \(op.fioName) of \(s.pointee.length) bytes at offset \(s.pointee.offset) failed: \(ReplayError.errnoString(e))\(hint)",
-            record: s.pointee.record, errno: e)
+            remedy: remedy, record: s.pointee.record, errno: e)
     }
 
     /// Waits for everything in flight (also after an error or Ctrl-C).

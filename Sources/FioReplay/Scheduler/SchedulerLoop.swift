@@ -86,8 +86,8 @@ extension SchedulerCore {
                 case .ok(let o, let l): (off, len) = (o, l)
                 case .tooLarge(let o):
                     fail(ReplayError(.targetTooSmall,
-                        "record \(recNo): \(r.op.fioName) of \(r.length) bytes at offset \(o) reaches past the end of \(targets.targets[targets.fileTarget[f]].path) (\(fileSize[f]) bytes); use --wrap, --scale or a larger target",
-                        record: recNo))
+                        "record \(recNo): \(r.op.fioName) of \(r.length) bytes at offset \(o) reaches past the end of \(targets.targets[targets.fileTarget[f]].path) (\(fileSize[f]) bytes)",
+                        remedy: .fitTarget, record: recNo))
                     break outer
                 }
                 let now: UInt64
