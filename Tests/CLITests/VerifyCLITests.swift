@@ -159,6 +159,69 @@ struct VerifyCLITests {
         #expect(ranges.count == 1 && int(ranges[0], "offset") == 1 << 20, "\(ranges)")
     }
 
+    @Test("--verify-fatal stops the replay at the first bad read; without it the replay runs to the end and reports every bad read")
+    func fatal() throws {
+        let dir = makeTempDir("vfatal"); defer { cleanup(dir) }
+        // A block written at once, then read back every 2 ms for 3 s.
+        var ios: [(UInt64, String, UInt64, UInt64)] = [(0, "write", 0, 4096)]
+        for i in 1...1500 { ios.append((UInt64(i) * 2000, "read", 0, 4096)) }
+        let trace = dir + "/t.log"
+        try iolog("/data/f", ios).write(toFile: trace, atomically: true, encoding: .utf8)
+        for fatal in [true, false] {
+            let target = dir + "/f\(fatal)"
+            #expect(try run("truncate", ["-s", "1m", target]).status == 0)
+            let out = dir + "/out\(fatal).json"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binDir + "/fio-replay")
+            p.arguments = ["replay", trace, "--target", target, "--engine", "psync", "--verify", "crc32c", "--no-do-verify",
+                           "--output-format", "json", "--output", out, "--no-progress"] + (fatal ? ["--verify-fatal"] : [])
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(1_000_000)
+            flipBit(target, at: 1000)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 1)
+            let j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as! [String: Any]
+            let job = (j["jobs"] as! [[String: Any]])[0]
+            let reads = int(job, "read", "total_ios")
+            let v = job["verify"] as! [String: Any]
+            if fatal {
+                #expect(reads < 800, "stopped soon after the damage (about 500 reads in): \(reads)")
+                #expect((job["replay"] as? [String: Any])?["error"] as? String ?? "" != "")
+            } else {
+                #expect(reads == 1500)
+                #expect(int(v, "inline", "bad_ranges") > 500, "every read after the damage is bad: \(v)")
+            }
+            #expect(int(v, "inline", "good_bytes") > 100 * 4096, "reads before the damage were good")
+        }
+    }
+
+    @Test("run's default state file (JOB-verify.state) is removed after a clean run and kept when the run is interrupted")
+    func defaultState() throws {
+        let dir = makeTempDir("vdef"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["run", "--name=d", "--filename=\(dir)/f", "--size=1m", "--rw=write", "--bs=64k",
+                                       "--verify=md5", "--no-progress"], cwd: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/d-verify.state"), "fio keeps its state only for an aborted job")
+        // Interrupted: the state stays, and a later check from it reads back what was written.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDir + "/fio-replay")
+        p.arguments = ["run", "--name=d", "--filename=\(dir)/g", "--size=4m", "--rw=randwrite", "--bs=4k", "--rate_iops=500",
+                       "--verify=md5", "--no-progress"]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(800_000)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        #expect(FileManager.default.fileExists(atPath: dir + "/d-verify.state"))
+        let v = try run("fio-replay", ["verify", "--state", dir + "/d-verify.state", "--output-format", "json", "--no-progress"])
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(int(try verifyObject(v), "pass", "good_bytes") > 100 * 4096)
+    }
+
     @Test("verify_backlog is refused by name; an unknown algorithm and a bad state file say what is wrong")
     func refusals() throws {
         let dir = makeTempDir("vref"); defer { cleanup(dir) }
