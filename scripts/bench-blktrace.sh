@@ -40,7 +40,8 @@ rm -f "$OUT/bench-blktrace.fiot"
 T_BP=$(best blkparse -i "$W/big" -d "$OUT/bench-blktrace.dump" -O -q)
 echo "blkparse -d (merge to a dump):          $T_BP s = $(rate "$EVENTS" "$T_BP") M events/s  (fio-replay convert is $(echo "scale=1; $T_BP / $T_CONV" | bc -l)x faster)"
 T_INFO=$(best "$R" info "$W/big.blktrace.0")
-T_BTT=$(best btt -i "$OUT/bench-blktrace.dump" -o "$W/btt")
+# btt writes its *_fp.dat side files into the working directory: run it in the workdir.
+T_BTT=$(cd "$W" && best btt -i "$OUT/bench-blktrace.dump" -o "$W/btt")
 echo "fio-replay info (summary + btt figures): $T_INFO s; btt on the dump: $T_BTT s  (ratio btt/ours: $(echo "scale=2; $T_BTT / $T_INFO" | bc -l))"
 rm -f "$OUT/bench-blktrace.dump"
 echo "workdir: $W"
