@@ -46,6 +46,9 @@ struct FioGenCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr (shown only on a terminal, after a second).")
+    var noProgress = false
+
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("JOBFILE and/or fio options (--rw=randread ...).", valueName: "job-or-options"))
     var rest: [String] = []
 
@@ -113,10 +116,14 @@ struct FioGenCommand: ParsableCommand {
         var batch: [TraceRecord] = []
         batch.reserveCapacity(Self.batchSize)
         var n: UInt64 = 0
+        let progress = ProgressMeter.onTerminal(label: "fio-gen", quiet: quiet || noProgress)
+        defer { progress.finish() }
         while gen.nextBatch(&batch, maxCount: Self.batchSize) {
             try batch.withUnsafeBufferPointer { try sink.write($0) }
             n += UInt64(batch.count)
+            progress.add(batch.count)
         }
+        progress.finish()
         var md = gen.metadata
         md[MetadataKey.genRecords] = String(n)
         try sink.finish(metadata: md)

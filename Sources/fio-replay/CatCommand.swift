@@ -1,5 +1,8 @@
 import ArgumentParser
 import FioTrace
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct CatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,11 +27,16 @@ struct CatCommand: ParsableCommand {
     @Option(name: .customLong("as"), help: "Output: iolog3 (default), iolog2, csv, or records (every field, tab-separated).")
     var outputFormat: String = "iolog3"
 
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr (shown only when stderr is a terminal and stdout is not).")
+    var noProgress = false
+
     @OptionGroup var input: TraceInputOptions
 
     func run() throws {
         try reportingErrors {
             var source = try openTraceSource(path: trace, options: input.openOptions())
+            // Output to the terminal is its own progress; a line over it would garble it.
+            source = ProgressSource.wrap(source, label: "cat", quiet: noProgress || isatty(1) == 1)
             let filter = try makeFilter(start: start, end: end, ops: ops, files: files)
             let out = try TraceOutput(path: "-")
             let sink: any TraceSink

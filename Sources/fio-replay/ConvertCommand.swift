@@ -38,11 +38,15 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var inputOptions: TraceInputOptions
 
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
+    var noProgress = false
+
     func run() throws {
         guard (1...(1 << 22)).contains(blockRecords) else { throw ValidationError("--block-records must be 1...4194304") }
         guard (-131_072...22).contains(level) else { throw ValidationError("--level must be -131072...22 (zstd's levels)") }
         try reportingErrors(formatOption: "--from") {
             var source = try openTraceSource(path: input, options: inputOptions.openOptions(format: fromFormat))
+            source = ProgressSource.wrap(source, label: "convert", quiet: noProgress) // a line on a terminal only
             let filter = try makeFilter(start: start, end: end, ops: ops, files: files)
             var outFormat: TraceFormat? = nil
             if let t = toFormat {
