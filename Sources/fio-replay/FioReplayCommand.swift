@@ -8,7 +8,8 @@ struct FioReplayCommand: ParsableCommand {
         commandName: "fio-replay",
         abstract: "Replay, inspect and convert I/O traces (native .fiot, fio iolog v2/v3, blktrace).",
         subcommands: [InfoCommand.self, ConvertCommand.self, CatCommand.self, RecordCommand.self, ReplayCommand.self,
-                      RunCommand.self, VerifyCommand.self, CompareCommand.self, FitCommand.self, AnonymizeCommand.self]
+                      RunCommand.self, VerifyCommand.self, CompareCommand.self, FitCommand.self, AnonymizeCommand.self,
+                      ReportCommand.self]
     )
 
     static func main() {

@@ -14,15 +14,77 @@ struct InfoCommand: ParsableCommand {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    @Option(name: .customLong("timeseries"), help: "Also write per-interval figures (per op: I/Os, bytes, IOPS, bandwidth, latency min/p50/p90/p99/max, block-size classes; depth) to this file: CSV, or JSON for a .json name or --timeseries-format json ('-': stdout, instead of the summary).")
+    var timeseries: String?
+
+    @Option(name: .customLong("timeseries-interval"), help: "Interval of --timeseries (e.g. 1s, 100ms, 500us).")
+    var timeseriesInterval: String = "1s"
+
+    @Option(name: .customLong("timeseries-format"), help: "csv or json (default: json for a .json name, else csv).")
+    var timeseriesFormat: String?
+
+    @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
+    var noProgress = false
+
     @OptionGroup var input: TraceInputOptions
+
+    func validate() throws {
+        if let f = timeseriesFormat, TimeSeriesExport.Format(rawValue: f) == nil {
+            throw ValidationError("--timeseries-format takes csv or json, not \"\(f)\"")
+        }
+        if try parseDuration(timeseriesInterval) == 0 { throw ValidationError("--timeseries-interval must be above 0") }
+        if timeseries == nil && (timeseriesFormat != nil) { throw ValidationError("--timeseries-format needs --timeseries FILE") }
+    }
+
+    /// Most intervals `--timeseries` writes: one row per interval, empty ones included, so a
+    /// trace that spans years at 1 ms would write billions of rows; it stops with a remedy.
+    static let maxTimeseriesIntervals: UInt64 = 10_000_000
+
+    func checkSpan(_ batch: UnsafeBufferPointer<TraceRecord>, widthNs: UInt64) throws {
+        var last: UInt64 = 0
+        for r in batch where r.time > last { last = r.time }
+        if last / widthNs >= Self.maxTimeseriesIntervals {
+            throw TraceError(.invalidSequence, "\(trace): a record at \(humanTime(last)) would make --timeseries write more than \(Self.maxTimeseriesIntervals) intervals of \(timeseriesInterval); give a longer --timeseries-interval")
+        }
+    }
 
     func run() throws {
         try reportingErrors {
             var source = try openTraceSource(path: trace, options: input.openOptions())
             var s = TraceSummary()
+            var export: TimeSeriesExport?
+            var series: IntervalSeries?
+            if let path = timeseries {
+                let format = timeseriesFormat.flatMap(TimeSeriesExport.Format.init) ?? (path.hasSuffix(".json") ? .json : .csv)
+                let width = try parseDuration(timeseriesInterval)
+                let e = try TimeSeriesExport(path: path, format: format, intervalNs: width, trace: trace)
+                export = e
+                series = IntervalSeries(widthNs: width, mode: .streaming(window: 64)) { e.write($0) }
+            }
+            source = ProgressSource.wrap(source, label: "info", quiet: noProgress)
             // Decoding and summarising overlap on two threads (see drainPipelined).
-            try drainPipelined(&source, salvage: input.skipBadBlocks) { batch in s.add(batch) }
+            do {
+                try drainPipelined(&source, salvage: input.skipBadBlocks) { batch in
+                    s.add(batch)
+                    if series != nil {
+                        try checkSpan(batch, widthNs: series!.widthNs)
+                        series!.add(batch)
+                    }
+                }
+            } catch {
+                source = ProgressSource.unwrap(source)
+                throw error
+            }
+            source = ProgressSource.unwrap(source)
             s.finish()
+            if var series, let export {
+                series.finish()
+                try export.finish(records: series.records, misplaced: series.misplaced)
+                if series.misplaced > 0 {
+                    warn("fio-replay: note: \(series.misplaced) records were more than 64 intervals older than records before them (the trace is not in time order); --timeseries counts them in the oldest interval still open")
+                }
+                if timeseries == "-" { return }
+            }
             var report = InfoReport(summary: s, files: source.files, metadata: source.metadata, name: trace)
             // A blktrace capture read from files also gets btt's analysis (a second pass).
             if let b = source as? BlktraceReader, !b.paths.contains("<stdin>") {
