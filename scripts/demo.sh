@@ -4,7 +4,7 @@
 # to fio's iolog and back, and replayed with its original timing against a temporary file,
 # printing fio-style statistics and the replay's fidelity; then a live run and the replay of
 # its recording; then a verified replay, a verify pass, and what an injected corruption
-# looks like.
+# looks like; last, an HTML report of the sample and its replay side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,7 +24,7 @@ echo "== fio-replay convert $TRACE -> fio iolog v3 -> .fiot (lossless round trip
 cmp <("$R" cat "$TRACE") <("$R" cat "$WORK/again.fiot") && echo "round trip: identical ($(wc -l < "$WORK/sample.iolog") iolog lines)"
 echo
 echo "== fio-replay replay $TRACE --target $WORK/target.dat (original timing)"
-"$R" replay "$TRACE" --target "$WORK/target.dat" --engine auto --no-progress
+"$R" replay "$TRACE" --target "$WORK/target.dat" --engine auto --no-progress --write-iolog "$WORK/replayed.fiot"
 echo
 echo "== fio-replay run: a QD4 random read/write job live for 2 s, recorded, then the recording replayed"
 "$R" run --name=live --filename="$WORK/live.dat" --size=64m --rw=randrw --bs=4k --ioengine=libaio --direct=1 \
@@ -52,3 +52,8 @@ f=open('$WORK/verified.dat','r+b'); f.seek($OFF); b=f.read(1); f.seek($OFF); f.w
 echo "flipped bit 3 of byte $OFF"
 "$R" verify --state "$WORK/verify.state" --no-progress | sed -n '/verify (/,/^$/p' || true
 echo "(exit status 1: verify found bad data)"
+echo
+echo "== fio-replay report: the sample and the recording of its replay, side by side, in one HTML file"
+REPORT=${FIOTRACE_REPORT:-/tmp/fiotrace-demo-report.html}
+"$R" report "$TRACE" "$WORK/replayed.fiot" -o "$REPORT" --interval 50ms --no-progress
+echo "open $REPORT in a browser: IOPS, bandwidth, latency, depth and lateness over time, where the I/O lands, the summary and fidelity tables"
