@@ -89,6 +89,9 @@ struct ReportCommand: ParsableCommand {
                     shown = [a, b]
                     lateness = ReportLateness(matcher: m, speed: speed)
                     if let why = m.gaveUp { notes.append(why) }
+                    if speed != 1 {
+                        notes.append("B replayed A at speed \(formatSpeed(speed)): A's charts are drawn on that schedule (its times divided by \(formatSpeed(speed))); its summary keeps its own times")
+                    }
                 } else {
                     shown = [try reader.profile(traces[0], role: .original), try reader.profile(traces[1], role: .replay)]
                     if let timing {

@@ -379,6 +379,36 @@ import Testing
         #expect(page.contains("Report replay.json") && page.contains("lateness"))
     }
 
+    /// A replay at --speed 2: A is drawn on the replay's schedule (fio's times / 2), so
+    /// its intervals hold fio's lines binned by half their time, and pairing uses that
+    /// schedule (every I/O paired, none skipped).
+    @Test func reportAtSpeedDrawsTheOriginalOnTheReplaysSchedule() throws {
+        let w = try workload()
+        let rec = w.dir + "/speed2.fiot"
+        let r = try run("fio-replay", ["replay", w.iolog, "--target", w.dir + "/target2", "--engine", "null", "--iodepth", "4",
+                                       "--speed", "2", "--write-iolog", rec, "--no-progress"])
+        try #require(r.status == 0, "\(r.stderr)")
+        let html = w.dir + "/speed2.html"
+        let rep = try run("fio-replay", ["report", w.iolog, rec, "-o", html, "--interval", "25ms"])
+        #expect(rep.status == 0, "\(rep.stderr)")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("A (original at speed 2)") && page.contains("at speed 2: A&#39;s charts are drawn on that schedule"))
+        let data = try reportData(page)
+        let a = (data["inputs"] as! [[String: Any]])[0]
+        let width = (a["w"] as! NSNumber).uint64Value
+        #expect(width == 25_000_000)
+        var want: [String: [Int]] = [:]
+        let n = (a["n"] as! NSNumber).intValue
+        #expect(n == Int(w.lines.map { $0.timeNs / 2 }.max()! / width) + 1)
+        for l in w.lines { want[l.op, default: Array(repeating: 0, count: n)][Int((l.timeNs / 2) / width)] += 1 }
+        for o in a["ops"] as! [[String: Any]] {
+            #expect((o["ios"] as! [NSNumber]).map(\.intValue) == want[o["op"] as! String], "\(o["op"]!) per interval")
+        }
+        let pairing = data["pairing"] as! [String: Any]
+        #expect((pairing["matched"] as! NSNumber).intValue == w.lines.count)
+        #expect((pairing["not_replayed"] as! NSNumber).intValue == 0 && (pairing["unpaired"] as! NSNumber).intValue == 0)
+    }
+
     @Test func reportRefusesBadInput() throws {
         let w = try workload()
         let out = w.dir + "/bad.html"

@@ -12,6 +12,11 @@ public struct TraceTimeProfile {
     public private(set) var depth = LogHistogram()
     /// The file table as last seen.
     public private(set) var files: [TraceFile] = []
+    /// The time axis of the series and heat maps is the trace's time divided by this (a
+    /// trace drawn beside its replay at `--speed X` is drawn on the replay's schedule);
+    /// the summary keeps the trace's own times.
+    public let timeDivisor: Double
+    private var scaled: [TraceRecord] = []
 
     /// The latency histogram index of `op` (read 0, write 1, trim 2, syncs 3; nil otherwise).
     @inline(__always)
@@ -25,16 +30,31 @@ public struct TraceTimeProfile {
     /// `intervalNs`: the starting interval (it doubles while the trace is longer than
     /// `maxIntervals` of it). Heat map columns start at 1 µs and double on their own, so a
     /// map spans 128 to 256 columns of any trace longer than 256 µs.
-    public init(intervalNs: UInt64, maxIntervals: Int) {
+    public init(intervalNs: UInt64, maxIntervals: Int, timeDivisor: Double = 1) {
         series = IntervalSeries(widthNs: intervalNs, mode: .adaptive(maxBins: maxIntervals))
         heat = OffsetHeatMaps(columnNs: 1_000)
+        self.timeDivisor = timeDivisor > 0 && timeDivisor.isFinite ? timeDivisor : 1
     }
 
     public mutating func add(_ batch: UnsafeBufferPointer<TraceRecord>, files: [TraceFile]) {
         if files.count != self.files.count { self.files = files }
         summary.add(batch)
-        series.add(batch)
-        heat.add(batch, files: files)
+        if timeDivisor == 1 {
+            series.add(batch)
+            heat.add(batch, files: files)
+        } else {
+            // The same rounding as the replay's schedule and `ReplayMatcher`: time / speed, truncated.
+            let inverse = 1 / timeDivisor
+            scaled.removeAll(keepingCapacity: true)
+            for var r in batch {
+                r.time = UInt64(Double(r.time) * inverse)
+                scaled.append(r)
+            }
+            scaled.withUnsafeBufferPointer { b in
+                series.add(b)
+                heat.add(b, files: files)
+            }
+        }
         for r in batch {
             if let l = r.latency, let i = Self.latencyIndex(r.op) { latency[i].record(l) }
             if let d = r.depth { depth.record(UInt64(d)) }

@@ -20,12 +20,17 @@ struct ReportTrace {
     var label: String {
         switch role {
         case .trace: return "trace"
-        case .original: return "A (original)"
+        case .original: return profile.timeDivisor == 1 ? "A (original)" : "A (original at speed \(formatSpeed(profile.timeDivisor)))"
         case .replay: return "B (replay)"
         }
     }
 
     var shortLabel: String { role == .replay ? "B" : "A" }
+}
+
+/// `2.0` as "2", `0.5` as "0.5".
+func formatSpeed(_ v: Double) -> String {
+    v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
 }
 
 /// The replay's lateness, measured against the original trace (`ReplayMatcher`).
@@ -107,7 +112,8 @@ struct ReportReader {
     func pair(_ a: String, _ b: String, speed: Double, byStream: Bool) throws -> (ReportTrace, ReportTrace, ReplayMatcher) {
         let baseA = try open(a), baseB = try open(b)
         let metaA = baseA.metadata, metaB = baseB.metadata
-        var pa = TraceTimeProfile(intervalNs: intervalNs, maxIntervals: maxIntervals)
+        // A is drawn on the replay's schedule (its times / speed), so the two overlay.
+        var pa = TraceTimeProfile(intervalNs: intervalNs, maxIntervals: maxIntervals, timeDivisor: speed)
         var pb = TraceTimeProfile(intervalNs: intervalNs, maxIntervals: maxIntervals)
         var matcher = ReplayMatcher(speed: speed, byStream: byStream)
         let sa = try ReadAheadSource(baseA, batchRecords: Self.batch, depth: 2)
