@@ -231,17 +231,21 @@ import Testing
     // MARK: the report in a browser
 
     /// Every `<path class="series">` of one chart: name -> points drawn (M/L commands in d).
-    func series(_ dom: String, chart: String) throws -> [String: Int] {
+    func series(_ dom: String, chart: String, kind: String = "series") throws -> [String: Int] {
         guard let start = dom.range(of: "data-chart=\"\(chart)\"") else { return [:] }
         let rest = dom[start.upperBound...]
         let body = rest[..<(rest.range(of: "</figure>")?.lowerBound ?? rest.endIndex)]
         var out: [String: Int] = [:]
         var scan = body[...]
-        while let p = scan.range(of: "<path class=\"series\"") {
+        while let p = scan.range(of: "<path class=\"\(kind)\"") {
             let tag = scan[p.lowerBound..<(scan[p.upperBound...].firstIndex(of: ">") ?? scan.endIndex)]
             let name = attribute(String(tag), "data-series") ?? "?"
             let d = attribute(String(tag), "d") ?? ""
-            out[name] = d.filter { $0 == "M" || $0 == "L" }.count
+            // A line's points are its M/L commands; an area's outline runs along its top and
+            // back along the band below, two vertices per point.
+            let vertices = d.filter { $0 == "M" || $0 == "L" }.count
+            out[name] = kind == "area" ? vertices / 2 : vertices
+            if kind == "area" { #expect(vertices % 2 == 0 && d.hasSuffix("Z")) }
             #expect(attribute(String(tag), "data-points") == String(out[name]!))
             scan = scan[p.upperBound...]
         }
@@ -299,6 +303,11 @@ import Testing
         for op in opsB { wantRate["B \(op)"] = nB }
         #expect(try series(dom, chart: "iops") == wantRate)
         #expect(try series(dom, chart: "bandwidth") == wantRate)
+        // The mix: a point per interval holding data I/O (all of them here).
+        #expect(try series(dom, chart: "mix") == wantRate)
+        // Block sizes: fio's 4 KiB I/Os are one size class, one stacked area per trace.
+        #expect(try series(dom, chart: "sizes-A", kind: "area") == ["4 KiB": nA])
+        #expect(try series(dom, chart: "sizes-B", kind: "area") == ["4 KiB": nB])
         // Latency over time: the recording's p50/p99/max, a point per interval holding that op.
         for op in ["read", "write"] {
             let n = Set(w.records.filter { $0.op == op }.map { $0.timeNs / width }).count
