@@ -2,8 +2,8 @@
 # fio-replay report: seconds, output bytes and peak memory for a 1M- and a 10M-record trace
 # (fio-gen: 4 KiB random read/write, 70/30, zipf:1.1 over 4 GiB), release build, one core;
 # the page must stay small (well under 2 MB) and memory must not grow with the trace.
-# Also `info --timeseries` (the same per-interval figures as CSV) and a side-by-side
-# report of two traces.
+# Also `info --timeseries` (the same per-interval figures as CSV), a side-by-side report of
+# two traces, and one of a trace and its replay's recording (I/Os paired for lateness).
 #
 # The peer: fio's own plotting of the same work. fio 3.33 runs the same workload shape
 # with the null engine and writes its per-I/O iops, bandwidth and latency logs (what
@@ -74,6 +74,13 @@ done
 read -r t m < <(measure "$BIN/fio-replay" report "$OUT_DIR/t$LARGE.fiot" "$OUT_DIR/u$LARGE.fiot" -o "$OUT_DIR/two.html")
 row "report (two traces side by side)" "$((2 * LARGE))" "$t" "$(bytes "$OUT_DIR/two.html")" "$m"
 T[two]=$t; B[two]=$(bytes "$OUT_DIR/two.html")
+# A trace and its replay's recording, paired I/O by I/O for the lateness (the null engine at
+# --speed 10: the 100 s trace replays in 10 s).
+truncate -s 4g "$OUT_DIR/null.target"
+"$BIN/fio-replay" replay "$OUT_DIR/t$SMALL.fiot" --target "$OUT_DIR/null.target" --engine null --speed 10 \
+    --write-iolog "$OUT_DIR/rep$SMALL.fiot" --no-progress >/dev/null
+read -r t m < <(measure "$BIN/fio-replay" report "$OUT_DIR/t$SMALL.fiot" "$OUT_DIR/rep$SMALL.fiot" -o "$OUT_DIR/pair.html")
+row "report (trace + replay, lateness paired)" "$((2 * SMALL))" "$t" "$(bytes "$OUT_DIR/pair.html")" "$m"
 
 echo "peer: fio 3.33 writing per-I/O logs of $PEER_N I/Os (null engine), fio_generate_plots drawing them..." >&2
 mkdir -p "$OUT_DIR/fio"
