@@ -8,9 +8,13 @@ import Foundation
 ///   takes a sequence number and a small reorder ring holds completions until all earlier
 ///   issues have completed (its size follows the in-flight window; it grows, doubling, only
 ///   while one I/O is slow and later ones keep completing).
-/// - The scheduler thread only fills arrays; a writer thread encodes and writes them, so
-///   block compression never stalls issuing. Up to 16 batches may wait for the writer;
-///   only beyond that does issuing wait (backpressure).
+/// - The scheduler thread only fills arrays; a writer thread (`RecordingWriter`) encodes and
+///   writes them, so block compression never stalls issuing. Up to 16 batches may wait for
+///   the writer; only beyond that does issuing wait (backpressure).
+/// - A partial batch goes to the writer at the scheduler's periodic tick once it has waited
+///   `handOverIntervalNs` (without waiting or allocating: skipped when the writer has no
+///   free array), and the writer writes a short block when records have waited
+///   `RecordingWriter.flushAgeNs`: a SIGKILL loses at most about the last second.
 /// - Each record: issue time (ns since the run started), file (the trace's file index and
 ///   name), op, offset and length as issued (after mapping), latency (issue to completion,
 ///   ns), result (bytes or -errno) and the in-flight depth at issue (counting itself).
@@ -23,7 +27,8 @@ import Foundation
 ///   the newest issued, over all streams: a 1 s fsync in one stream next to 100k IOPS in
 ///   another holds about 100k records.
 /// - Killed with SIGKILL, the sink keeps whatever it had written (a .fiot keeps all complete
-///   blocks); `finish` after a Ctrl-C drain writes the rest and the footer.
+///   blocks, the last at most about a second old); `finish` after a Ctrl-C or SIGTERM drain
+///   writes the rest and the footer.
 public final class ReplayRecorder: @unchecked Sendable {
     public let sink: any TraceSink
     private let batchSize: Int
@@ -36,12 +41,15 @@ public final class ReplayRecorder: @unchecked Sendable {
     private var defined = 0
     private var files: [TraceFile] = []
 
-    /// The writer thread and what it shares with the scheduler side (its own object, so the
-    /// thread never touches a recorder that is going away).
-    private let shared: WriterShared
-    private var writer: WorkerThread?
+    /// The writer thread (its own object, so the thread never touches a recorder that is
+    /// going away).
+    private let writer: RecordingWriter
     /// Records handed to the sink so far.
-    public var recorded: UInt64 { shared.monitor.withLock { shared.recorded } }
+    public var recorded: UInt64 { writer.recorded }
+    /// A partial batch is handed to the writer at the first periodic tick (every 100 ms)
+    /// after it has waited this long (ns): in effect at every tick.
+    public static let handOverIntervalNs: UInt64 = 90_000_000
+    private var lastHandOverNs: UInt64 = 0
     /// Taken by `issue` and `complete` when several threads share this recorder.
     private let lock: NSLock?
     /// Issue numbers taken for I/Os the engine refused: nothing to record, don't wait.
@@ -55,25 +63,11 @@ public final class ReplayRecorder: @unchecked Sendable {
         done = Array(repeating: false, count: 1024)
         mask = 1023
         out.reserveCapacity(batchSize)
-        let sh = WriterShared(sink: sink)
-        for _ in 0..<depth {
-            var b: [TraceRecord] = []
-            b.reserveCapacity(batchSize)
-            sh.empty.append(b)
-        }
-        shared = sh
-        writer = try? WorkerThread(name: "fio-recorder") { sh.writerLoop() }
-        if writer == nil { sh.writeInline = true }
+        writer = RecordingWriter(sink: sink, batchSize: batchSize, depth: depth)
     }
 
     /// A recorder dropped without `finish` stops its writer (what it had is written).
-    deinit {
-        shared.monitor.withLock {
-            shared.closing = true
-            shared.monitor.broadcast()
-        }
-        writer.take()?.join()
-    }
+    deinit { writer.close() }
 
     /// The trace's file table as known so far (called when it grows).
     public func noteFiles(_ table: [TraceFile]) {
@@ -169,21 +163,17 @@ public final class ReplayRecorder: @unchecked Sendable {
         mask = n - 1
     }
 
-    /// Batches that may wait for the writer before issuing blocks (about 12 MB): a writer
-    /// that falls behind briefly (a slow disk, a compression spike) costs memory, not lateness.
-    private let maxQueued = 16
+    private func handOver() { writer.hand(&out, files: files) }
 
-    private func handOver() {
-        let sh = shared
-        sh.monitor.lock()
-        while sh.empty.isEmpty && sh.full.count >= maxQueued && !sh.writerDone { sh.monitor.wait() }
-        var next = sh.empty.popLast() ?? []
-        if next.capacity < batchSize { next.reserveCapacity(batchSize) }
-        swap(&next, &out)
-        sh.full.append((next, files))
-        sh.monitor.broadcast()
-        sh.monitor.unlock()
-        if sh.writeInline { sh.drainInline() }
+    /// The scheduler's periodic tick (about every 100 ms, its own thread): hands the records
+    /// completed since the last hand-over to the writer once they have waited
+    /// `handOverIntervalNs`, if that needs no wait and no allocation (else the next tick
+    /// tries again). Never compresses or writes here.
+    public func tick(now: UInt64) {
+        lock?.lock()
+        defer { lock?.unlock() }
+        guard !out.isEmpty, now &- lastHandOverNs >= Self.handOverIntervalNs else { return }
+        if writer.tryHand(&out, files: files) { lastHandOverNs = now }
     }
 
     /// Hands over what is left (issues that never completed are dropped), waits for the
@@ -197,80 +187,6 @@ public final class ReplayRecorder: @unchecked Sendable {
         }
         lock?.unlock()
         if !out.isEmpty { handOver() }
-        let sh = shared
-        sh.monitor.withLock {
-            sh.closing = true
-            sh.monitor.broadcast()
-        }
-        writer.take()?.join()
-        if sh.writeInline { sh.drainInline() }
-        if let e = sh.writerError { throw e }
-        while sh.defined < files.count { try sink.define(file: files[sh.defined]); sh.defined += 1 }
-        try sink.finish(metadata: metadata)
-    }
-}
-
-/// The recorder's writer side: batches waiting to be written, the recycled arrays, and
-/// the sink's progress. The writer thread owns the sink while it runs.
-final class WriterShared: @unchecked Sendable {
-    let monitor = Monitor()
-    let sink: any TraceSink
-    var full: [([TraceRecord], [TraceFile])] = []
-    var empty: [[TraceRecord]] = []
-    var closing = false
-    var writerDone = false
-    var writerError: (any Error)?
-    var recorded: UInt64 = 0
-    /// Files defined in the sink so far (writer thread, then `finish`).
-    var defined = 0
-    /// No writer thread could be started: batches are written on the caller's thread.
-    var writeInline = false
-
-    init(sink: any TraceSink) { self.sink = sink }
-
-    /// Writes one batch (not holding the monitor).
-    private func write(_ batch: [TraceRecord], _ table: [TraceFile]) {
-        guard writerError == nil else { return }
-        do {
-            while defined < table.count { try sink.define(file: table[defined]); defined += 1 }
-            try sink.write(batch)
-            monitor.withLock { recorded += UInt64(batch.count) }
-        } catch {
-            writerError = error
-        }
-    }
-
-    func writerLoop() {
-        while true {
-            monitor.lock()
-            while full.isEmpty && !closing { monitor.wait() }
-            if full.isEmpty && closing {
-                writerDone = true
-                monitor.broadcast()
-                monitor.unlock()
-                return
-            }
-            var (batch, table) = full.removeFirst()
-            monitor.unlock()
-            write(batch, table)
-            batch.removeAll(keepingCapacity: true)
-            monitor.lock()
-            empty.append(batch)
-            monitor.broadcast()
-            monitor.unlock()
-        }
-    }
-
-    /// Without a writer thread: writes every queued batch now.
-    func drainInline() {
-        while true {
-            monitor.lock()
-            guard !full.isEmpty else { monitor.unlock(); return }
-            var (batch, table) = full.removeFirst()
-            monitor.unlock()
-            write(batch, table)
-            batch.removeAll(keepingCapacity: true)
-            monitor.withLock { empty.append(batch) }
-        }
+        try writer.finish(files: files, metadata: metadata)
     }
 }

@@ -1,5 +1,6 @@
 import CFioLinux
 import FioTrace
+import Foundation
 import Glibc
 
 /// Where each trace file is replayed: one target for all files, a per-file map, or (the
@@ -9,6 +10,17 @@ public struct TargetMapping: Sendable {
     public var all: String?
     /// Original path -> new path (checked before `all`). Keys may also be file indexes ("0").
     public var map: [String: String]
+    /// Protects the paths the trace names (for files neither `all` nor `map` sends elsewhere):
+    /// a trace recorded on another machine, or long ago, names files that now hold someone's
+    /// data. When set (`replay` without `--in-place`), an existing regular file there is not
+    /// written, and missing ones are created only while their sizes add up to at most
+    /// `createLimit`. Block devices keep their own checks (`BlockDeviceSafety`).
+    public var protectTracePaths = false
+    /// Bytes the files created at the trace's own paths may take together (sparse: this is
+    /// their size, not the disk space they use at first).
+    public var createLimit: UInt64 = 1 << 30
+    /// Trace paths this replay created itself (`prepareTargets`): not someone's data.
+    public var createdPaths: Set<String> = []
     public init(all: String? = nil, map: [String: String] = [:]) {
         self.all = all
         self.map = map
@@ -17,6 +29,15 @@ public struct TargetMapping: Sendable {
     public func path(for file: TraceFile, index: Int) -> String {
         if let p = map[file.path] ?? map[String(index)] { return p }
         return all ?? file.path
+    }
+    /// Whether trace file `index` goes to the path the trace names (no `all`, no `map` entry).
+    public func usesTracePath(for file: TraceFile, index: Int) -> Bool {
+        all == nil && map[file.path] == nil && map[String(index)] == nil
+    }
+    /// `map` keys that name none of `files` (neither a path nor an index), sorted.
+    public func unmatchedKeys(files: [TraceFile]) -> [String] {
+        let paths = Set(files.map(\.path))
+        return map.keys.filter { k in !paths.contains(k) && !(Int(k).map { $0 >= 0 && $0 < files.count } ?? false) }.sorted()
     }
 }
 
@@ -45,6 +66,9 @@ struct Target {
     var isBlockDevice = false
     /// Trace files currently open on it (open events minus close events, min 1 when lazily opened).
     var openCount = 0
+    /// Named by the user (`--target`, `--map`) for at least one trace file; false when only
+    /// the trace names it.
+    var named = false
 }
 
 /// Opens targets as the trace names files, creating missing files at the size the trace
@@ -62,6 +86,8 @@ struct TargetTable {
     var fileTarget: [Int] = []
     /// Notes for the user (one line each), e.g. "created /tmp/x (1 GiB)".
     var notes: [String] = []
+    /// Targets this table created (a file closed and opened again by the trace stays ours).
+    var created: Set<String> = []
 
     init(mapping: TargetMapping, direct: Bool, readOnly: Bool, allowDestructive: Bool,
          requiredSizes: [UInt32: UInt64], wrap: Bool) {
@@ -78,10 +104,12 @@ struct TargetTable {
         while fileTarget.count < files.count {
             let i = fileTarget.count
             let p = mapping.path(for: files[i], index: i)
+            let named = !mapping.usesTracePath(for: files[i], index: i)
             if let t = targets.firstIndex(where: { $0.path == p }) {
                 fileTarget.append(t)
+                if named { targets[t].named = true }
             } else {
-                targets.append(Target(path: p))
+                targets.append(Target(path: p, named: named))
                 fileTarget.append(targets.count - 1)
             }
         }
@@ -118,6 +146,10 @@ struct TargetTable {
             }
             flags |= O_CREAT | O_EXCL
             created = true
+            if mapping.protectTracePaths && !targets[t].named, let need = needed(t, files: files), need > mapping.createLimit {
+                throw ReplayError(.refusedDestructive,
+                    "refusing to create \(path) at the path the trace names: the trace needs \(byteSize(need)) there, more than \(byteSize(mapping.createLimit)); pass --in-place to create it, or choose targets with --target or --map")
+            }
         }
         let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
         if fd < 0 {
@@ -144,7 +176,14 @@ struct TargetTable {
         } else if (fst.st_mode & S_IFMT) == S_IFREG {
             size = UInt64(fst.st_size)
             let need = needed(t, files: files)
+            let guarded = mapping.protectTracePaths && !targets[t].named && !readOnly
+            if guarded && !created && !self.created.contains(path) && !mapping.createdPaths.contains(path) {
+                Glibc.close(fd)
+                throw ReplayError(.refusedDestructive,
+                    "refusing to write to \(path): it is an existing file at a path the trace names, and the replay would overwrite its data; pass --in-place to replay onto it, --readonly to only read it, or choose targets with --target or --map")
+            }
             if created {
+                self.created.insert(path)
                 let want = need ?? 0
                 if want > 0 {
                     do { try sizeNewTarget(fd, path: path, bytes: want) } catch { Glibc.close(fd); throw error }
@@ -176,6 +215,57 @@ struct TargetTable {
     mutating func closeAll() {
         for t in targets.indices { close(t) }
     }
+}
+
+/// Bytes as messages give them: exact below 1 KiB, else with a binary unit ("1.5 GiB").
+func byteSize(_ n: UInt64) -> String {
+    if n < 1024 { return "\(n) bytes" }
+    var v = Double(n), unit = 0
+    let units = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    while v >= 1024 && unit < units.count - 1 { v /= 1024; unit += 1 }
+    return (v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)) + " " + units[unit]
+}
+
+/// Checks every target the trace's file table names before a replay starts, the way the
+/// replay opens them (unsafe block devices, protected trace paths, targets too small; missing
+/// files are created at the size the trace needs), so that a refusal is one line before any
+/// I/O instead of an error at the first record after a report. Also refuses `map` entries
+/// that name no file of the trace, and files to create at the trace's own paths whose sizes
+/// add up to more than `createLimit`. Returns notes for the user ("created ...").
+public func prepareTargets(files: [TraceFile], options o: inout ReplayOptions) throws -> [String] {
+    let unmatched = o.targets.unmatchedKeys(files: files)
+    if let k = unmatched.first {
+        let shown = files.prefix(8).enumerated().map { "\($0.offset) \"\($0.element.path)\"" }.joined(separator: ", ")
+        let more = files.count > 8 ? ", ... (\(files.count) files)" : ""
+        throw ReplayError(.invalidOption,
+            "--map \(k)=\(o.targets.map[k] ?? ""): the trace has no file \"\(k)\"" + (unmatched.count > 1 ? " (nor \(unmatched.dropFirst().map { "\"\($0)\"" }.joined(separator: ", ")))" : "")
+            + "; its files are " + (files.isEmpty ? "none" : shown + more) + " (name a file by its path or its index)")
+    }
+    var table = TargetTable(mapping: o.targets, direct: o.direct, readOnly: o.readOnly, allowDestructive: o.allowDestructive,
+                            requiredSizes: o.requiredSizes, wrap: o.offsets.wrap)
+    // A trace that defines its files as it goes (not read yet): `all` is still every file's
+    // target, so it is checked as the target of one file of unknown size.
+    table.addFiles(files.isEmpty && o.targets.all != nil ? [TraceFile(path: "")] : files)
+    if o.targets.protectTracePaths && !o.readOnly {
+        var total: UInt64 = 0
+        var list: [String] = []
+        for t in table.targets.indices where !table.targets[t].named {
+            var st = stat()
+            guard stat(table.targets[t].path, &st) != 0 && errno == ENOENT else { continue }
+            let n = table.needed(t, files: files) ?? 0
+            total &+= n
+            list.append("\(table.targets[t].path) \(byteSize(n))")
+        }
+        if total > o.targets.createLimit {
+            let shown = list.prefix(4).joined(separator: ", ") + (list.count > 4 ? ", ..." : "")
+            throw ReplayError(.refusedDestructive,
+                "refusing to create \(list.count) file\(list.count == 1 ? "" : "s") at the paths the trace names, \(byteSize(total)) in all (\(shown)): more than \(byteSize(o.targets.createLimit)); pass --in-place to create them, or choose targets with --target or --map")
+        }
+    }
+    defer { table.closeAll() }
+    for t in table.targets.indices { try table.open(t, files: files) }
+    o.targets.createdPaths.formUnion(table.created)
+    return table.notes
 }
 
 /// Checks that protect block devices holding data.

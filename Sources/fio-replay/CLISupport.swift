@@ -6,9 +6,11 @@ import Foundation
 import Glibc
 #endif
 
-/// Prints one line to stderr.
+/// Prints one line to stderr. Every message goes through here, so this is where input
+/// quoted in it (a bad line, a file name) gets its control characters escaped: CR, VT, FF
+/// or a newline in the input cannot split or overwrite the one-line message.
 func warn(_ message: String) {
-    var line = message + "\n"
+    var line = message.escapingControlCharacters + "\n"
     line.withUTF8 { p in _ = Glibc.write(2, p.baseAddress, p.count) }
 }
 
@@ -290,11 +292,29 @@ struct RunReportOptions: ParsableArguments {
         }
     }
 
-    /// Writes the report to --output, else stdout.
+    /// The files these options write (for `refuseOverlappingFiles`): the recording (`--write-iolog`
+    /// or a job's write_iolog=), the time series, the report and the verify state.
+    func outputFiles(recording: String?, verifyState: String?) -> [NamedFile] {
+        var out: [NamedFile] = []
+        if let recording { out.append(NamedFile(role: "--write-iolog", path: recording)) }
+        if let writeTimeseries { out.append(NamedFile(role: "--write-timeseries", path: writeTimeseries)) }
+        if let output { out.append(NamedFile(role: "--output", path: output)) }
+        if let verifyState { out.append(NamedFile(role: "--verify-state", path: verifyState)) }
+        return out
+    }
+
+    /// Writes the report to --output (whole or not at all: through a temporary name), else
+    /// stdout.
     func writeReport(_ text: String) throws {
         if let output {
-            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
-                warn("fio-replay: error: cannot write report to \(output)")
+            do {
+                try writeAtomically(output) { path in
+                    let out = try TraceOutput(path: path)
+                    try out.write(text)
+                    try out.flush()
+                }
+            } catch {
+                warn("fio-replay: error: cannot write report to \(output): \(error)")
                 throw ExitCode(1)
             }
         } else {

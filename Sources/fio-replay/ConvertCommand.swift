@@ -1,5 +1,6 @@
 import ArgumentParser
 import FioTrace
+import Foundation
 
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +45,8 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         guard (1...(1 << 22)).contains(blockRecords) else { throw ValidationError("--block-records must be 1...4194304") }
         guard (-131_072...22).contains(level) else { throw ValidationError("--level must be -131072...22 (zstd's levels)") }
+        try refuseOverlappingFiles(outputs: [NamedFile(role: "the output", path: output)],
+                                   inputs: [NamedFile(role: "the input", path: input)])
         try reportingErrors(formatOption: "--from") {
             var source = try openTraceSource(path: input, options: inputOptions.openOptions(format: fromFormat))
             source = ProgressSource.wrap(source, label: "convert", quiet: noProgress) // a line on a terminal only
@@ -61,18 +64,29 @@ struct ConvertCommand: ParsableCommand {
             }
             var meta = source.metadata
             meta[MetadataKey.convertedFrom] = input
-            let sink: any TraceSink
-            if format == .fiot {
-                sink = try FiotWriter(path: output, metadata: meta,
-                                      options: .init(blockRecords: blockRecords, level: level))
-            } else {
-                sink = try openTraceSink(path: output, format: format)
-            }
-            var failure: Error?
-            do {
+            func convert(to path: String) throws -> any TraceSink {
+                let sink: any TraceSink
+                if format == .fiot {
+                    sink = try FiotWriter(path: path, metadata: meta,
+                                          options: .init(blockRecords: blockRecords, level: level))
+                } else {
+                    sink = try openTraceSink(path: path, format: format)
+                }
                 try pump(&source, into: sink, filter: filter, salvage: inputOptions.skipBadBlocks)
-            } catch {
-                failure = error // the output is finished and valid; report after the notes below
+                return sink
+            }
+            let sink: any TraceSink
+            if input == "-" || !isRegularFile(input) {
+                // A stream (a pipe, stdin) may never end: it is converted in place, like a
+                // recording, so a kill keeps every complete block; a failure removes it.
+                do { sink = try convert(to: output) } catch {
+                    if output != "-" && isRegularFile(output) { unlink(output) }
+                    throw error
+                }
+            } else {
+                // Whole or not at all: a failed conversion leaves no partial file that looks
+                // complete (and an existing output stays as it was).
+                sink = try writeAtomically(output) { try convert(to: $0) }
             }
             if let w = sink as? IologWriter {
                 if w.droppedFields > 0 {
@@ -82,7 +96,6 @@ struct ConvertCommand: ParsableCommand {
                     warn("fio-replay: note: \(w.nonFioRecords) fallocate/truncate records written; fio's own iolog parser does not read them")
                 }
             }
-            if let failure { throw failure }
         }
     }
 }

@@ -34,6 +34,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("map"), help: "Map one trace file to a target: ORIG=NEW (repeatable; ORIG may be a file index).")
     var maps: [String] = []
 
+    @Flag(name: .customLong("in-place"), help: "Replay files that --target and --map leave alone onto the paths the trace names even when they are existing files (their data is overwritten), and create missing ones whatever their size (else at most 1 GiB in all).")
+    var inPlace = false
+
     @Option(help: ArgumentHelp("I/O engine: \(EngineRegistry.choices)."))
     var engine: String = "auto"
 
@@ -110,6 +113,7 @@ struct ReplayCommand: ParsableCommand {
             map[String(m[..<eq])] = String(m[m.index(after: eq)...])
         }
         o.targets = TargetMapping(all: target, map: map)
+        o.targets.protectTracePaths = !inPlace
         o.offsets = OffsetMapping(scale: scale, align: align, wrap: wrap)
         if let skip {
             for name in skip.split(separator: ",") {
@@ -143,6 +147,9 @@ struct ReplayCommand: ParsableCommand {
         // Pre-scan only when the answer matters: no depth to go by, or a target that may
         // have to be created (its size comes from the trace).
         var needScan = iodepth == nil && first.metadata[MetadataKey.iodepth] == nil
+        // A --map entry must name a file of the trace: only the whole file table can tell
+        // (files may be defined as the trace goes).
+        if !o.targets.unmatchedKeys(files: knownFiles(first)).isEmpty { needScan = true }
         if let target {
             if access(target, F_OK) != 0 { needScan = true }
         } else {
@@ -172,6 +179,14 @@ struct ReplayCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
+
+        // Before anything is written: no output may be an input, and every target the file
+        // table names is checked (and created) now, so that a refusal is one line, not an
+        // error at record 0 after a report.
+        let files = knownFiles(first)
+        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state) + (readonly ? [] : targetFiles(files)),
+                                   inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files) : []))
+        for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
 
         let showProgress = !common.noProgress && isatty(2) == 1
         if showProgress {
@@ -247,6 +262,32 @@ struct ReplayCommand: ParsableCommand {
         meta.iodepth = result.iodepth
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The trace's file table as far as it is known before reading on: a .fiot footer has all
+    /// of it (files may be defined in any block), a pre-scanned source has read all of it.
+    func knownFiles(_ source: any TraceSource) -> [TraceFile] {
+        if let f = (source as? FiotReader)?.footer?.files, f.count > source.files.count { return f }
+        return source.files
+    }
+
+    /// The targets the trace's files go to, one entry per file (several trace files may
+    /// share one).
+    func targetFiles(_ files: [TraceFile]) -> [NamedFile] {
+        var paths: [(String, String)] = []
+        if let target { paths.append(("--target", target)) }
+        let mapping = TargetMapping(all: target, map: mapDictionary)
+        for (i, f) in files.enumerated() { paths.append(("the target of trace file \(i)", mapping.path(for: f, index: i))) }
+        return distinctFiles(paths.map { NamedFile(role: $0.0, path: $0.1) })
+    }
+
+    /// --map as ORIG -> NEW (validated in `run`).
+    var mapDictionary: [String: String] {
+        var map: [String: String] = [:]
+        for m in maps {
+            if let eq = m.firstIndex(of: "=") { map[String(m[..<eq])] = String(m[m.index(after: eq)...]) }
+        }
+        return map
     }
 
     /// The metadata of a replay's recording (engine and depth are the caller's).

@@ -117,7 +117,16 @@ struct RunCommand: ParsableCommand {
             return
         }
         var live = try reportingErrors { try LiveRun(jobs: jobs, options: o) }
+        // Before anything is written: no output may be a job's file, the job file or another
+        // output (the files the jobs write are compared by device and inode).
+        var inputs: [NamedFile] = []
+        if let jobFile = try? parseFioArguments(rest).0.first { inputs.append(NamedFile(role: "the job file", path: jobFile)) }
+        try refuseOverlappingFiles(outputs: common.outputFiles(recording: logPath, verifyState: verifyOptions == nil ? nil : verifyState)
+                                       + distinctFiles(live.files.map { NamedFile(role: "a job's file", path: live.targetPath($0)) }),
+                                   inputs: inputs)
         try reportingErrors { try live.layOut(note: { warn("fio-replay: \($0)") }) }
+        // From here a SIGINT or SIGTERM stops the jobs cleanly: the recording gets its footer.
+        installInterruptHandler()
 
         // Opened once the jobs are known good and laid out, so an error before the run
         // leaves no recording behind.
@@ -131,7 +140,6 @@ struct RunCommand: ParsableCommand {
             live.options.verifier = try makeVerifier(vo, statePath: statePath, concurrent: jobs.count > 1)
         }
 
-        installInterruptHandler()
         runStart.value = monotonicNs()
         let results = live.run(note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }

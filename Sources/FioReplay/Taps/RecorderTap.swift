@@ -39,7 +39,11 @@ public struct RecorderTap: ReplayTap {
 
     public mutating func didCancel(_ slot: UnsafeMutablePointer<IOSlot>) { recorder.cancel(slot.pointee.tapSeq) }
 
-    public mutating func tick(now: UInt64, final: Bool) {}
+    /// Passes a partial batch on to the recorder's writer at every tick (100 ms), so a killed
+    /// recording loses at most about a second (the final tick leaves it to `finish`).
+    public mutating func tick(now: UInt64, final: Bool) {
+        if !final { recorder.tick(now: now) }
+    }
 
     /// The recorder's file table follows the trace's, unless the caller set it (`fileMap`).
     public mutating func noteFiles(_ files: [TraceFile]) {

@@ -24,6 +24,14 @@ public final class StraceReader: TraceSource {
     /// appended file at its size before the run (its size after, less what was appended).
     public private(set) var appendedBytes: [String: UInt64] = [:]
     public private(set) var truncatedPaths: Set<String> = []
+    /// For a capture read while it is being written (`record` streams it): the size a file
+    /// had before the run, asked for the first time a path's size matters when
+    /// `initialSizes` does not have it (the caller can only guess it then, from the file's
+    /// size now). nil: files not in `initialSizes` start empty.
+    public var initialSize: ((String) -> UInt64?)?
+    /// What `initialSize` answered, per path: `record` compares these with the sizes a full
+    /// first pass gives, and converts again when they differ.
+    public private(set) var assumedSizes: [String: UInt64] = [:]
 
     public var metadata: [String: String] {
         var m = [MetadataKey.sourceFormat: "strace", MetadataKey.sourceFile: input.name, MetadataKey.timeUnit: "us"]
@@ -148,6 +156,16 @@ public final class StraceReader: TraceSource {
 
     private func table(_ pid: Int) -> [Int: Description] { fdTables[pid] ?? [:] }
 
+    /// The size `path` has reached as the trace tells (from `initialSizes`, else from
+    /// `initialSize` once, else 0).
+    private func size(_ path: String) -> UInt64 {
+        if let s = sizes[path] { return s }
+        let s = initialSize?(path) ?? 0
+        if initialSize != nil { assumedSizes[path] = s }
+        sizes[path] = s
+        return s
+    }
+
     private func apply(name: String, pid: Int, args: [Substring], ret: Int64?, retPath: String?, errno: Int64?,
                        time: UInt64, latency: UInt64?, line: String, into batch: inout [TraceRecord]) throws {
         func fd(_ i: Int) -> (Int, String?)? {
@@ -218,12 +236,12 @@ public final class StraceReader: TraceSource {
             var requested: UInt64 = 0
             if name == "read" || name == "write" { requested = num(2) ?? 0 }
             else { requested = Self.iovTotal(args.count > 1 ? args[1] : "") }
-            let offset = isWrite && d.append ? (sizes[d.path] ?? 0) : d.offset
+            let offset = isWrite && d.append ? (size(d.path)) : d.offset
             let done = ok ? UInt64(max(0, ret ?? 0)) : requested
             record(isWrite ? .write : .read, d, offset: offset, length: ok ? done : requested)
             if ok {
                 d.offset = offset + done
-                if isWrite { sizes[d.path] = max(sizes[d.path] ?? 0, offset + done) }
+                if isWrite { sizes[d.path] = max(size(d.path), offset + done) }
                 if isWrite && d.append { appendedBytes[d.path, default: 0] += done }
             }
         case "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2":
@@ -234,7 +252,7 @@ public final class StraceReader: TraceSource {
             guard let off = num(3) else { throw fail(line, "\(name) without an offset") }
             let done = ok ? UInt64(max(0, ret ?? 0)) : requested
             record(isWrite ? .write : .read, d, offset: off, length: ok ? done : requested)
-            if ok && isWrite { sizes[d.path] = max(sizes[d.path] ?? 0, off + done) }
+            if ok && isWrite { sizes[d.path] = max(size(d.path), off + done) }
         case "fsync", "fdatasync":
             guard let d = description(0) else { return }
             record(name == "fsync" ? .sync : .datasync, d, offset: 0, length: 0)
@@ -246,7 +264,7 @@ public final class StraceReader: TraceSource {
             let punch = args.count > 1 && args[1].contains("PUNCH_HOLE")
             record(punch ? .trim : .fallocate, d, offset: num(2) ?? 0, length: num(3) ?? 0)
             if ok && !punch && !(args.count > 1 && args[1].contains("KEEP_SIZE")) {
-                sizes[d.path] = max(sizes[d.path] ?? 0, (num(2) ?? 0) + (num(3) ?? 0))
+                sizes[d.path] = max(size(d.path), (num(2) ?? 0) + (num(3) ?? 0))
             }
         case "ftruncate", "ftruncate64":
             guard let d = description(0) else { return }
