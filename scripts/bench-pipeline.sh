@@ -8,7 +8,9 @@
 #     randread, this build against the build of $BASE (the commit before the pipeline);
 #  3. write payloads: zstd ratio of what fio and we write with buffer_compress_percentage=50.
 # Usage: scripts/bench-pipeline.sh [WORKDIR]     Env: BASE (commit, default e58dd86),
-# SKIP_BASE=1 (no baseline build), RATES (default "10000 100000 200000 400000").
+# SKIP_BASE=1 (no baseline build), RATES (default "10000 100000 200000 400000"),
+# IOLOG=1 (section 1's replays also record with --write-iolog, to tmpfs), ONLY=1 (stop
+# after section 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -63,7 +65,7 @@ print(*out, mx)
 echo "cyclictest wake-up latency: p50 ${CT_P50} us, p99 ${CT_P99} us, p99.9 ${CT_P999} us, max ${CT_MAX} us"
 
 echo
-echo "== 1. open-loop lateness, 3 s poisson 4 KiB randread (iodepth 32) =="
+echo "== 1. open-loop lateness, 3 s poisson 4 KiB randread (iodepth 32)${IOLOG:+, recording with --write-iolog} =="
 truncate -s 1G "$SHM/target"
 dd if=/dev/zero of="$SHM/target" bs=1M count=1024 conv=notrunc status=none
 best_rate=0
@@ -77,7 +79,7 @@ for R in $RATES; do
   for eng in null io_uring io_uring:512; do
     depth=${eng#*:}; [[ $depth == "$eng" ]] && depth=32; e=${eng%%:*}; eng=${eng/:/-qd}
     "$BIN" replay "$T" --engine $e --target "$SHM/target" --iodepth $depth --output-format json --no-progress \
-      --write-timeseries "$W/ts-$R-$eng.csv" --timeseries-interval 10ms >"$W/o.json"
+      --write-timeseries "$W/ts-$R-$eng.csv" --timeseries-interval 10ms ${IOLOG:+--write-iolog "$SHM/rec.fiot"} >"$W/o.json"
     read -r p50 p99 p999 mx err w10 cpu pol mif rl <<<"$(jq_py "$W/o.json" "(lambda j, r: '%d %d %d %d %.4f %.2f %.1f %s %d %d' % (r['lateness_ns']['p50'], r['lateness_ns']['p99'], r['lateness_ns']['p99.9'], r['lateness_ns']['max'], r['duration_error_pct'], r['lateness_ns']['within_10us_pct'], r['scheduler_cpu']['cpu_pct'], r['scheduler_policy'].replace(' ', '-'), r['max_inflight'], j['read']['clat_ns'].get('percentile', {}).get('99.900000', 0)))(d['jobs'][0], d['jobs'][0]['replay'])")"
     # Worst lateness in the 10 ms intervals that hold a block boundary, against all others.
     read -r atb elsewhere <<<"$(py "
@@ -104,6 +106,7 @@ print(a,o)")"
   echo "fio  $R IOPS, null: replay runtime ${fdur} s for a 3 s trace = duration error $(py "print('%+.1f' % (($fdur-3)/3*100))") % (process wall $(py "print('%.2f' % ($s1-$s0))") s)"
 done
 echo "highest open-loop rate with lateness p99 <= 50 us (null engine): ${best_rate} IOPS"
+[[ -n ${ONLY:-} ]] && exit 0
 
 echo
 echo "== 2. cost of the taps when unused: this build against $BASE, same run =="

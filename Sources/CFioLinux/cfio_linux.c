@@ -51,6 +51,18 @@ int cfio_syncfs(int fd) {
     return 0;
 }
 
+#include <sys/xattr.h>
+
+int cfio_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    if (fsetxattr(fd, name, value, size, 0) != 0) return -errno;
+    return 0;
+}
+
+long cfio_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    ssize_t n = fgetxattr(fd, name, value, size);
+    return n < 0 ? -errno : (long)n;
+}
+
 // ---- timing, signals, memory ----
 #include <signal.h>
 #include <stdlib.h>

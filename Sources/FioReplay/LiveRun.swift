@@ -261,7 +261,8 @@ public struct LiveRun {
         }
         for (path, want) in need.sorted(by: { $0.key < $1.key }) where want.size > 0 {
             var st = stat()
-            if stat(path, &st) == 0 {
+            let existed = stat(path, &st) == 0
+            if existed {
                 if (st.st_mode & S_IFMT) != S_IFREG { continue }
                 if UInt64(st.st_size) >= want.size { continue }
             }
@@ -271,6 +272,7 @@ public struct LiveRun {
                 throw ReplayError(.targetUnavailable, "cannot create \(path): \(ReplayError.errnoString(e))", errno: e)
             }
             defer { close(fd) }
+            if !existed { CreatedMark.set(fd) } // a replay of this run's recording may use it
             var from: UInt64 = 0
             var cur = stat()
             if fstat(fd, &cur) == 0 { from = UInt64(cur.st_size) }

@@ -38,6 +38,21 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable, Equatable {
         case lowerDepth
         /// A job names an engine we do not have: choose one.
         case chooseEngine
+        /// A block device holds data (the message names `--allow-destructive`): only reading
+        /// it is safe.
+        case readOnly
+        /// A target that reads only must exist (it is not created).
+        case createTarget
+        /// The target is not writable: fix its permissions, or only read it.
+        case makeWritable
+        /// The target's filesystem has no O_DIRECT: drop direct I/O.
+        case dropDirect
+        /// An existing file at a path the trace names would be overwritten: say so, only
+        /// read it, or choose other targets.
+        case replayInPlace
+        /// Files at the paths the trace names would be created, larger than the modest limit:
+        /// say so, or choose other targets.
+        case createInPlace
     }
 
     public var kind: Kind
@@ -56,7 +71,9 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable, Equatable {
         self.errno = errno
     }
 
-    public var description: String { message }
+    /// The message with control characters (a file name from a trace may hold any) written
+    /// as escapes: one line whatever it quotes.
+    public var description: String { message.escapingControlCharacters }
 
     /// `strerror` as a Swift string.
     public static func errnoString(_ e: Int32) -> String {

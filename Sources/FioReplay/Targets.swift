@@ -142,22 +142,24 @@ struct TargetTable {
                 throw ReplayError(.targetUnavailable, "cannot stat target \(path): \(ReplayError.errnoString(e))", errno: e)
             }
             if readOnly {
-                throw ReplayError(.targetUnavailable, "target \(path) does not exist (and --readonly will not create it)", errno: e)
+                throw ReplayError(.targetUnavailable, "target \(path) does not exist, and a replay that only reads does not create it", remedy: .createTarget, errno: e)
             }
             flags |= O_CREAT | O_EXCL
             created = true
             if mapping.protectTracePaths && !targets[t].named, let need = needed(t, files: files), need > mapping.createLimit {
                 throw ReplayError(.refusedDestructive,
-                    "refusing to create \(path) at the path the trace names: the trace needs \(byteSize(need)) there, more than \(byteSize(mapping.createLimit)); pass --in-place to create it, or choose targets with --target or --map")
+                    "refusing to create \(path) at the path the trace names: the trace needs \(byteSize(need)) there, more than \(byteSize(mapping.createLimit))",
+                    remedy: .createInPlace)
             }
         }
         let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
         if fd < 0 {
             let e = errno
-            var hint = ""
-            if e == EACCES || e == EROFS { hint = readOnly ? "" : " (not writable: use --readonly to replay reads only, or fix permissions)" }
-            if e == EINVAL && direct { hint = " (the filesystem does not support O_DIRECT: drop --direct)" }
-            throw ReplayError(.targetUnavailable, "cannot open target \(path): \(ReplayError.errnoString(e))\(hint)", errno: e)
+            var remedy: ReplayError.Remedy?
+            var why = ""
+            if (e == EACCES || e == EROFS) && !readOnly { remedy = .makeWritable; why = " (not writable)" }
+            if e == EINVAL && direct { remedy = .dropDirect; why = " (the filesystem does not support O_DIRECT)" }
+            throw ReplayError(.targetUnavailable, "cannot open target \(path): \(ReplayError.errnoString(e))\(why)", remedy: remedy, errno: e)
         }
         var fst = stat()
         fstat(fd, &fst)
@@ -170,20 +172,22 @@ struct TargetTable {
                 if let why = BlockDeviceSafety.reasonToRefuse(path: path, rdev: fst.st_rdev) {
                     Glibc.close(fd)
                     throw ReplayError(.refusedDestructive,
-                        "refusing to write to \(path): \(why); pass --allow-destructive to overwrite it, or --readonly")
+                        "refusing to write to \(path): \(why); pass --allow-destructive to overwrite it", remedy: .readOnly)
                 }
             }
         } else if (fst.st_mode & S_IFMT) == S_IFREG {
             size = UInt64(fst.st_size)
             let need = needed(t, files: files)
             let guarded = mapping.protectTracePaths && !targets[t].named && !readOnly
-            if guarded && !created && !self.created.contains(path) && !mapping.createdPaths.contains(path) {
+            if guarded && !created && !self.created.contains(path) && !mapping.createdPaths.contains(path) && !CreatedMark.isSet(fd) {
                 Glibc.close(fd)
                 throw ReplayError(.refusedDestructive,
-                    "refusing to write to \(path): it is an existing file at a path the trace names, and the replay would overwrite its data; pass --in-place to replay onto it, --readonly to only read it, or choose targets with --target or --map")
+                    "refusing to write to \(path): it is an existing file at a path the trace names, and the replay would overwrite its data",
+                    remedy: .replayInPlace)
             }
             if created {
                 self.created.insert(path)
+                CreatedMark.set(fd)
                 let want = need ?? 0
                 if want > 0 {
                     do { try sizeNewTarget(fd, path: path, bytes: want) } catch { Glibc.close(fd); throw error }
@@ -195,7 +199,7 @@ struct TargetTable {
             } else if let need, need > size, !wrap {
                 Glibc.close(fd)
                 throw ReplayError(.targetTooSmall,
-                    "target \(path) is \(size) bytes but the trace reaches byte \(need); use --wrap, a larger target, or --scale")
+                    "target \(path) is \(size) bytes but the trace reaches byte \(need)", remedy: .fitTarget)
             }
         } else {
             Glibc.close(fd)
@@ -217,6 +221,27 @@ struct TargetTable {
     }
 }
 
+/// The mark on files this tool created (a replay's new target, a file `run` laid out): an
+/// extended attribute. A replay that finds a file at a path the trace names leaves it alone
+/// unless it carries the mark (`--in-place` aside): the file is then a test file of an
+/// earlier run or replay (`run --write-iolog` and a replay of the recording name the same
+/// files), not someone's data. On filesystems without user extended attributes nothing is
+/// marked, and such files need `--in-place` like any other.
+public enum CreatedMark {
+    static let name = "user.fio-replay.created"
+
+    /// Marks the open file `fd` (best effort).
+    public static func set(_ fd: Int32) {
+        _ = cfio_fsetxattr(fd, name, "1", 1)
+    }
+
+    /// Whether the open file `fd` carries the mark.
+    public static func isSet(_ fd: Int32) -> Bool {
+        var b: UInt8 = 0
+        return cfio_fgetxattr(fd, name, &b, 1) >= 0
+    }
+}
+
 /// Bytes as messages give them: exact below 1 KiB, else with a binary unit ("1.5 GiB").
 func byteSize(_ n: UInt64) -> String {
     if n < 1024 { return "\(n) bytes" }
@@ -227,8 +252,8 @@ func byteSize(_ n: UInt64) -> String {
 }
 
 /// Checks every target the trace's file table names before a replay starts, the way the
-/// replay opens them (unsafe block devices, protected trace paths, targets too small; missing
-/// files are created at the size the trace needs), so that a refusal is one line before any
+/// replay opens them (unsafe block devices, protected trace paths, targets that cannot be
+/// opened; missing files are created at the size the trace needs), so that a refusal is one line before any
 /// I/O instead of an error at the first record after a report. Also refuses `map` entries
 /// that name no file of the trace, and files to create at the trace's own paths whose sizes
 /// add up to more than `createLimit`. Returns notes for the user ("created ...").
@@ -241,8 +266,10 @@ public func prepareTargets(files: [TraceFile], options o: inout ReplayOptions) t
             "--map \(k)=\(o.targets.map[k] ?? ""): the trace has no file \"\(k)\"" + (unmatched.count > 1 ? " (nor \(unmatched.dropFirst().map { "\"\($0)\"" }.joined(separator: ", ")))" : "")
             + "; its files are " + (files.isEmpty ? "none" : shown + more) + " (name a file by its path or its index)")
     }
+    // A target too small for the trace is not checked here (`wrap: true`): that is an error
+    // of the run, reported with its statistics, as before.
     var table = TargetTable(mapping: o.targets, direct: o.direct, readOnly: o.readOnly, allowDestructive: o.allowDestructive,
-                            requiredSizes: o.requiredSizes, wrap: o.offsets.wrap)
+                            requiredSizes: o.requiredSizes, wrap: true)
     // A trace that defines its files as it goes (not read yet): `all` is still every file's
     // target, so it is checked as the target of one file of unknown size.
     table.addFiles(files.isEmpty && o.targets.all != nil ? [TraceFile(path: "")] : files)
@@ -259,7 +286,8 @@ public func prepareTargets(files: [TraceFile], options o: inout ReplayOptions) t
         if total > o.targets.createLimit {
             let shown = list.prefix(4).joined(separator: ", ") + (list.count > 4 ? ", ..." : "")
             throw ReplayError(.refusedDestructive,
-                "refusing to create \(list.count) file\(list.count == 1 ? "" : "s") at the paths the trace names, \(byteSize(total)) in all (\(shown)): more than \(byteSize(o.targets.createLimit)); pass --in-place to create them, or choose targets with --target or --map")
+                "refusing to create \(list.count) file\(list.count == 1 ? "" : "s") at the paths the trace names, \(byteSize(total)) in all (\(shown)): more than \(byteSize(o.targets.createLimit))",
+                remedy: .createInPlace)
         }
     }
     defer { table.closeAll() }

@@ -53,5 +53,7 @@ public struct TraceError: Error, CustomStringConvertible, Sendable, Equatable {
         self.recordRange = recordRange
     }
 
-    public var description: String { message }
+    /// The message with control characters from the input (CR, VT, FF, ESC, NUL...) written
+    /// as escapes: quoted input cannot split the line or drive the terminal.
+    public var description: String { message.escapingControlCharacters }
 }

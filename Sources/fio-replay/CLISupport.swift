@@ -48,6 +48,16 @@ func describe(_ e: ReplayError) -> String {
     case (.lowerDepth, .run): advice = "lower iodepth= or raise /proc/sys/fs/aio-max-nr"
     case (.lowerDepth, _): advice = "lower --iodepth or raise /proc/sys/fs/aio-max-nr"
     case (.chooseEngine, _): advice = "give --engine to override"
+    case (.readOnly, .run): advice = "a job that only reads it (rw=read) may run"
+    case (.readOnly, _): advice = "use --readonly to only read it"
+    case (.createTarget, .replay): advice = "create it, or drop --readonly"
+    case (.createTarget, _): advice = "name a target that exists"
+    case (.makeWritable, .replay): advice = "use --readonly to replay reads only, or fix its permissions"
+    case (.makeWritable, _): advice = "fix its permissions"
+    case (.dropDirect, .run): advice = "drop direct=1"
+    case (.dropDirect, _): advice = "drop --direct"
+    case (.replayInPlace, _): advice = "pass --in-place to replay onto it, --readonly to only read it, or choose targets with --target or --map"
+    case (.createInPlace, _): advice = "pass --in-place to create them, or choose targets with --target or --map"
     }
     return e.message + "; " + advice
 }
@@ -210,7 +220,7 @@ struct RunReportOptions: ParsableArguments {
     @Option(help: "Write the report to this file instead of stdout.")
     var output: String?
 
-    @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv).")
+    @Option(name: .customLong("write-iolog"), help: "Record every issued I/O with its latency, result and depth to this trace (.fiot; fio iolog v3 for .iolog/.log; .csv). Written as the run goes: killed, it keeps every I/O up to about a second before the kill.")
     var writeIolog: String?
 
     @Option(name: .customLong("write-iolog-format"), help: "Format of --write-iolog: \(TraceFormat.writableNames) (default: from the extension, else fiot).")
@@ -228,7 +238,7 @@ struct RunReportOptions: ParsableArguments {
     @Flag(name: .customLong("no-progress"), help: "No progress line on stderr.")
     var noProgress = false
 
-    @Option(name: .customLong("write-timeseries"), help: "Write per-interval figures (per op: I/Os, bytes, IOPS, bandwidth, latency min/p50/p90/p99/max; per interval: depth and issue lateness) to this CSV file.")
+    @Option(name: .customLong("write-timeseries"), help: "Write per-interval figures (per op: I/Os, bytes, IOPS, bandwidth, latency min/p50/p90/p99/max; per interval: depth and issue lateness) to this CSV file (written as NAME.partial, renamed when the run ends).")
     var writeTimeseries: String?
 
     @Option(name: .customLong("timeseries-interval"), help: "Interval of --write-timeseries (e.g. 1s, 100ms; at least 1ms).")
@@ -278,15 +288,20 @@ struct RunReportOptions: ParsableArguments {
 
     /// The --write-timeseries writer, nil without the option. Exits 1 when the file cannot
     /// be created.
+    /// It is written as `NAME.partial` until `finishTimeSeries` (see `inProgressName`).
     func openTimeSeries() throws -> TimeSeriesWriter? {
         guard let path = writeTimeseries else { return nil }
-        return try reportingErrors { try TimeSeriesWriter(path: path) }
+        return try reportingErrors { try TimeSeriesWriter(path: inProgressName(path)) }
     }
 
-    /// Writes the rest of the time series; a failure is reported (exit 1) after the report.
+    /// Writes the rest of the time series and gives it its name; a failure is reported
+    /// (exit 1) after the report.
     func finishTimeSeries(_ writer: TimeSeriesWriter?) throws {
-        guard let writer else { return }
-        do { try writer.finish() } catch {
+        guard let writer, let path = writeTimeseries else { return }
+        do {
+            try writer.finish()
+            try finishOutput(path)
+        } catch {
             warn("fio-replay: error: writing \(writer.path): \(error)")
             throw ExitCode(1)
         }
@@ -326,6 +341,8 @@ struct RunReportOptions: ParsableArguments {
 extension RunReportOptions {
     /// The --write-iolog recorder, nil without the option (shared by streams when
     /// `concurrent`). Exits 1 with a message when the file cannot be created.
+    /// The recording is written under its own name as the run goes (see `writeAtomically`
+    /// for why): killed, the run leaves it there, readable.
     func openRecorder(path: String?, concurrent: Bool) throws -> ReplayRecorder? {
         guard let path else { return nil }
         let format = try recordingFormat()

@@ -77,15 +77,16 @@ struct ConvertCommand: ParsableCommand {
             }
             let sink: any TraceSink
             if input == "-" || !isRegularFile(input) {
-                // A stream (a pipe, stdin) may never end: it is converted in place, like a
-                // recording, so a kill keeps every complete block; a failure removes it.
+                // A stream (a pipe, stdin) may never end: it is converted under the output's
+                // own name, like a recording, so a kill keeps every complete block; a failure
+                // removes it.
                 do { sink = try convert(to: output) } catch {
                     if output != "-" && isRegularFile(output) { unlink(output) }
                     throw error
                 }
             } else {
                 // Whole or not at all: a failed conversion leaves no partial file that looks
-                // complete (and an existing output stays as it was).
+                // complete, and an existing output stays as it was.
                 sink = try writeAtomically(output) { try convert(to: $0) }
             }
             if let w = sink as? IologWriter {

@@ -81,36 +81,70 @@ private func isSharedDevice(_ path: String) -> Bool {
 /// A path as messages quote it.
 func quoted(_ path: String) -> String { "\"\(path)\"" }
 
+/// Whether `path` is written where it is, not through another name: stdout (`-`) and
+/// anything that exists and is not a regular file (a device, a FIFO).
+private func writtenInPlace(_ path: String) -> Bool {
+    var st = stat()
+    return path == "-" || (stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG)
+}
+
+/// The file an output replaces: `path`, or the file its symlink names.
+private func replacedFile(_ path: String) -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map { dest in
+        dest.hasPrefix("/") ? dest : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(dest).path
+    } ?? path
+}
+
+/// Puts a finished output in place: renames `temp` over `final` (atomic within a directory).
+private func putInPlace(_ temp: String, _ final: String) throws {
+    if rename(temp, final) != 0 {
+        let e = errno
+        throw TraceError(.io, "\(final): cannot put the finished output in place (rename from \(temp)): \(String(cString: strerror(e)))")
+    }
+}
+
 /// Writes an output through a temporary name in its directory, renamed over `path` when
 /// `body` returns and removed when it throws: a command that fails leaves no partial file
 /// that looks complete, and an existing file stays as it was until the new one is whole.
 /// `body` gets the name to write. Written in place: stdout (`-`) and anything that is not a
-/// regular file (a device, a FIFO). Recordings never come here: killed, they must keep
-/// every complete block in place.
+/// regular file (a device, a FIFO).
+///
+/// Recordings (`--write-iolog`, a job's write_iolog=, `record -o`) and conversions of a
+/// stream do not come here: they are written under their own name as they go, so that a
+/// kill leaves every complete block under the name the user gave (a recording promises at
+/// most about a second lost), which a temporary name would hide. The time series is written
+/// as `NAME.partial` and renamed when the run ends (`inProgressName`).
 func writeAtomically<T>(_ path: String, _ body: (String) throws -> T) throws -> T {
-    var st = stat()
-    if path == "-" || (stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG) {
-        return try body(path)
-    }
-    // Through a symlink: the file it names is the one replaced.
-    let final = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map { dest in
-        dest.hasPrefix("/") ? dest : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(dest).path
-    } ?? path
+    if writtenInPlace(path) { return try body(path) }
+    let final = replacedFile(path)
     let url = URL(fileURLWithPath: final)
     let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp").path
     let result: T
     do {
         result = try body(temp)
+        try putInPlace(temp, final)
     } catch {
         unlink(temp)
         throw error
     }
-    if rename(temp, final) != 0 {
-        let e = errno
-        unlink(temp)
-        throw TraceError(.io, "\(final): cannot put the finished output in place (rename from \(temp)): \(String(cString: strerror(e)))")
-    }
     return result
+}
+
+/// What a time series adds to its name while it is written.
+let partialSuffix = ".partial"
+
+/// The name a time series is written under until the run ends: `NAME.partial` beside `NAME`
+/// (beside the file a symlink at `NAME` names), or `NAME` itself for stdout, a device or a
+/// FIFO. A killed run leaves it there, under a name next to the one asked for; an existing
+/// file at `NAME` stays whole until the new one is finished.
+func inProgressName(_ path: String) -> String {
+    writtenInPlace(path) ? path : replacedFile(path) + partialSuffix
+}
+
+/// Renames a finished output from `inProgressName(path)` to `path`.
+func finishOutput(_ path: String) throws {
+    let temp = inProgressName(path)
+    if temp != path { try putInPlace(temp, replacedFile(path)) }
 }
 
 /// Whether `path` is a regular file (following symlinks).

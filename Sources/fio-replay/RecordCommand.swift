@@ -21,7 +21,7 @@ struct RecordCommand: ParsableCommand {
         counted and reported as a warning.
         """)
 
-    @Option(name: [.short, .customLong("output")], help: "The trace to write (.fiot by default; .iolog for fio v3; .csv).")
+    @Option(name: [.short, .customLong("output")], help: "The trace to write (.fiot by default; .iolog for fio v3; .csv). Written as the command runs: killed, it keeps every call up to about a second before the kill.")
     var output: String
 
     @Option(name: .customLong("paths"), parsing: .upToNextOption, help: "Record only files under these path prefixes.")
@@ -68,7 +68,8 @@ struct RecordCommand: ParsableCommand {
             // The recording is written as the command runs, so a kill loses at most about
             // the last second; a SIGINT or SIGTERM goes to the command, and the recording
             // ends cleanly when it exits.
-            let writer = RecordingWriter(sink: try openTraceSink(path: output, format: format, metadata: meta))
+            let f = format ?? TraceFormat.guess(fromName: output) ?? .fiot
+            let writer = RecordingWriter(sink: try openTraceSink(path: output, format: f, metadata: meta))
             installInterruptHandler()
             let p = Process()
             p.executableURL = URL(fileURLWithPath: strace)
@@ -77,7 +78,7 @@ struct RecordCommand: ParsableCommand {
             let started = Date()
             do { try p.run() } catch {
                 writer.close()
-                if output != "-" { unlink(output) }
+                if output != "-" && isRegularFile(output) { unlink(output) }
                 throw error
             }
             let stracePID = p.processIdentifier
@@ -127,23 +128,20 @@ struct RecordCommand: ParsableCommand {
             if let failure { throw failure }
             var reader = live
             var n = writer.recorded
-            if !guessedRight {
-                if output == "-" {
-                    warn("fio-replay: warning: O_APPEND writes are placed from the sizes files had when the recorder first saw them, which the run had already grown; write to a file for exact offsets")
-                } else {
-                    // Convert the capture again, now that the sizes before the run are known,
-                    // into a file that replaces the one written as the command ran.
-                    let again = try StraceReader(path: raw.readPath, pathPrefixes: paths, initialSizes: initial)
-                    let f = format ?? TraceFormat.guess(fromName: output) ?? .fiot
-                    n = try writeAtomically(output) { path in
-                        let sink = try openTraceSink(path: path, format: f, metadata: meta)
-                        var source: any TraceSource = again
-                        let count = try copyTrace(from: &source, to: sink)
-                        try sink.finish(metadata: endMeta)
-                        return count
-                    }
-                    reader = again
+            if !guessedRight && output != "-" && isRegularFile(output) {
+                // Convert the capture again, now that the sizes before the run are known,
+                // into a file that replaces the one written as the command ran.
+                let again = try StraceReader(path: raw.readPath, pathPrefixes: paths, initialSizes: initial)
+                n = try writeAtomically(output) { path in
+                    let sink = try openTraceSink(path: path, format: f, metadata: meta)
+                    var source: any TraceSource = again
+                    let count = try copyTrace(from: &source, to: sink)
+                    try sink.finish(metadata: endMeta)
+                    return count
                 }
+                reader = again
+            } else if !guessedRight {
+                warn("fio-replay: warning: O_APPEND writes are placed from the sizes files had when the recorder first saw them, which the run had already grown; write to a file for exact offsets")
             }
             if !reader.invisible.isEmpty {
                 let what = reader.invisible.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")

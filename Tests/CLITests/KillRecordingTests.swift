@@ -5,22 +5,26 @@ import Testing
 
 /// Recordings killed with SIGKILL at random points lose at most about a second of I/Os, and
 /// what they leave reads back cleanly: every complete block, then the truncation reported as
-/// such. And SIGTERM ends a recording cleanly, footer and all.
+/// such, under the recording's own name. And SIGTERM ends a recording cleanly, footer and all.
 ///
-/// Each try kills the recorder `K` seconds (uniform in 1...3 s) after it was started, reads
-/// the recording back, and measures how far it reaches: `K - t_last`, where `t_last` is the
-/// recorded time of the last record (times count from when the recorder's clock started,
-/// which is after the process started, so this is an upper bound on the time lost; it
-/// includes the tool's start-up). The workloads issue about 2000 I/Os a second (`run`,
-/// `replay`) or about 60 calls a second (`record`, under strace), far below one block, so a
-/// recorder that writes only full blocks records nothing at all.
+/// Each try waits for the recording to appear (the recorders open it just before the I/O
+/// starts) and for the I/O to begin, kills the recorder `K` seconds later (uniform in
+/// 1...2.5 s), reads the recording
+/// back and compares it with what was done by then, counted by the kernel:
+/// - `run` and `replay` write 4 KiB with psync at 2000 IOPS (rate_iops; a poisson trace):
+///   done = the write calls the process made (`syscw` of /proc/PID/io) between the
+///   recording's appearance and the kill (the recorder's own few writes count as done too);
+/// - `record`: a shell writes one line to a log every 10 ms: done = the log's lines, and
+///   the recording's writes to that log are what it holds.
+/// Lost seconds = (done - recorded) / rate. At these rates a block (65,536 records) takes
+/// half a minute or more to fill, so a recorder that writes only full blocks holds nothing.
 ///
-/// KILL_TRIES (default 5) sets the tries per tool; scripts/kill-recordings.sh runs 20 each
-/// against a release build and prints every try.
+/// KILL_TRIES (default 3) sets the tries per tool; scripts/kill-test.sh runs 20 each against
+/// a release build and prints every try.
 @Suite struct KillRecordingTests {
-    static let tries = Int(ProcessInfo.processInfo.environment["KILL_TRIES"] ?? "") ?? 5
-    /// "About a second": the recorders promise ~1 s; start-up of a debug build on a busy
-    /// two-core machine is counted in too.
+    static let tries = Int(ProcessInfo.processInfo.environment["KILL_TRIES"] ?? "") ?? 3
+    /// "About a second": the recorders promise under one second (0.1 s hand-over, 0.6 s
+    /// flush age); a debug build on a busy two-core machine may run late.
     static let boundSeconds = 1.5
 
     enum Tool: String, CaseIterable, CustomTestStringConvertible {
@@ -28,33 +32,42 @@ import Testing
         var testDescription: String { rawValue }
     }
 
+    /// Waits (up to 30 s) for `path` to exist; returns when it appeared, or nil.
+    static func waitFor(_ path: String, since t0: Date) -> Date? {
+        while Date().timeIntervalSince(t0) < 30 {
+            if access(path, F_OK) == 0 { return Date() }
+            usleep(5_000)
+        }
+        return nil
+    }
+
     @Test(arguments: Tool.allCases)
     func killedRecordingLosesAtMostAboutASecond(_ tool: Tool) throws {
-        if tool == .record { try #require(haveTool("strace"), "strace must be installed (scripts/test.sh installs it)") }
+        if tool == .record { try #require(haveTool("strace"), "strace must be installed (scripts/setup.sh installs it)") }
         let dir = makeTempDir("kill-\(tool.rawValue)"); defer { cleanup(dir) }
         let trace = dir + "/p.fiot"
         if tool == .replay {
-            let g = try run("fio-gen", ["--name=p", "--rw=randread", "--bs=4k", "--size=16m", "--rate_iops=2000",
-                                        "--rate_process=poisson", "--runtime=6", "--time_based", "-o", trace])
+            let g = try run("fio-gen", ["--name=p", "--rw=randwrite", "--bs=4k", "--size=16m", "--rate_iops=2000",
+                                        "--rate_process=poisson", "--runtime=8", "--time_based", "-o", trace])
             try #require(g.status == 0, "\(g.stderr)")
             try Data().write(to: URL(fileURLWithPath: dir + "/tgt"))
             try #require(truncate(dir + "/tgt", 16 << 20) == 0)
         }
-        var windows: [Double] = []
+        var worst = 0.0
         for k in 0..<Self.tries {
             let out = dir + "/rec\(k).fiot"
+            let log = dir + "/log\(k).txt"
             let args: [String]
             switch tool {
             case .run:
                 args = ["run", "--name=r", "--filename=\(dir)/f", "--size=16m", "--rw=randwrite", "--bs=4k", "--rate_iops=2000",
-                        "--ioengine=null", "--runtime=6", "--time_based", "--no-progress", "--write-iolog", out]
+                        "--ioengine=psync", "--runtime=8", "--time_based", "--no-progress", "--write-iolog", out]
             case .replay:
-                args = ["replay", trace, "--engine", "null", "--target", dir + "/tgt", "--no-progress", "--write-iolog", out]
+                args = ["replay", trace, "--engine", "psync", "--target", dir + "/tgt", "--no-progress", "--write-iolog", out]
             case .record:
-                let script = "i=0; while [ $i -lt 400 ]; do echo $i >&3; i=$((i+1)); sleep 0.01; done 3>>\(dir)/log\(k).txt"
+                let script = "i=0; while [ $i -lt 800 ]; do echo $i >&3; i=$((i+1)); sleep 0.01; done 3>>\(log)"
                 args = ["record", "-o", out, "--paths", dir, "--", "sh", "-c", script]
             }
-            let killAt = Double.random(in: 1...3)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binDir + "/fio-replay")
             p.arguments = args
@@ -63,36 +76,61 @@ import Testing
             p.standardInput = FileHandle.nullDevice
             let t0 = Date()
             try p.run()
-            usleep(UInt32(max(0, killAt - Date().timeIntervalSince(t0)) * 1e6))
+            _ = try #require(Self.waitFor(out, since: t0), "\(tool): no \(out)")
+            let callsBefore = Self.writeCalls(p.processIdentifier)
+            // The kill comes at a random point of the I/O, once it has begun (a debug build
+            // may take a second to start issuing after it opened the recording).
+            while Date().timeIntervalSince(t0) < 30
+                    && (tool == .record ? access(log, F_OK) != 0 : Self.writeCalls(p.processIdentifier) < callsBefore + 10) {
+                usleep(5_000)
+            }
+            let started = Date()
+            usleep(UInt32(Double.random(in: 1...2.5) * 1e6))
             // strace and the command it runs outlive the recorder: end them too, by pid.
             let helpers = descendants(of: p.processIdentifier)
+            let callsAtKill = Self.writeCalls(p.processIdentifier)
             kill(p.processIdentifier, SIGKILL)
-            let killed = Date().timeIntervalSince(t0)
-            p.waitUntilExit()
+            let elapsed = Date().timeIntervalSince(started)
             for pid in helpers.reversed() { kill(pid, SIGKILL) }
+            p.waitUntilExit()
             #expect(p.terminationReason == .uncaughtSignal, "try \(k): the recorder ended before the kill")
 
             // Every complete block reads back, then the truncation is reported as such.
             var records: [TraceRecord] = []
+            var files: [TraceFile] = []
             var ending: TraceError?
+            var src: (any TraceSource)?
             do {
-                var src = try openTraceSource(path: out)
+                src = try openTraceSource(path: out)
                 var batch: [TraceRecord] = []
-                while try src.nextBatch(&batch, maxCount: 4096) { records += batch }
+                while try src!.nextBatch(&batch, maxCount: 4096) { records += batch }
             } catch let e as TraceError {
                 ending = e
             }
+            files = src?.files ?? []
             #expect(ending?.kind == .truncated, "\(tool) try \(k): \(String(describing: ending))")
-            let last = records.last.map { Double($0.time) / 1e9 } ?? 0
-            let window = killed - last
-            windows.append(window)
-            print("kill \(tool.rawValue) try \(k + 1): killed at \(String(format: "%.3f", killed)) s, \(records.count) records, last at \(String(format: "%.3f", last)) s, lost at most \(String(format: "%.3f", window)) s")
-            #expect(window <= Self.boundSeconds,
-                    "\(tool) killed at \(killed) s: the recording reaches \(last) s (\(records.count) records)")
             #expect(zip(records, records.dropFirst()).allSatisfy { $0.time <= $1.time }, "records in order")
+
+            let done: Int, recorded: Int, rate: Double
+            switch tool {
+            case .run, .replay:
+                rate = 2000
+                done = callsAtKill - callsBefore
+                recorded = records.count
+            case .record:
+                let lines = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
+                let logIndex = files.firstIndex { $0.path.hasSuffix("/log\(k).txt") }
+                done = lines
+                recorded = records.filter { $0.op == .write && Int($0.file) == logIndex }.count
+                rate = Double(lines) / elapsed
+            }
+            let lost = Double(done - recorded) / rate
+            worst = max(worst, lost)
+            print("kill \(tool.rawValue) try \(k + 1): killed \(String(format: "%.3f", elapsed)) s into the I/O; I/Os done \(done), records \(recorded), lost \(String(format: "%.3f", lost)) s")
+            #expect(recorded > 0, "\(tool) try \(k): nothing recorded in \(elapsed) s")
+            #expect(lost <= Self.boundSeconds, "\(tool) try \(k): \(done) I/Os done in \(elapsed) s, \(recorded) recorded")
         }
-        let sorted = windows.sorted()
-        print("kill \(tool.rawValue): \(windows.count) tries, lost at most: median \(String(format: "%.3f", sorted[sorted.count / 2])) s, max \(String(format: "%.3f", sorted.last ?? 0)) s")
+        print("kill \(tool.rawValue): \(Self.tries) tries, lost at most \(String(format: "%.3f", worst)) s")
     }
 
     /// SIGTERM: the recorder stops (the command, for `record`), writes the rest and the
@@ -125,8 +163,13 @@ import Testing
         p.standardOutput = stdout
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
+        let t0 = Date()
         try p.run()
-        usleep(1_500_000)
+        _ = try #require(Self.waitFor(out, since: t0), "no \(out)")
+        // Once records reach the file (the I/O has begun: the first flush), a second more.
+        let headerOnly = Self.fileSize(out)
+        while Date().timeIntervalSince(t0) < 30 && Self.fileSize(out) == headerOnly { usleep(10_000) }
+        usleep(1_000_000)
         kill(p.processIdentifier, SIGTERM)
         let text = stdout.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -136,7 +179,8 @@ import Testing
         var records: [TraceRecord] = []
         var batch: [TraceRecord] = []
         while try src.nextBatch(&batch, maxCount: 4096) { records += batch }
-        #expect(records.count > (tool == .record ? 20 : 1000), "\(records.count) records in 1.5 s")
+        // Something ran (a debug build on a busy machine may take a while to start issuing).
+        #expect(records.count > (tool == .record ? 5 : 100), "\(records.count) records")
         if tool == .record {
             #expect(src.metadata[MetadataKey.recordExitStatus] == String(128 + SIGTERM), "the footer's metadata: \(src.metadata)")
         } else {
@@ -145,6 +189,20 @@ import Testing
             let op = job[tool == .run ? "write" : "read"] as! [String: Any]
             #expect((op["total_ios"] as? Int) == records.count, "the report's I/Os vs the recording's")
         }
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : -1
+    }
+
+    /// The write calls process `pid` has made so far (all its threads), from /proc/PID/io.
+    static func writeCalls(_ pid: Int32) -> Int {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8)) ?? ""
+        for line in text.split(separator: "\n") where line.hasPrefix("syscw:") {
+            return Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        return 0
     }
 
     /// The process ids below `pid` (children first, then theirs), from /proc.

@@ -110,9 +110,15 @@ import Testing
         let s = try run("fio-replay", ["replay", dir + "/s.log", "--engine", "psync", "--no-progress"])
         #expect(s.status == 0, "\(s.stderr)")
         #expect(s.stderr.contains("created \(small) (4096 bytes)"))
-        // A second replay finds the file it created earlier: that is data now.
+        // A second replay finds the file the first created, marked as ours: it replays onto it.
+        let mark = try run("python3", ["-c", "import os, sys; print(os.getxattr(sys.argv[1], 'user.fio-replay.created').decode())", small])
+        #expect(mark.stdout == "1\n", "the created file is marked: \(mark.stderr)")
         let again = try run("fio-replay", ["replay", dir + "/s.log", "--engine", "psync", "--no-progress"])
-        #expect(again.status == 1 && again.stderr.contains("refusing to write to \(small)"), "\(again.stderr)")
+        #expect(again.status == 0, "\(again.stderr)")
+        // Without the mark (a file someone else made) it is refused.
+        #expect(try run("python3", ["-c", "import os, sys; os.removexattr(sys.argv[1], 'user.fio-replay.created')", small]).status == 0)
+        let other = try run("fio-replay", ["replay", dir + "/s.log", "--engine", "psync", "--no-progress"])
+        #expect(other.status == 1 && other.stderr.contains("refusing to write to \(small)"), "\(other.stderr)")
 
         // 3 GiB reached on a file that does not exist.
         try "fio version 2 iolog\n\(big) add\n\(big) open\n\(big) write 3221221376 4096\n\(big) close\n"
@@ -148,7 +154,7 @@ import Testing
     }
 
     enum Refusal: String, CaseIterable, CustomTestStringConvertible {
-        case tooSmall, readonlyMissing, notAFile
+        case destructive, readonlyMissing, notAFile
         var testDescription: String { rawValue }
     }
 
@@ -160,10 +166,9 @@ import Testing
         let t = try makeTrace(dir)
         var args = ["replay", t, "--engine", "null", "--no-progress"]
         switch c {
-        case .tooSmall:
-            // The pre-scan (no --iodepth: the trace records no depth) finds the trace's extent.
-            try Data(count: 4096).write(to: URL(fileURLWithPath: dir + "/tiny"))
-            args += ["--target", dir + "/tiny"]
+        case .destructive:
+            // An existing file at the path the trace names (made here, not by fio-replay).
+            try Data(count: 1 << 20).write(to: URL(fileURLWithPath: dir + "/data"))
         case .readonlyMissing:
             args += ["--target", dir + "/missing", "--readonly"]
         case .notAFile:
@@ -174,6 +179,10 @@ import Testing
         #expect(r.status == 1)
         #expect(r.stdout.isEmpty, "no report: \(r.stdout.prefix(300))")
         #expect(isOneLine(r.stderr) && r.stderr.hasPrefix("fio-replay: error: ") && !r.stderr.contains("record 0"), "\(r.stderr)")
+        // What to do, in replay's own options.
+        let advice = [Refusal.destructive: "pass --in-place to replay onto it, --readonly to only read it, or choose targets with --target or --map",
+                      .readonlyMissing: "create it, or drop --readonly", .notAFile: "cannot open target \(dir)/adir"][c]!
+        #expect(r.stderr.contains(advice), "\(r.stderr)")
     }
 
     /// A conversion that fails (the input is cut short in its third block) leaves no

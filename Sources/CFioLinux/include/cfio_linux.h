@@ -32,6 +32,12 @@ int cfio_fallocate(int fd, uint64_t off, uint64_t len);
 /// syncfs(fd); 0 or -errno.
 int cfio_syncfs(int fd);
 
+/// fsetxattr(fd, name, value, size, 0); 0 or -errno.
+int cfio_fsetxattr(int fd, const char *name, const void *value, size_t size);
+
+/// fgetxattr(fd, name, value, size): the value's size, or -errno (ENODATA: not set).
+long cfio_fgetxattr(int fd, const char *name, void *value, size_t size);
+
 /// prctl(PR_SET_TIMERSLACK, ns): how late the kernel may wake timed sleeps; 0 or -errno.
 int cfio_set_timerslack(unsigned long ns);
 

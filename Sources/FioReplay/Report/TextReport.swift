@@ -156,7 +156,7 @@ public struct TextReport {
             }.joined(separator: ", ") + "\n"
         }
         if r.interrupted { out += "  interrupted: stopped issuing, drained in-flight I/O\n" }
-        if let e = r.error { out += "  error: \(e.message)\n" }
+        if let e = r.error { out += "  error: \(e.description)\n" }
         return out
     }
 
