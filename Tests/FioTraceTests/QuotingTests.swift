@@ -11,4 +11,12 @@ import Testing
         let plain = "tab\there \"quoted\" back\\slash größe 名前 \u{FFFD}"
         #expect(plain.escapingControlCharacters == plain)
     }
+
+    /// An error's description (what every front end prints) is one line whatever it quotes;
+    /// its message keeps the input as it was.
+    @Test func errorDescriptionsAreOneLine() {
+        let e = TraceError(.malformedLine, "t.log:3: bad line \"x\ry\u{0B}z\u{00}\"")
+        #expect(e.description == #"t.log:3: bad line "x\ry\vz\u{0}""#)
+        #expect(e.message.contains("\r"))
+    }
 }
