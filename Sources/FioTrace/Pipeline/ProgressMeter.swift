@@ -47,13 +47,16 @@ public final class ProgressMeter: @unchecked Sendable {
         ProgressMeter(label: label, enabled: !quiet && isatty(2) == 1, total: total)
     }
 
-    /// Counts `n` more records; redraws the line at most four times a second.
+    /// Counts `n` more records; redraws the line at most four times a second, and once more
+    /// when the count reaches the known total (a trace read in a few blocks shows 100 %).
     @inline(__always)
     public func add(_ n: Int) {
+        let before = count
         count &+= UInt64(n)
         guard enabled else { return }
         let now = monotonicClockNs()
-        if now >= nextNs {
+        let reachedTotal = total.map { before < $0 && count >= $0 } ?? false
+        if now >= nextNs || (reachedTotal && now >= startNs &+ Self.delayNs) {
             nextNs = now &+ intervalNs
             draw(now: now)
         }
