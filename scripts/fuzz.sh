@@ -76,6 +76,8 @@ run_target() {
     if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
         mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
     fi
+    # A dictionary of the format's keywords, where one helps (job options, syscalls).
+    [ -f "$root/Fuzz/dict/$t.dict" ] && mode+=(-dict="$root/Fuzz/dict/$t.dict")
     local rc=0
     # The outer timeout catches a hang libFuzzer itself could not report.
     FIOTRACE_FUZZ_TARGET=$t timeout -k 10 $((seconds + 120)) "$bin" "${mode[@]}" \
