@@ -61,6 +61,10 @@ for t in "${targets[@]}"; do
     printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "fuzz.sh: no target '$t' (targets: ${all[*]})" >&2; exit 2; }
 done
 
+# Swift's own crash handler would catch a trap first and exit without libFuzzer saving
+# the input: leave the signal to libFuzzer (its report still has the stack).
+export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
+
 work=${FUZZ_WORK:-$root/Fuzz/work}
 findings=${FUZZ_FINDINGS:-$root/Fuzz/findings}
 mkdir -p "$work" "$findings"

@@ -55,6 +55,17 @@ import Testing
         }
     }
 
+    /// The fuzzer's line whose last `) = ` came before its first `(` (the argument range
+    /// ran backwards and trapped): not a call line, so it is skipped like other noise.
+    @Test("a line whose `) = ` precedes its `(` is skipped, not a trap")
+    func returnBeforeCall() throws {
+        let (recs, err) = try read([Self.open,
+                                    "100 1000.000100 close) = 0 fsync(3</d/f>",
+                                    "100 1000.000200 fsync(3</d/f>) = 0 <0.000001>"])
+        #expect(err == nil)
+        #expect(recs.map(\.op) == [.add, .open, .sync])
+    }
+
     @Test("durations strace could not have measured are dropped, not wrapped")
     func hugeDurations() throws {
         let (recs, err) = try read([Self.open,

@@ -135,7 +135,8 @@ public final class StraceReader: TraceSource {
             return
         }
         let name = String(call[..<paren])
-        guard let eq = Self.lastRange(of: ") = ", in: call) else { skippedLines += 1; return }
+        // `) = ` must close this call's arguments: one before the `(` is not a call line.
+        guard let eq = Self.lastRange(of: ") = ", in: call), eq.lowerBound > paren else { skippedLines += 1; return }
         let args = Self.splitArgs(call[call.index(after: paren)..<eq.lowerBound])
         let tail = call[eq.upperBound...]
         let (ret, retPath, errno) = Self.parseReturn(tail)
