@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
 swift test --skip-build "$@"
-fuzz_seconds=${FUZZ_SECONDS:-15}
+fuzz_seconds=${FUZZ_SECONDS:-12}
 if [ "$fuzz_seconds" != 0 ]; then
     # A clean work directory: CI judges the committed seeds plus what this run finds.
     fuzz_work=$(mktemp -d)

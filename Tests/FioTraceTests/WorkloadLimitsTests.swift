@@ -84,6 +84,31 @@ struct WorkloadLimitsTests {
         #expect(ok.filter { $0.op == .read }.count == 10)
     }
 
+    /// Option values the job-file fuzzer built that indexed an empty split (a trap):
+    /// each is now an error naming the file, the line and the option.
+    @Test("empty pieces of structured option values are errors, not traps")
+    func emptyOptionPieces() throws {
+        let cases = [
+            "bssplit=4k:/",            // the fuzzer's find: a bssplit entry with no block size
+            "bssplit=/50",
+            "rw=:",
+            "rw_sequencer=:",
+            "file_service_type=:",
+            "random_distribution=:",
+        ]
+        for line in cases {
+            let text = "[j]\nfilename=/dev/null\nsize=1m\n\(line)\n"
+            do {
+                _ = try parseJobText(text, fileName: "bad.fio")
+                Issue.record("accepted: \(line)")
+            } catch let e as TraceError {
+                let option = String(line.prefix { $0 != "=" })
+                #expect(e.description.contains("bad.fio:4"), "\(line): \(e.description)")
+                #expect(e.description.contains(option), "\(line): \(e.description)")
+            }
+        }
+    }
+
     /// fio 3.33's write_iolog is the ground truth for what a second pass over the region
     /// does with randrepeat=1 (the default): `loops=3` reseeds every pass (each pass is
     /// the first one again), while a time_based job that wraps its region goes on with its
