@@ -58,7 +58,7 @@ mapfile -t all < <(FIOTRACE_FUZZ_TARGET=list "$bin")
 if [ "$list" = 1 ]; then printf '%s\n' "${all[@]}"; exit 0; fi
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all[@]}"); fi
 for t in "${targets[@]}"; do
-    printf '%s\n' "${all[@]}" | grep -qx "$t" || { echo "fuzz.sh: no target '$t' (targets: ${all[*]})" >&2; exit 2; }
+    [[ " ${all[*]} " == *" $t "* ]] || { echo "fuzz.sh: no target '$t' (targets: ${all[*]})" >&2; exit 2; }
 done
 
 # Swift's own crash handler would catch a trap first and exit without libFuzzer saving
