@@ -126,7 +126,7 @@ public final class StraceReader: TraceSource {
         if call.hasPrefix("+++ exited") || call.hasPrefix("+++ killed") {
             // The process is gone: so are its descriptors (closed by the kernel).
             if startMicros == nil { startMicros = micros }
-            let time = UInt64(max(0, micros - startMicros!)) * 1000
+            let time = try nanoseconds(since: startMicros!, micros, line)
             for (n, d) in table(pid).sorted(by: { $0.key < $1.key }) {
                 setFD(pid, n, nil)
                 if wanted(d.path) && (openCount[d.path] ?? 0) == 0 {
@@ -143,13 +143,14 @@ public final class StraceReader: TraceSource {
             return
         }
         let name = String(call[..<paren])
-        guard let eq = Self.lastRange(of: ") = ", in: call) else { skippedLines += 1; return }
+        // `) = ` must close this call's arguments: one before the `(` is not a call line.
+        guard let eq = Self.lastRange(of: ") = ", in: call), eq.lowerBound > paren else { skippedLines += 1; return }
         let args = Self.splitArgs(call[call.index(after: paren)..<eq.lowerBound])
         let tail = call[eq.upperBound...]
         let (ret, retPath, errno) = Self.parseReturn(tail)
         let duration = Self.duration(tail)
         if startMicros == nil { startMicros = micros }
-        let time = UInt64(max(0, micros - startMicros!)) * 1000
+        let time = try nanoseconds(since: startMicros!, micros, line)
         try apply(name: name, pid: pid, args: args, ret: ret, retPath: retPath, errno: errno,
                   time: time, latency: duration, line: line, into: &batch)
     }
@@ -166,6 +167,13 @@ public final class StraceReader: TraceSource {
         return s
     }
 
+    /// ns from the first call to `micros` (both non-negative µs; earlier counts as 0).
+    private func nanoseconds(since start: Int64, _ micros: Int64, _ line: String) throws -> UInt64 {
+        let (ns, over) = UInt64(max(0, micros - start)).multipliedReportingOverflow(by: 1000)
+        if over { throw fail(line, "time is more than 584 years after the first call") }
+        return ns
+    }
+
     private func apply(name: String, pid: Int, args: [Substring], ret: Int64?, retPath: String?, errno: Int64?,
                        time: UInt64, latency: UInt64?, line: String, into batch: inout [TraceRecord]) throws {
         func fd(_ i: Int) -> (Int, String?)? {
@@ -178,6 +186,18 @@ public final class StraceReader: TraceSource {
             return (n, path)
         }
         func num(_ i: Int) -> UInt64? { i < args.count ? UInt64(args[i]) : nil }
+        /// `a + b` for a file position or size; past 2^64 bytes the line cannot be real.
+        func sum(_ a: UInt64, _ b: UInt64) throws -> UInt64 {
+            let (v, over) = a.addingReportingOverflow(b)
+            if over { throw fail(line, "\(name): offset \(a) + length \(b) passes 2^64 bytes") }
+            return v
+        }
+        func iov(_ i: Int) throws -> UInt64 {
+            guard let t = Self.iovTotal(i < args.count ? args[i] : "") else {
+                throw fail(line, "\(name): iov_len values add up past 2^64 bytes")
+            }
+            return t
+        }
         func record(_ op: TraceOp, _ d: Description, offset: UInt64, length: UInt64) {
             guard wanted(d.path) else { return }
             let f = fileID(d.path)
@@ -197,6 +217,10 @@ public final class StraceReader: TraceSource {
         switch name {
         case "open", "openat", "creat", "openat2":
             guard ok, let r = ret, let path = retPath else { return }
+            let flagsIndex = name == "open" ? 1 : 2
+            guard name == "creat" || args.count > flagsIndex else {
+                throw fail(line, "\(name) with \(args.count) arguments, expected a flags argument")
+            }
             let flagsArg = name == "creat" ? "O_CREAT|O_WRONLY|O_TRUNC" : String(args[name == "open" ? 1 : 2])
             let d = Description(path: path, append: flagsArg.contains("O_APPEND"))
             let wasOpen = (openCount[path] ?? 0) > 0
@@ -229,30 +253,31 @@ public final class StraceReader: TraceSource {
             setFD(pid, Int(r), d)
         case "lseek", "_llseek":
             guard ok, let r = ret, let d = description(0) else { return }
+            guard r >= 0 else { throw fail(line, "\(name) returned \(r), not a file offset") }
             d.offset = UInt64(r)
         case "read", "write", "readv", "writev":
             guard let d = description(0) else { return }
             let isWrite = name.hasPrefix("write")
             var requested: UInt64 = 0
             if name == "read" || name == "write" { requested = num(2) ?? 0 }
-            else { requested = Self.iovTotal(args.count > 1 ? args[1] : "") }
-            let offset = isWrite && d.append ? (size(d.path)) : d.offset
+            else { requested = try iov(1) }
+            let offset = isWrite && d.append ? size(d.path) : d.offset
             let done = ok ? UInt64(max(0, ret ?? 0)) : requested
             record(isWrite ? .write : .read, d, offset: offset, length: ok ? done : requested)
             if ok {
-                d.offset = offset + done
-                if isWrite { sizes[d.path] = max(size(d.path), offset + done) }
-                if isWrite && d.append { appendedBytes[d.path, default: 0] += done }
+                d.offset = try sum(offset, done)
+                if isWrite { sizes[d.path] = max(size(d.path), d.offset) }
+                if isWrite && d.append { appendedBytes[d.path, default: 0] = try sum(appendedBytes[d.path] ?? 0, done) }
             }
         case "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2":
             guard let d = description(0) else { return }
             let isWrite = name.hasPrefix("pwrite")
             let vector = name.hasSuffix("v") || name.hasSuffix("v2")
-            let requested = vector ? Self.iovTotal(args.count > 1 ? args[1] : "") : (num(2) ?? 0)
+            let requested = vector ? try iov(1) : (num(2) ?? 0)
             guard let off = num(3) else { throw fail(line, "\(name) without an offset") }
             let done = ok ? UInt64(max(0, ret ?? 0)) : requested
             record(isWrite ? .write : .read, d, offset: off, length: ok ? done : requested)
-            if ok && isWrite { sizes[d.path] = max(size(d.path), off + done) }
+            if ok && isWrite { sizes[d.path] = max(size(d.path), try sum(off, done)) }
         case "fsync", "fdatasync":
             guard let d = description(0) else { return }
             record(name == "fsync" ? .sync : .datasync, d, offset: 0, length: 0)
@@ -264,7 +289,7 @@ public final class StraceReader: TraceSource {
             let punch = args.count > 1 && args[1].contains("PUNCH_HOLE")
             record(punch ? .trim : .fallocate, d, offset: num(2) ?? 0, length: num(3) ?? 0)
             if ok && !punch && !(args.count > 1 && args[1].contains("KEEP_SIZE")) {
-                sizes[d.path] = max(size(d.path), (num(2) ?? 0) + (num(3) ?? 0))
+                sizes[d.path] = max(size(d.path), try sum(num(2) ?? 0, num(3) ?? 0))
             }
         case "ftruncate", "ftruncate64":
             guard let d = description(0) else { return }
@@ -293,9 +318,11 @@ public final class StraceReader: TraceSource {
     // MARK: - Lexing helpers
 
     static func micros(_ s: Substring) -> Int64? {
-        guard let dot = s.firstIndex(of: "."), let sec = Int64(s[..<dot]) else { return nil }
+        // Non-negative seconds (strace -ttt prints Unix time), small enough for µs in 63 bits.
+        guard let dot = s.firstIndex(of: "."), let sec = Int64(s[..<dot]), sec >= 0,
+              sec <= Int64.max / 1_000_000 - 1 else { return nil }
         let frac = s[s.index(after: dot)...]
-        guard frac.count == 6, let us = Int64(frac) else { return nil }
+        guard frac.count == 6, frac.allSatisfy({ $0.isASCII && $0.isNumber }), let us = Int64(frac) else { return nil }
         return sec * 1_000_000 + us
     }
 
@@ -366,18 +393,24 @@ public final class StraceReader: TraceSource {
         let d = tail[tail.index(after: lt)..<tail.index(before: tail.endIndex)]
         guard let dot = d.firstIndex(of: "."), let s = UInt64(d[..<dot]), let us = UInt64(d[d.index(after: dot)...]) else { return nil }
         let digits = d.distance(from: d.index(after: dot), to: d.endIndex)
+        // strace prints 6 digits; more than 9 would be finer than a ns, and a duration
+        // past 2^64 ns (584 years) is not one strace measured: no duration then.
+        guard digits <= 9, s <= UInt64.max / 1_000_000_000 else { return nil }
         var scale: UInt64 = 1_000_000_000
         for _ in 0..<digits { scale /= 10 }
-        return s * 1_000_000_000 + us * scale
+        let (v, over) = (s * 1_000_000_000).addingReportingOverflow(us * scale)
+        return over ? nil : v
     }
 
-    /// Sum of `iov_len=N` in an iovec array argument.
-    static func iovTotal(_ s: Substring) -> UInt64 {
+    /// Sum of `iov_len=N` in an iovec array argument; nil if it passes 2^64.
+    static func iovTotal(_ s: Substring) -> UInt64? {
         var total: UInt64 = 0
         var rest = s
         while let r = rest.firstRange(of: "iov_len=") {
-            let digits = rest[r.upperBound...].prefix { $0.isNumber }
-            total += UInt64(digits) ?? 0
+            let digits = rest[r.upperBound...].prefix { $0.isASCII && $0.isNumber }
+            let (t, over) = total.addingReportingOverflow(UInt64(digits) ?? 0)
+            if over { return nil }
+            total = t
             rest = rest[r.upperBound...]
         }
         return total

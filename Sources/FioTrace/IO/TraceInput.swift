@@ -330,6 +330,10 @@ extension TraceInput {
     /// Moves a plain regular file to byte `offset`, dropping what is buffered.
     public func reposition(to offset: UInt64) throws {
         guard compression == .none else { throw TraceError(.unsupported, "\(name): cannot seek in a compressed stream") }
+        // An offset read from a corrupt file can pass off_t's range (2^63 - 1).
+        guard offset <= UInt64(Int64.max) else {
+            throw TraceError(.io, "\(name): cannot seek to byte \(offset): past the largest file offset (2^63 - 1)")
+        }
         if lseek(fd, off_t(offset), SEEK_SET) < 0 {
             throw TraceError(.io, "\(name): seek failed: \(String(cString: strerror(errno)))")
         }

@@ -296,15 +296,15 @@ public struct RankSampler: Sendable {
     let twoThreshold: Double
     // pareto
     let paretoPow: Double
-    // normal
-    let stddev: Int64
+    // normal: the deviation's width in ranks (at most n / 2)
+    let stddev: UInt64
 
     public init(kind: RankDistribution, n: UInt64) {
         precondition(n > 0)
         self.n = n
         self.kind = kind
         var zetan = 0.0, alpha = 0.0, eta = 0.0, two = 0.0, ppow = 0.0
-        var sd: Int64 = 0
+        var sd: UInt64 = 0
         switch kind {
         case .zipf(let theta):
             zetan = ZetaCache.shared.zetan(n: n, theta: theta)
@@ -316,8 +316,10 @@ public struct RankSampler: Sendable {
             ppow = log(h) / log(1.0 - h)
         case .normal(let dev):
             if dev != 0 {
-                sd = Int64((Double(n) * dev / 100.0).rounded(.up))
-                if sd > Int64(n / 2) { sd = Int64(n / 2) }
+                // Clamped to n/2 in floating point first: n * dev% can exceed Int64 when n
+                // nears 2^64 (a region of exabytes in small blocks).
+                let want = (Double(n) * dev / 100.0).rounded(.up)
+                sd = want >= Double(n / 2) ? n / 2 : UInt64(want)
             }
         }
         self.zetan = zetan
@@ -368,16 +370,33 @@ public struct RankSampler: Sendable {
         return v < n ? v : n - 1
     }
 
+    /// fio's gauss_next: the rounded-up mean of 12 uniform draws over [0, n], plus the
+    /// deviation. The sum is kept in 128 bits and the deviation as a sign and magnitude:
+    /// fio's 64-bit sum wraps once n passes 2^60 (and a signed one traps in Swift), which
+    /// a region above 2^62 bytes in small blocks reaches. Below that the result is fio's.
     @usableFromInline func normalNext(_ rng: inout Xoshiro256) -> UInt64 {
-        var sum: UInt64 = 0
-        for _ in 0..<12 { sum &+= rng.below(n &+ 1) }
-        sum = (sum + 11) / 12
+        var high: UInt64 = 0, low: UInt64 = 0
+        for _ in 0..<12 {
+            // [0, n]: n + 1 values, all 2^64 of them when n is UInt64.max.
+            let v = n == .max ? rng.next() : rng.below(n + 1)
+            let (l, carry) = low.addingReportingOverflow(v)
+            low = l
+            if carry { high += 1 }
+        }
+        let (l, carry) = low.addingReportingOverflow(11)
+        low = l
+        if carry { high += 1 }
+        var sum = UInt64(12).dividingFullWidth((high: high, low: low)).quotient // <= n
         if stddev != 0 {
             // fio's gauss_dev: uniform in [-stddev/2, stddev/2), halved until it stays in range.
-            var dev = Int64(Double(stddev) * rng.nextDouble()) - stddev / 2
-            let s = Int64(sum)
-            while dev != 0 && (s + dev < 0 || s + dev >= Int64(n)) { dev /= 2 }
-            sum = UInt64(s + dev)
+            let draw = min(stddev, UInt64(Double(stddev) * rng.nextDouble()))
+            let half = stddev / 2
+            let negative = draw < half
+            var magnitude = negative ? half - draw : draw - half
+            while magnitude != 0 && (negative ? magnitude > sum : magnitude >= n - min(n, sum) ) {
+                magnitude /= 2
+            }
+            sum = negative ? sum - magnitude : sum + magnitude
         }
         return sum < n ? sum : n - 1
     }

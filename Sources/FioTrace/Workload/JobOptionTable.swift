@@ -46,7 +46,7 @@ enum JobOptionTable {
         JobOptionDef("rw", aliases: ["readwrite"]) { b, c in
             let v = try c.value()
             let parts = v.split(separator: ":", maxSplits: 1)
-            let base = String(parts[0]).trimmed.lowercased()
+            let base = String(parts.first ?? "").trimmed.lowercased() // ":" alone splits into nothing
             switch base {
             case "readwrite": b.job.rw = .rw
             default:
@@ -62,7 +62,7 @@ enum JobOptionTable {
         JobOptionDef("rw_sequencer") { b, c in
             let v = try c.value().lowercased()
             let parts = v.split(separator: ":", maxSplits: 1)
-            guard let s = RWSequencer(rawValue: String(parts[0])) else { throw c.bad("expected sequential or identical") }
+            guard let s = RWSequencer(rawValue: String(parts.first ?? "")) else { throw c.bad("expected sequential or identical") }
             b.job.rwSequencer = s
             if parts.count > 1 {
                 guard let n = Int(parts[1]), n > 0 else { throw c.bad("bad count") }
@@ -139,7 +139,7 @@ enum JobOptionTable {
         JobOptionDef("file_service_type") { b, c in
             let v = try c.value().lowercased()
             let parts = v.split(separator: ":", maxSplits: 1)
-            guard let fs = FileService(rawValue: String(parts[0])) else {
+            guard let fs = FileService(rawValue: String(parts.first ?? "")) else {
                 throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): fio-gen supports roundrobin, sequential and random")
             }
             b.job.fileService = fs

@@ -154,18 +154,18 @@ struct JobState {
                               lastBlocks: lb, distRNG: Xoshiro256(seed: dseed), distSeed: dseed)
             if case .ranked(let kind, let center) = job.randomDistribution {
                 let range = min(mn[0], mn[1])
-                let n = max(1, (s.ioSize + range - 1) / range)
+                // Rounded up without `ioSize + range - 1`, which overflows near 2^64.
+                let n = max(1, s.ioSize / range + (s.ioSize % range != 0 ? 1 : 0))
                 f.rangeSize = range
                 f.ranked = RankSampler(kind: kind, n: n)
                 var off: UInt64
                 switch kind {
                 case .normal:
                     if let c = center {
-                        let v = Double(n) * (c - 0.5)
-                        off = v >= 0 ? UInt64(v) % n : (n - UInt64(-v) % n) % n
+                        off = c >= 0.5 ? Self.scaled(n, by: c - 0.5) % n : (n - Self.scaled(n, by: 0.5 - c) % n) % n
                     } else { off = 0 }
                 default:
-                    if let c = center { off = UInt64(Double(n) * c) % n } else { off = SplitMix64.mix(dseed, 0x0FF) % n }
+                    if let c = center { off = Self.scaled(n, by: c) % n } else { off = SplitMix64.mix(dseed, 0x0FF) % n }
                 }
                 f.scatter = RankScatter(n: n, key: SplitMix64.mix(dseed, 0x5CA7), offset: off)
             }
@@ -269,6 +269,14 @@ struct JobState {
     }
 
     /// fio's td_fill_rand_seeds: every stream from the job's seed.
+    /// `n * fraction` (fraction in [0, 1]) as an integer: Double(n) rounds up to 2^64 when
+    /// n nears UInt64.max, which UInt64(_:) would trap on.
+    static func scaled(_ n: UInt64, by fraction: Double) -> UInt64 {
+        let v = Double(n) * fraction
+        if !(v > 0) { return 0 }
+        return v >= 18_446_744_073_709_551_616.0 ? .max : UInt64(v)
+    }
+
     mutating func reseed() {
         rngOffset = Xoshiro256(seed: SplitMix64.mix(seed, 1))
         rngBS = (Xoshiro256(seed: SplitMix64.mix(seed, 2, 0)), Xoshiro256(seed: SplitMix64.mix(seed, 2, 1)),

@@ -24,7 +24,8 @@ func splitColonList(_ v: String) -> [String] {
 func parseBSSplit(_ text: String, c: OptionContext, size: (String) -> UInt64?) throws -> BlockSizeSpec {
     var entries: [(UInt64, Int?)] = []
     for item in text.split(separator: ":") {
-        let p = item.split(separator: "/", maxSplits: 1).map { String($0).trimmed }
+        // Empty sides kept: "/" alone is an entry with no block size, an error, not a trap.
+        let p = item.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map { String($0).trimmed }
         guard let bs = size(p[0]), bs > 0 else { throw c.bad("bad block size \"\(p[0])\" in bssplit") }
         var perc: Int?
         if p.count > 1 && !p[1].isEmpty {
@@ -97,7 +98,7 @@ func parseDistribution(_ text: String, c: OptionContext, kbBase: UInt64) throws 
         return .zoned(PerDirection(read: r, write: w, trim: tr), absolute: absolute)
     }
     let parts = t.split(separator: ":").map(String.init)
-    let kind = parts[0]
+    let kind = parts.first ?? "" // ":" alone splits into nothing
     var val: Double?
     var center: Double?
     if parts.count > 1 {

@@ -77,6 +77,7 @@ public struct WorkloadGenerator: TraceSource {
             let js = try WorkloadGenerator.layoutFiles(job: job, seed: WorkloadGenerator.jobSeed(job, options.seed, seed))
             var out: [FileSetup] = []
             for var f in js {
+                try WorkloadGenerator.checkRegion(f, of: job)
                 if let i = byPath[f.path] {
                     let end = f.fileOffset + f.ioSize
                     if let s = table[i].size, s < end { table[i].size = end }

@@ -1,0 +1,2 @@
+// Declarations only (see include/cfuzzdriver.h); the definitions come from libFuzzer.
+#include "cfuzzdriver.h"
