@@ -1,3 +1,4 @@
+import CZstd
 import Foundation
 import Testing
 @testable import FioTrace
@@ -144,7 +145,34 @@ func readUntilError(_ path: String, skip: Bool = false, format: TraceFormat? = n
         #expect(r.records == recs)
         let e = try #require(r.error)
         #expect(e.message.contains("9223372036854775808"))
-        #expect(e.message.contains("block 0"))
+    }
+
+    /// A block whose payload (checksum and all in order) says it holds 2^63 records.
+    @Test func blockPayloadCounting2to63Records() throws {
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        let (p, recs) = try threeBlocks(dir)
+        var f = try FiotBytes(path: p)
+        f.dropFooter()
+        let bl = f.blocks
+        let payload = varints([1 << 63, 0, 0, 0]) + [UInt8](repeating: 0, count: 16)
+        var z = [UInt8](repeating: 0, count: ZSTD_compressBound(payload.count))
+        let clen = z.withUnsafeMutableBytes { d in payload.withUnsafeBytes { ZSTD_compress(d.baseAddress, d.count, $0.baseAddress, $0.count, 3) } }
+        #expect(ZSTD_isError(clen) == 0)
+        var block = Array(f.b[bl[1]..<(bl[1] + 40)]) + z[0..<clen]
+        var h = FiotBytes(b: block)
+        h.put32(4, UInt32(clen))
+        h.put32(8, UInt32(payload.count))
+        block = h.b
+        f.b.replaceSubrange(bl[1]..<bl[2], with: block)
+        f.reseal(block: bl[1])
+        try f.write(dir + "/bad.fiot")
+        let r = readUntilError(dir + "/bad.fiot")
+        #expect(r.records == Array(recs[0..<300]))
+        let e = try #require(r.error)
+        #expect(e.kind == .corruptBlock && e.block == 1 && e.byteOffset == UInt64(bl[1]))
+        #expect(e.message.contains("9223372036854775808"))
+        let s = readUntilError(dir + "/bad.fiot", skip: true)
+        #expect(s.records == Array(recs[0..<300]) + Array(recs[600...]))
     }
 
     @Test func firstRecordNear2to64AfterASkippedBlock() throws {
