@@ -93,6 +93,8 @@ public final class Footprint {
     public var unitBytes: UInt64 { 1 << st.pointee.shift }
     /// The share of the address space whose words are kept (1: all, exact).
     public var samplingRate: Double { 1 / Double(UInt64(1) << st.pointee.sampleShift) }
+    /// Bytes the word table takes now (at most `memoryBudget`).
+    var tableBytes: Int { st.pointee.capacity * MemoryLayout<Entry>.stride }
     /// True when `bytes` is exact (nothing sampled, extents not rounded out).
     public var isExact: Bool { st.pointee.sampleShift == 0 && st.pointee.extentGrid == 0 }
 
