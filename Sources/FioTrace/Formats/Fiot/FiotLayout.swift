@@ -62,6 +62,14 @@ public enum FiotLayout {
         XXH3_64bits_withSeed(p.baseAddress, p.count, seed)
     }
 
+    /// A file identity derived from `key` (nonzero), for writers whose output must be a
+    /// function of their input alone (fio-gen with a seed, anonymize with a key); every
+    /// other writer draws a random one.
+    public static func fileID(derivedFrom key: String) -> UInt64 {
+        let h = Array(key.utf8).withUnsafeBytes { checksum($0, seed: 0x6669_6F74_2E69_6431) } // "fiot.id1"
+        return h == 0 ? 1 : h
+    }
+
     /// The seed of a block's payload checksum: XXH3 of the block header's first 32 bytes,
     /// seeded with the file identity (0 in a 1.0 file, which has none).
     static func blockSeed(header: UnsafeRawBufferPointer, fileID: UInt64) -> UInt64 {
