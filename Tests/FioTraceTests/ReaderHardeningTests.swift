@@ -202,20 +202,24 @@ func readUntilError(_ path: String, skip: Bool = false, format: TraceFormat? = n
         let dir = makeTempDir(); defer { cleanup(dir) }
         var recs = [TraceRecord(time: 0, op: .read, file: 0, offset: 0, length: 4096, latency: UInt64.max),
                     TraceRecord(time: 1 << 63 + 5, op: .read, file: 0, offset: 4096, length: 4096, latency: 1000),
+                    TraceRecord(time: 1 << 63 + 10, op: .read, file: 0, offset: 12288, length: 4096),
                     TraceRecord(time: UInt64.max - 3, op: .write, file: 0, offset: 8192, length: 4096, latency: 1 << 63)]
         let p = dir + "/t.fiot"
         try writeFiot(p, recs, files: [files[0]])
         var s = try openTraceSource(path: p, options: TraceOpenOptions())
         let sum = try TraceSummary.of(&s)
-        #expect(sum.records == 3)
+        #expect(sum.records == 4)
         #expect(sum.duration == UInt64.max - 3)
-        #expect(sum.footprint.bytes == 3 * 4096)
-        // Gaps: 2^63 + 5 (past the histogram's range: kept at its top) and 2^63 - 9.
-        #expect(sum.interArrival.totalCount == 2)
-        #expect(sum.interArrival.min > 1 << 62)
+        #expect(sum.footprint.bytes == 4 * 4096)
+        // Gaps: 2^63 + 5 (past the histogram's range: kept at its top), 5 and 2^63 - 14.
+        #expect(sum.interArrival.totalCount == 3)
+        #expect(sum.interArrival.min == 5)
+        #expect(sum.interArrival.max > 1 << 62)
         #expect(sum.latency[0].totalCount == 2)
         #expect(sum.latency[0].max > 1 << 62)
         #expect(sum.latency[1].totalCount == 1)
+        // One gap and one latency over 2^63 - 1 (the 2^63 latency is one over too).
+        #expect(sum.clampedValues == 3)
         recs.removeAll()
     }
 

@@ -167,7 +167,11 @@ public struct TraceSummary {
                         swap(&gapValue, &gapValue2)
                         swap(&gapCount, &gapCount2)
                     } else {
-                        if gapCount2 > 0 { recordGap(gapValue2, count: gapCount2) }
+                        if gapCount2 > 0 {
+                            // (Counted in the local `clamped`, which is stored at the end.)
+                            if gapValue2 > cap { clamped &+= gapCount2 }
+                            interArrival.record(min(gapValue2, cap), count: gapCount2)
+                        }
                         gapValue2 = gapValue
                         gapCount2 = gapCount
                         gapValue = gap
