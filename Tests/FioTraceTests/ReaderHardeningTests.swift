@@ -361,7 +361,7 @@ func readUntilError(_ path: String, skip: Bool = false, format: TraceFormat? = n
         #expect(r.records.isEmpty)
         let e = try #require(r.error)
         #expect(e.kind == .truncated)
-        #expect(!e.message.contains("-1"))
+        #expect(!e.message.contains("block -1"))
         #expect(e.message.contains("no records"))
     }
 }
