@@ -52,6 +52,12 @@ struct FioGenCommand: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("JOBFILE and/or fio options (--rw=randread ...).", valueName: "job-or-options"))
     var rest: [String] = []
 
+    /// The `.fiot` identity of a generated trace: derived from the job and seed (its
+    /// metadata), so the same input gives a byte-identical file.
+    static func fileID(_ metadata: [String: String]) -> UInt64 {
+        FiotLayout.fileID(derivedFrom: "fio-gen\n" + metadata.keys.sorted().map { "\($0)=\(metadata[$0]!)" }.joined(separator: "\n"))
+    }
+
     func run() throws {
         do {
             try generate()
@@ -95,7 +101,8 @@ struct FioGenCommand: ParsableCommand {
         clock_gettime(CLOCK_MONOTONIC, &t0)
         guard discard || output != nil else { throw ValidationError("give the output trace with -o PATH") }
         let output = discard ? "(discarded)" : output!
-        var sink: any TraceSink = discard ? DiscardSink() : try openTraceSink(path: output, format: fmt, files: gen.files, metadata: gen.metadata)
+        var sink: any TraceSink = discard ? DiscardSink() : try openTraceSink(path: output, format: fmt, files: gen.files, metadata: gen.metadata,
+                                                                            fileID: Self.fileID(gen.metadata))
         let n = try writeAll(&gen, to: &sink)
         var t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t1)

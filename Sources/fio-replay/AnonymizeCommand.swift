@@ -91,7 +91,10 @@ struct AnonymizeCommand: ParsableCommand {
             var anon = try Anonymizer(options: options, files: inFiles, scan: scan)
             // Pass 2: map and write.
             var source = try openTraceSource(path: trace, options: input.openOptions())
-            let sink = try openTraceSink(path: output, format: format, files: anon.files)
+            // The same trace and key give the same bytes: the identity derives from the
+            // (keyed) names rather than being drawn at random.
+            let sink = try openTraceSink(path: output, format: format, files: anon.files,
+                                         fileID: FiotLayout.fileID(derivedFrom: "anonymize\n" + anon.files.map(\.path).joined(separator: "\n")))
             var out: [TraceRecord] = []
             var failure: Error?
             do {

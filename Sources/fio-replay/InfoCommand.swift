@@ -158,6 +158,9 @@ struct InfoReport {
             "sequential_share": sequentialShare,
             "footprint_bytes": s.footprint.bytes,
             "footprint_unaligned_ios": s.footprint.unalignedIOs,
+            "footprint_exact": s.footprint.isExact,
+            "values_clamped": s.clampedValues,
+            "bytes_saturated": s.bytesSaturated,
             "time_sorted": s.timeSorted,
             "errors": s.errors,
             "metadata": metadata,
@@ -212,7 +215,13 @@ struct InfoReport {
             t += String(format: "sequential: %.2f%% of data I/Os start where the previous one on their file ended\n", 100 * sequentialShare)
             t += "footprint: \(human(s.footprint.bytes)) distinct (\(s.footprint.bytes) bytes)"
             if s.footprint.unalignedIOs > 0 { t += ", rounded out to 512 B sectors for \(s.footprint.unalignedIOs) unaligned I/Os" }
+            if !s.footprint.isExact { t += String(format: ", estimated from a %.4g%% spatial sample (bounded memory)", 100 * s.footprint.samplingRate) }
+            if s.footprint.bytes == UInt64.max { t += ", at least (2^64 - 1 is the most counted)" }
             t += "\n"
+            if s.bytesSaturated { t += "note: a byte total passed 2^64 - 1 and is shown as that\n" }
+            if s.clampedValues > 0 { t += "note: \(s.clampedValues) gaps, latencies or depths over 2^63 - 1 ns (292 years) are counted as that\n" }
+            let other = s.otherSizeIOs.reduce(0, &+)
+            if other > 0 { t += "note: \(other) data I/Os of sizes past the first \(TraceSummary.maxBlockSizes) distinct ones are not in the block-size table\n" }
             t += "block sizes:\n"
             let all = s.allBlockSizes.sorted { $0.key < $1.key }
             for (size, count) in all.prefix(32) {

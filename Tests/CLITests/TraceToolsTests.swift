@@ -143,6 +143,8 @@ import Testing
         try corrupt.write(to: URL(fileURLWithPath: dir + "/corrupt.fiot"))
         var future = try Data(contentsOf: URL(fileURLWithPath: dir + "/ok.fiot"))
         future[8] = 9
+        future[10] = 0 // a 9.0 file
+        future[11] = 0
         try future.write(to: URL(fileURLWithPath: dir + "/future.fiot"))
         let cases: [(String, [String], String)] = [
             ("missing", ["info", dir + "/nope.fiot"], "cannot open"),

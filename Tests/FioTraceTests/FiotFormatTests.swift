@@ -172,6 +172,8 @@ import Testing
         try writeFiot(path, randomRecords(10, files: 1, seed: 6), files: [files[0]])
         var data = try Data(contentsOf: URL(fileURLWithPath: path))
         data[8] = 2 // major version 2
+        data[10] = 0 // minor 0: a 2.0 file
+        data[11] = 0
         try data.write(to: URL(fileURLWithPath: dir + "/future.fiot"))
         do {
             _ = try FiotReader(path: dir + "/future.fiot")

@@ -1,235 +1,378 @@
-/// Distinct bytes touched, counted on a paged bitmap per file.
+/// Distinct bytes touched, per file, in memory bounded whatever the trace's length, its
+/// I/O sizes or the spread of its offsets.
 ///
-/// The bitmap's unit adapts: it starts at 4 KiB and is refined (down to 512 B) the first
-/// time an I/O is not aligned to it, so an aligned 4 KiB workload over 4 GiB needs a
-/// 128 KiB bitmap that stays in cache. Exact for 512-byte-aligned I/O; an unaligned I/O
-/// counts the whole 512 B sectors it touches, and `unalignedIOs` says how many did.
+/// Two structures:
+/// - **Bitmap words in a hash table**: one 64-bit word of unit bits per (file, 64-unit
+///   range) touched, 24 bytes per entry. The unit adapts: it starts at 4 KiB and is refined
+///   (down to 512 B) the first time an I/O is not aligned to it, so an aligned 4 KiB
+///   workload over 4 GiB needs 16,384 words. Memory follows the ranges touched, not the
+///   address space: random I/O spread over 48 TB costs one word per I/O, not a page.
+/// - **Extents** for I/Os longer than 4,096 units (16 MiB at 4 KiB units): each is kept
+///   as a sector range and merged with the others, so one I/O of 2^62 bytes costs 24
+///   bytes, not a walk over 2^50 units.
 ///
-/// Memory: 4 KiB per 2^15 units of address space actually touched, plus a directory of
-/// 4 bytes per such page up to the highest offset seen (at most 4 MiB per file; pages
-/// past 2^20 and files past 65,535 go to a dictionary). A reference type: copies of a
-/// `TraceSummary` share it.
+/// Exact for 512-byte-aligned I/O (an unaligned I/O counts the whole 512 B sectors it
+/// touches; `unalignedIOs` says how many did) as long as the words fit `memoryBudget`
+/// (default 128 MiB: about 3.5 million words). Past that, the words are spatially
+/// sampled: a 256 KiB region of a file is kept when a hash of (file, region) falls below
+/// a threshold that halves each time the table fills, and the bits kept are scaled up by
+/// the inverse rate (an unbiased estimate; its relative error is about 1/sqrt(regions
+/// kept), well under 1 % at that size). Extents past a million after merging are rounded
+/// out to a coarser grid. Either way `isExact` turns false and `samplingRate` says how
+/// much was kept. An I/O running past byte 2^64 - 1 counts up to the end of the address
+/// space. A reference type: copies of a `TraceSummary` share it.
 public final class Footprint {
+    /// A bitmap word: bits of units [64*word, 64*word+64) of `file`; `bits == 0` is empty.
+    struct Entry {
+        var word: UInt64
+        var bits: UInt64
+        var file: UInt32
+    }
+
+    /// A long I/O: sectors (512 B) [start, end) of `file`; `end` may be 2^55 (the end of
+    /// the address space).
+    struct Extent {
+        var file: UInt32
+        var start: UInt64
+        var end: UInt64
+    }
+
     // Computed constants, not `static let`s: those are lazily initialised globals whose
     // accessor (with its once-check) would run several times per I/O.
     @inline(__always) static var minShift: UInt64 { 9 }
     @inline(__always) static var startShift: UInt64 { 12 }
-    /// Units per page: 2^15 (a 4 KiB bitmap).
-    @inline(__always) static var pageShift: UInt64 { 15 }
-    @inline(__always) static var wordsPerPage: Int { 512 }
-    @inline(__always) static var denseLimit: Int { 1 << 20 }
-    @inline(__always) static var denseFiles: Int { 1 << 16 }
+    /// I/Os longer than this many units become extents.
+    @inline(__always) static var extentUnits: UInt64 { 4096 }
+    /// log2 of the sampling region in bytes (256 KiB: one word at 4 KiB units).
+    @inline(__always) static var regionShift: UInt64 { 18 }
+    @inline(__always) static var initialCapacity: Int { 1024 }
+    /// Extents kept after merging before the grid coarsens.
+    public static let maxExtents = 1 << 20
+    public static let defaultMemoryBudget = 128 << 20
 
     /// The hot state lives behind a `let` pointer: class `var`s would cost a dynamic
     /// exclusivity check on every access, several per I/O.
     private struct State {
         /// log2 of the bitmap unit in bytes.
         var shift: UInt64 = Footprint.startShift
-        /// Page bitmaps, `wordsPerPage` words each.
-        var pool: UnsafeMutablePointer<UInt64> = .allocate(capacity: 1)
-        var poolPages = 0
-        var poolCap = 0
-        /// Per file: directory of page slot + 1 (0 = no page yet), and its length.
-        var dirs: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?> = .allocate(capacity: 1)
-        var dirLen: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
-        var fileCap = 0
-        var units: UInt64 = 0
+        var table: UnsafeMutablePointer<Entry>
+        var mask: Int
+        var used = 0
+        /// Set bits over all entries.
+        var bits: UInt64 = 0
+        /// Entries allowed before the table must grow (70 % load).
+        var limit: Int
+        /// The last entry touched (sequential I/O hits one word many times in a row).
+        var lastWord = UInt64.max
+        var lastFile = UInt32.max
+        var lastSlot = 0
+        /// Regions are kept when hash(file, region) >> `sampleShift` == 0 (all when 0).
+        var sampleShift: UInt64 = 0
+        var extents: [Extent] = []
+        var extentsMerged = 0
+        /// log2 of the grid (in sectors) extents are rounded out to (0: exact).
+        var extentGrid: UInt64 = 0
         var unalignedIOs: UInt64 = 0
-        var sparse: [UInt64: Int32] = [:] // key: file << 44 | page
 
-        func free() {
-            pool.deallocate()
-            for f in 0..<fileCap { dirs[f]?.deallocate() }
-            dirs.deallocate()
-            dirLen.deallocate()
+        init(capacity: Int) {
+            table = .allocate(capacity: capacity)
+            table.initialize(repeating: Entry(word: 0, bits: 0, file: 0), count: capacity)
+            mask = capacity - 1
+            limit = capacity * 7 / 10
         }
+
+        var capacity: Int { mask + 1 }
     }
     private let st: UnsafeMutablePointer<State>
+    /// The most the word table may take, bytes.
+    public let memoryBudget: Int
 
     /// I/Os not aligned to 512 bytes at either end.
     public var unalignedIOs: UInt64 { st.pointee.unalignedIOs }
-    /// Bytes touched.
-    public var bytes: UInt64 { st.pointee.units << st.pointee.shift }
     /// The bitmap's current unit in bytes (4096 until an I/O needed a finer one).
     public var unitBytes: UInt64 { 1 << st.pointee.shift }
+    /// The share of the address space whose words are kept (1: all, exact).
+    public var samplingRate: Double { 1 / Double(UInt64(1) << st.pointee.sampleShift) }
+    /// Bytes the word table takes now (at most `memoryBudget`).
+    var tableBytes: Int { st.pointee.capacity * MemoryLayout<Entry>.stride }
+    /// True when `bytes` is exact (nothing sampled, extents not rounded out).
+    public var isExact: Bool { st.pointee.sampleShift == 0 && st.pointee.extentGrid == 0 }
 
-    public init() {
+    public init(memoryBudget: Int = Footprint.defaultMemoryBudget) {
+        self.memoryBudget = max(memoryBudget, Footprint.initialCapacity * MemoryLayout<Entry>.stride * 2)
         st = .allocate(capacity: 1)
-        st.initialize(to: State())
+        st.initialize(to: State(capacity: Footprint.initialCapacity))
     }
 
     deinit {
-        st.pointee.free()
+        st.pointee.table.deallocate()
         st.deinitialize(count: 1)
         st.deallocate()
     }
 
-    /// Marks [offset, offset+length) of `file`.
+    /// Marks [offset, offset+length) of `file` (up to the end of the address space when
+    /// that sum passes 2^64).
     @inline(__always)
     public func add(file: UInt32, offset: UInt64, length: UInt64) {
         if length == 0 { return }
-        let end = offset &+ length
-        if end < offset { return }
+        let (end, past) = offset.addingReportingOverflow(length)
         let both = offset | length
-        if both & ((1 << st.pointee.shift) - 1) != 0 {
+        var shift = st.pointee.shift
+        if both & ((1 << shift) - 1) != 0 {
             if both & 511 != 0 { st.pointee.unalignedIOs &+= 1 }
             let want = max(Footprint.minShift, UInt64(both.trailingZeroBitCount))
-            if want < st.pointee.shift { refine(to: want) }
+            if want < shift {
+                refine(to: want)
+                shift = want
+            }
         }
-        let shift = st.pointee.shift
-        mark(file: file, first: offset >> shift, end: (end >> shift) + (end & ((1 << shift) - 1) != 0 ? 1 : 0)) // no overflow near 2^64
+        let first = offset >> shift
+        // The end unit, rounded up; 2^(64-shift) when the I/O reaches past 2^64.
+        let stop = past ? 1 << (64 - shift) : (end >> shift) + (end & ((1 << shift) - 1) != 0 ? 1 : 0)
+        if stop - first > Footprint.extentUnits {
+            addExtent(file: file, start: first << (shift - 9), end: stop << (shift - 9))
+        } else {
+            mark(file: file, first: first, end: stop)
+        }
     }
 
-    /// Marks units [first, end) of `file`.
+    /// Marks units [first, end) of `file` in the word table (a few words at most).
     @inline(__always)
     private func mark(file: UInt32, first: UInt64, end e: UInt64) {
-        var s = first
-        while s < e {
-            let pageNo = s >> Footprint.pageShift
-            let stop = min(e, (pageNo + 1) << Footprint.pageShift)
-            let sl = Int(slot(file: file, page: pageNo)) // may grow (move) the pool: read `pool` after
-            let words = st.pointee.pool + sl * Footprint.wordsPerPage
-            let mask: UInt64 = (1 << Footprint.pageShift) - 1
-            st.pointee.units &+= Footprint.setBits(words, Int(s & mask), Int((stop - 1) & mask))
-            s = stop
+        var u = first
+        while u < e {
+            let w = u >> 6
+            let lo = u & 63
+            let hi = min(e - (w << 6), 64)
+            let m = (hi == 64 ? UInt64.max : (1 << hi) - 1) & (UInt64.max << lo)
+            or(file: file, word: w, bits: m)
+            u = (w + 1) << 6
         }
     }
 
-    /// Re-expresses everything marked so far in a finer unit. Runs at most three times
-    /// (4 KiB to 512 B); cost proportional to the pages touched.
+    @inline(__always)
+    private static func hash(_ file: UInt32, _ word: UInt64) -> UInt64 {
+        var h = word &* 0x9E37_79B9_7F4A_7C15
+        h ^= UInt64(file) &* 0xC2B2_AE3D_27D4_EB4F
+        return h ^ (h >> 29)
+    }
+
+    /// Whether the sampling region holding `word` of `file` is kept.
+    @inline(__always)
+    private func sampled(_ file: UInt32, _ word: UInt64) -> Bool {
+        let s = st.pointee.sampleShift
+        if s == 0 { return true }
+        // Words of 64 units; a region is 2^18 bytes: at most one word per region above 4 KiB units.
+        let region = word >> (Footprint.regionShift - 6 - st.pointee.shift)
+        return Footprint.hash(file, region) >> (64 - s) == 0
+    }
+
+    @inline(__always)
+    private func or(file: UInt32, word: UInt64, bits m: UInt64) {
+        let t = st.pointee.table
+        if word == st.pointee.lastWord && file == st.pointee.lastFile {
+            let e = t + st.pointee.lastSlot
+            st.pointee.bits &+= UInt64((m & ~e.pointee.bits).nonzeroBitCount)
+            e.pointee.bits |= m
+            return
+        }
+        var i = Int(truncatingIfNeeded: Footprint.hash(file, word)) & st.pointee.mask
+        while true {
+            let e = t + i
+            if e.pointee.bits == 0 { break }
+            if e.pointee.word == word && e.pointee.file == file {
+                st.pointee.bits &+= UInt64((m & ~e.pointee.bits).nonzeroBitCount)
+                e.pointee.bits |= m
+                st.pointee.lastWord = word
+                st.pointee.lastFile = file
+                st.pointee.lastSlot = i
+                return
+            }
+            i = (i + 1) & st.pointee.mask
+        }
+        insert(file: file, word: word, bits: m)
+    }
+
+    /// A word not in the table: added if its region is sampled, after making room.
+    private func insert(file: UInt32, word: UInt64, bits m: UInt64) {
+        guard sampled(file, word) else { return }
+        if st.pointee.used >= st.pointee.limit {
+            makeRoom()
+            // (Past 63 halvings nothing is sampled: never probe a full table.)
+            guard sampled(file, word), st.pointee.used < st.pointee.mask else { return }
+        }
+        let t = st.pointee.table
+        var i = Int(truncatingIfNeeded: Footprint.hash(file, word)) & st.pointee.mask
+        while t[i].bits != 0 {
+            if t[i].word == word && t[i].file == file { break }
+            i = (i + 1) & st.pointee.mask
+        }
+        st.pointee.bits &+= UInt64((m & ~t[i].bits).nonzeroBitCount)
+        if t[i].bits == 0 { st.pointee.used += 1 }
+        t[i] = Entry(word: word, bits: t[i].bits | m, file: file)
+        st.pointee.lastWord = word
+        st.pointee.lastFile = file
+        st.pointee.lastSlot = i
+    }
+
+    /// Doubles the table, or, when that would pass the budget, halves the sampling rate
+    /// (dropping the regions no longer sampled) until a quarter of the table is free.
+    private func makeRoom() {
+        let stride = MemoryLayout<Entry>.stride
+        if st.pointee.capacity * 2 * stride <= memoryBudget {
+            rebuild(capacity: st.pointee.capacity * 2)
+            return
+        }
+        while st.pointee.used > st.pointee.limit * 3 / 4 && st.pointee.sampleShift < 63 {
+            st.pointee.sampleShift += 1
+            rebuild(capacity: st.pointee.capacity)
+        }
+    }
+
+    /// Re-inserts every kept entry into a table of `capacity` (dropping unsampled regions).
+    private func rebuild(capacity: Int) {
+        var old = st.pointee
+        var fresh = State(capacity: capacity)
+        fresh.shift = old.shift
+        fresh.sampleShift = old.sampleShift
+        fresh.extents = old.extents
+        fresh.extentsMerged = old.extentsMerged
+        fresh.extentGrid = old.extentGrid
+        fresh.unalignedIOs = old.unalignedIOs
+        old.extents = []
+        st.pointee = fresh
+        for k in 0..<old.capacity where old.table[k].bits != 0 {
+            let e = old.table[k]
+            guard sampled(e.file, e.word) else { continue }
+            var i = Int(truncatingIfNeeded: Footprint.hash(e.file, e.word)) & st.pointee.mask
+            while st.pointee.table[i].bits != 0 { i = (i + 1) & st.pointee.mask }
+            st.pointee.table[i] = e
+            st.pointee.used += 1
+            st.pointee.bits &+= UInt64(e.bits.nonzeroBitCount)
+        }
+        old.table.deallocate()
+    }
+
+    /// Re-expresses every word in a finer unit (at most three times: 4 KiB to 512 B). A
+    /// region keeps its sampling decision (regions are bytes, not words).
     private func refine(to newShift: UInt64) {
-        let old = st.pointee
-        let factor = old.shift - newShift
-        st.pointee = State(shift: newShift, unalignedIOs: old.unalignedIOs)
-        func replay(file: UInt32, page: UInt64, slot: Int32) {
-            let w = old.pool + Int(slot) * Footprint.wordsPerPage
-            var runStart: UInt64? = nil
-            for bit in 0..<(UInt64(Footprint.wordsPerPage) * 64) {
-                let set = w[Int(bit >> 6)] >> (bit & 63) & 1 == 1
-                let unit = page << Footprint.pageShift | bit
-                if set && runStart == nil { runStart = unit }
-                if !set, let rs = runStart {
-                    mark(file: file, first: rs << factor, end: unit << factor)
-                    runStart = nil
-                }
-            }
-            if let rs = runStart {
-                mark(file: file, first: rs << factor, end: ((page + 1) << Footprint.pageShift) << factor)
+        let factor = st.pointee.shift - newShift
+        var old = st.pointee
+        var fresh = State(capacity: old.capacity)
+        fresh.shift = newShift
+        fresh.sampleShift = old.sampleShift
+        fresh.extents = old.extents
+        fresh.extentsMerged = old.extentsMerged
+        fresh.extentGrid = old.extentGrid
+        fresh.unalignedIOs = old.unalignedIOs
+        old.extents = []
+        st.pointee = fresh
+        for k in 0..<old.capacity where old.table[k].bits != 0 {
+            let e = old.table[k]
+            var b = e.bits
+            while b != 0 {
+                // One run of set bits at a time.
+                let lo = UInt64(b.trailingZeroBitCount)
+                let run = UInt64((~(b >> lo)).trailingZeroBitCount)
+                let first = (e.word << 6 | lo) << factor
+                mark(file: e.file, first: first, end: first + (run << factor))
+                b &= run + lo >= 64 ? 0 : UInt64.max << (run + lo)
             }
         }
-        for f in 0..<old.fileCap {
-            guard let d = old.dirs[f] else { continue }
-            for p in 0..<old.dirLen[f] where d[p] != 0 { replay(file: UInt32(f), page: UInt64(p), slot: d[p] - 1) }
-        }
-        for (key, slot) in old.sparse { replay(file: UInt32(key >> 44), page: key & ((1 << 44) - 1), slot: slot) }
-        old.free()
+        old.table.deallocate()
     }
 
-    @inline(__always)
-    private static func setBits(_ w: UnsafeMutablePointer<UInt64>, _ first: Int, _ last: Int) -> UInt64 {
-        let fw = first >> 6, lw = last >> 6
-        if first == last {
-            // One unit (the usual case: an I/O of the bitmap's unit size): a bit test,
-            // no population count (which is a dozen instructions without POPCNT).
-            let bit: UInt64 = 1 << UInt64(first & 63)
-            let was = w[fw] & bit
-            w[fw] |= bit
-            return was == 0 ? 1 : 0
-        }
-        if fw == lw {
-            let width = last - first + 1
-            let mask = (width == 64 ? UInt64.max : ((1 << UInt64(width)) - 1)) << UInt64(first & 63)
-            let added = UInt64((mask & ~w[fw]).nonzeroBitCount)
-            w[fw] |= mask
-            return added
-        }
-        let head = UInt64.max << UInt64(first & 63)
-        var added = UInt64((head & ~w[fw]).nonzeroBitCount)
-        w[fw] |= head
-        var k = fw + 1
-        while k < lw {
-            added += UInt64(64 - w[k].nonzeroBitCount)
-            w[k] = UInt64.max
-            k += 1
-        }
-        let tailBits = (last & 63) + 1
-        let tail = tailBits == 64 ? UInt64.max : (1 << UInt64(tailBits)) - 1
-        added += UInt64((tail & ~w[lw]).nonzeroBitCount)
-        w[lw] |= tail
-        return added
+    private func addExtent(file: UInt32, start: UInt64, end: UInt64) {
+        st.pointee.extents.append(Extent(file: file, start: start, end: end))
+        let n = st.pointee.extents.count
+        if n >= 4096 && n >= 2 * st.pointee.extentsMerged { compactExtents() }
     }
 
-    @inline(__always)
-    private func slot(file: UInt32, page: UInt64) -> Int32 {
-        let f = Int(file)
-        if page < UInt64(Footprint.denseLimit) && f < Footprint.denseFiles {
-            let p = Int(page)
-            if f < st.pointee.fileCap, p < st.pointee.dirLen[f], let d = st.pointee.dirs[f], d[p] != 0 { return d[p] - 1 }
-            return denseSlotSlow(f, p)
+    /// Sorts and merges the extents; past `maxExtents`, rounds them out to a coarser grid.
+    private func compactExtents() {
+        var x = st.pointee.extents
+        st.pointee.extents = []
+        Footprint.merge(&x, grid: st.pointee.extentGrid)
+        while x.count > Footprint.maxExtents && st.pointee.extentGrid < 55 {
+            st.pointee.extentGrid += 1
+            Footprint.merge(&x, grid: st.pointee.extentGrid)
         }
-        let key = UInt64(file) << 44 | page
-        if let s = st.pointee.sparse[key] { return s }
-        let s = newPage()
-        st.pointee.sparse[key] = s
-        return s
+        st.pointee.extentsMerged = x.count
+        st.pointee.extents = x
     }
 
-    private func denseSlotSlow(_ f: Int, _ p: Int) -> Int32 {
-        var fileCap = st.pointee.fileCap, dirs = st.pointee.dirs, dirLen = st.pointee.dirLen
-        defer {
-            st.pointee.fileCap = fileCap
-            st.pointee.dirs = dirs
-            st.pointee.dirLen = dirLen
-        }
-        if f >= fileCap {
-            let cap = max(f + 1, fileCap * 2, 4)
-            let nd = UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>.allocate(capacity: cap)
-            let nl = UnsafeMutablePointer<Int>.allocate(capacity: cap)
-            nd.initialize(repeating: nil, count: cap)
-            nl.initialize(repeating: 0, count: cap)
-            if fileCap > 0 {
-                nd.update(from: dirs, count: fileCap)
-                nl.update(from: dirLen, count: fileCap)
+    /// Sorts `x` by (file, start), rounds each out to 2^grid sectors, and merges overlaps.
+    private static func merge(_ x: inout [Extent], grid: UInt64) {
+        if grid > 0 {
+            let g = grid
+            for i in x.indices {
+                x[i].start = (x[i].start >> g) << g
+                x[i].end = min(((x[i].end + (1 << g) - 1) >> g) << g, 1 << 55)
             }
-            dirs.deallocate()
-            dirLen.deallocate()
-            dirs = nd
-            dirLen = nl
-            fileCap = cap
         }
-        if p >= dirLen[f] {
-            let len = min(max(p + 1, dirLen[f] * 2, 64), Footprint.denseLimit)
-            let nd = UnsafeMutablePointer<Int32>.allocate(capacity: len)
-            nd.initialize(repeating: 0, count: len)
-            if let old = dirs[f] {
-                nd.update(from: old, count: dirLen[f])
-                old.deallocate()
+        x.sort { $0.file != $1.file ? $0.file < $1.file : $0.start < $1.start }
+        var out = 0
+        for e in x {
+            if out > 0 && x[out - 1].file == e.file && e.start <= x[out - 1].end {
+                x[out - 1].end = max(x[out - 1].end, e.end)
+            } else {
+                x[out] = e
+                out += 1
             }
-            dirs[f] = nd
-            dirLen[f] = len
         }
-        let d = dirs[f]!
-        if d[p] == 0 { d[p] = newPage() + 1 }
-        return d[p] - 1
+        x.removeLast(x.count - out)
     }
 
-    private func newPage() -> Int32 {
-        var pool = st.pointee.pool, poolPages = st.pointee.poolPages, poolCap = st.pointee.poolCap
-        defer {
-            st.pointee.pool = pool
-            st.pointee.poolPages = poolPages
-            st.pointee.poolCap = poolCap
+    /// Bytes touched (saturating at 2^64 - 1): exact when `isExact`, else an estimate.
+    public var bytes: UInt64 {
+        var x = st.pointee.extents
+        Footprint.merge(&x, grid: st.pointee.extentGrid)
+        var sectors: UInt64 = 0
+        for e in x { sectors = sectors.addingReportingOverflow(e.end - e.start).overflow ? UInt64.max : sectors + (e.end - e.start) }
+        let shift = st.pointee.shift
+        // Bits of words that extents cover are counted once, by the extents.
+        var bits = st.pointee.bits
+        if !x.isEmpty {
+            let t = st.pointee.table
+            for k in 0..<st.pointee.capacity where t[k].bits != 0 {
+                bits -= Footprint.covered(t[k], by: x, shift: shift)
+            }
         }
-        if poolPages == poolCap {
-            let cap = max(poolCap * 2, 8)
-            let np = UnsafeMutablePointer<UInt64>.allocate(capacity: cap * Footprint.wordsPerPage)
-            if poolPages > 0 { np.update(from: pool, count: poolPages * Footprint.wordsPerPage) }
-            pool.deallocate()
-            pool = np
-            poolCap = cap
+        var wordBytes: UInt64
+        if st.pointee.sampleShift == 0 {
+            let (b, o) = bits.multipliedReportingOverflow(by: 1 << shift)
+            wordBytes = o ? UInt64.max : b
+        } else {
+            let scaled = Double(bits) * Double(UInt64(1) << st.pointee.sampleShift) * Double(UInt64(1) << shift)
+            wordBytes = scaled >= 18_446_744_073_709_551_615.0 ? UInt64.max : UInt64(scaled)
         }
-        (pool + poolPages * Footprint.wordsPerPage).initialize(repeating: 0, count: Footprint.wordsPerPage)
-        poolPages += 1
-        return Int32(poolPages - 1)
+        let (ext, o1) = sectors.multipliedReportingOverflow(by: 512)
+        let (sum, o2) = wordBytes.addingReportingOverflow(ext)
+        return o1 || o2 ? UInt64.max : sum
+    }
+
+    /// Set bits of `e` whose units lie inside one of the sorted, merged extents `x`.
+    private static func covered(_ e: Entry, by x: [Extent], shift: UInt64) -> UInt64 {
+        // The word's sectors: [64*word, 64*word+64) units of 2^(shift-9) sectors.
+        let f = shift - 9
+        let lo = (e.word << 6) << f, hi = ((e.word << 6) + 64) << f
+        // First extent of this file ending after `lo`.
+        var a = 0, b = x.count
+        while a < b {
+            let m = (a + b) / 2
+            if x[m].file < e.file || (x[m].file == e.file && x[m].end <= lo) { a = m + 1 } else { b = m }
+        }
+        var mask: UInt64 = 0
+        var i = a
+        while i < x.count && x[i].file == e.file && x[i].start < hi {
+            // Units fully inside [start, end) (extents are aligned to the unit).
+            let s = max(x[i].start, lo), t = min(x[i].end, hi)
+            if t > s {
+                let u0 = (s - lo) >> f, u1 = (t - lo) >> f
+                mask |= (u1 >= 64 ? UInt64.max : (1 << u1) - 1) & (UInt64.max << u0)
+            }
+            i += 1
+        }
+        return UInt64((e.bits & mask).nonzeroBitCount)
     }
 }

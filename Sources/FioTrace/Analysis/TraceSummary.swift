@@ -1,8 +1,14 @@
 import Histogram
 
 /// Statistics of a whole trace, gathered in one streaming pass (what `fio-replay info`
-/// prints). Memory: per-op and per-size counters, fixed-size histograms and the
-/// footprint bitmap, never the records themselves.
+/// prints). Memory: per-op and per-size counters (at most `maxBlockSizes` sizes per op),
+/// histograms (HdrHistogram, at most about 1 MiB each), the footprint (bounded by its
+/// budget) and one word per file, never the records themselves.
+///
+/// Any value a reader can hand over is summed without a trap: byte totals saturate at
+/// 2^64 - 1 (`bytesSaturated` says so), and gaps, latencies and depths above
+/// `histogramMax` (2^63 - 1 ns, the most an HdrHistogram tracks; 292 years) are recorded
+/// as that value and counted in `clampedValues`.
 public struct TraceSummary {
     public struct OpStats: Sendable, Equatable {
         public var count: UInt64 = 0
@@ -15,6 +21,17 @@ public struct TraceSummary {
     public private(set) var ops = [OpStats](repeating: OpStats(), count: 16)
     /// Block sizes (bytes) and their counts, per data op (read, write, trim).
     public private(set) var blockSizes: [[UInt64: UInt64]] = [[:], [:], [:]]
+    /// Distinct sizes kept per op: past that, I/Os of new sizes are only counted in
+    /// `otherSizeIOs` (so a trace of ever-new sizes cannot grow the table without end).
+    public static let maxBlockSizes = 65_536
+    /// Data I/Os per op whose size was not kept in `blockSizes`.
+    public private(set) var otherSizeIOs: [UInt64] = [0, 0, 0]
+    /// The largest value the histograms record; larger ones are recorded as this.
+    public static let histogramMax: UInt64 = UInt64.max / 2
+    /// Values above `histogramMax` (recorded as it).
+    public private(set) var clampedValues: UInt64 = 0
+    /// A byte total passed 2^64 - 1 and stopped there.
+    public private(set) var bytesSaturated = false
     /// Smallest and largest record time, ns.
     public private(set) var firstTime = UInt64.max
     public private(set) var lastTime: UInt64 = 0
@@ -55,8 +72,13 @@ public struct TraceSummary {
     }
 
     /// Data I/Os (read, write, trim).
-    public var dataIOs: UInt64 { ops[0].count + ops[1].count + ops[2].count }
-    public var dataBytes: UInt64 { ops[0].bytes + ops[1].bytes + ops[2].bytes }
+    public var dataIOs: UInt64 { ops[0].count &+ ops[1].count &+ ops[2].count }
+    /// Bytes of all data ops (saturating at 2^64 - 1).
+    public var dataBytes: UInt64 {
+        let (a, o1) = ops[0].bytes.addingReportingOverflow(ops[1].bytes)
+        let (b, o2) = a.addingReportingOverflow(ops[2].bytes)
+        return o1 || o2 ? UInt64.max : b
+    }
     /// Span from the first to the last record, ns.
     public var duration: UInt64 { records == 0 ? 0 : lastTime - firstTime }
 
@@ -68,6 +90,8 @@ public struct TraceSummary {
         if maxFile >= lastEnd.count { lastEnd.append(contentsOf: repeatElement(UInt64.max, count: maxFile - lastEnd.count + 1)) }
         var records = self.records, first = firstTime, last = lastTime, prev = prevTime
         var sorted = timeSorted, seq = sequential, errs = errors
+        var clamped = clampedValues, saturated = bytesSaturated
+        let cap = Self.histogramMax
         var lastData = lastDataTime
         let fp = footprint
         var opsL: [OpStats] = [], lastEndL: [UInt64] = []
@@ -98,7 +122,7 @@ public struct TraceSummary {
                 if r.time < prev { sorted = false }
                 prev = r.time
                 if let res = r.result, res < 0 { errs &+= 1 }
-                if let d = r.depth { depth.record(UInt64(d)) }
+                if let d = r.depth { depth.record(UInt64(d)) } // below 2^32: never clamped
                 if let st = r.stream, !r.op.isFileEvent {
                     // Runs of one stream cost a compare; a change, one dictionary update.
                     if st == runStream && runStreamCount > 0 {
@@ -110,14 +134,19 @@ public struct TraceSummary {
                     }
                 }
                 guard o <= 2 else {
-                    if r.op.isSync, let l = r.latency { latency[3].record(l) }
+                    if r.op.isSync, let l = r.latency {
+                        if l > cap { clamped &+= 1 }
+                        latency[3].record(min(l, cap))
+                    }
                     continue
                 }
-                ops[o].bytes &+= r.length
+                let (sum, over) = ops[o].bytes.addingReportingOverflow(r.length)
+                if over { saturated = true }
+                ops[o].bytes = over ? UInt64.max : sum
                 if sizeKey[o] == r.length {
                     sizeCount[o] &+= 1
                 } else {
-                    if sizeCount[o] > 0 { blockSizes[o][sizeKey[o], default: 0] += sizeCount[o] }
+                    if sizeCount[o] > 0 { countSize(o, sizeKey[o], sizeCount[o]) }
                     sizeKey[o] = r.length
                     sizeCount[o] = 1
                 }
@@ -138,7 +167,11 @@ public struct TraceSummary {
                         swap(&gapValue, &gapValue2)
                         swap(&gapCount, &gapCount2)
                     } else {
-                        if gapCount2 > 0 { interArrival.record(gapValue2, count: gapCount2) }
+                        if gapCount2 > 0 {
+                            // (Counted in the local `clamped`, which is stored at the end.)
+                            if gapValue2 > cap { clamped &+= gapCount2 }
+                            interArrival.record(min(gapValue2, cap), count: gapCount2)
+                        }
                         gapValue2 = gapValue
                         gapCount2 = gapCount
                         gapValue = gap
@@ -146,7 +179,10 @@ public struct TraceSummary {
                     }
                 }
                 lastData = r.time
-                if let l = r.latency { latency[o].record(l) }
+                if let l = r.latency {
+                    if l > cap { clamped &+= 1 }
+                    latency[o].record(min(l, cap))
+                }
             }
         }}}}
         self.records = records
@@ -157,6 +193,14 @@ public struct TraceSummary {
         sequential = seq
         errors = errs
         lastDataTime = lastData
+        clampedValues = clamped
+        bytesSaturated = saturated
+    }
+
+    /// Records a run of equal inter-arrival gaps, clamped to `histogramMax`.
+    private mutating func recordGap(_ gap: UInt64, count: UInt64) {
+        if gap > Self.histogramMax { clampedValues &+= count }
+        interArrival.record(min(gap, Self.histogramMax), count: count)
     }
 
     public mutating func add(_ r: TraceRecord) {
@@ -165,9 +209,18 @@ public struct TraceSummary {
     }
 
     private mutating func flushSizeCache(_ o: Int) {
-        if sizeCacheCount[o] > 0 { blockSizes[o][sizeCacheKey[o], default: 0] += sizeCacheCount[o] }
+        if sizeCacheCount[o] > 0 { countSize(o, sizeCacheKey[o], sizeCacheCount[o]) }
         sizeCacheCount[o] = 0
         sizeCacheKey[o] = UInt64.max
+    }
+
+    /// Adds `n` I/Os of `size` to op `o`'s sizes (or to `otherSizeIOs` when full).
+    private mutating func countSize(_ o: Int, _ size: UInt64, _ n: UInt64) {
+        if blockSizes[o].count < Self.maxBlockSizes || blockSizes[o][size] != nil {
+            blockSizes[o][size, default: 0] += n
+        } else {
+            otherSizeIOs[o] &+= n
+        }
     }
 
     private mutating func flushStreamRun() {
@@ -184,8 +237,8 @@ public struct TraceSummary {
     public mutating func finish() {
         flushStreamRun()
         for o in 0..<3 { flushSizeCache(o) }
-        if gapCount > 0 { interArrival.record(gapValue, count: gapCount) }
-        if gapCount2 > 0 { interArrival.record(gapValue2, count: gapCount2) }
+        if gapCount > 0 { recordGap(gapValue, count: gapCount) }
+        if gapCount2 > 0 { recordGap(gapValue2, count: gapCount2) }
         gapCount = 0
         gapCount2 = 0
     }

@@ -139,12 +139,13 @@ public func openTraceSource(path: String, options: TraceOpenOptions = TraceOpenO
 }
 
 /// Opens a sink for `path` in `format` (or the one its name suggests; `.fiot` otherwise).
+/// `fileID`: a `.fiot`'s identity when the output must be reproducible (random when nil).
 public func openTraceSink(path: String, format: TraceFormat? = nil, files: [TraceFile] = [],
-                          metadata: [String: String] = [:]) throws -> any TraceSink {
+                          metadata: [String: String] = [:], fileID: UInt64? = nil) throws -> any TraceSink {
     let f = format ?? TraceFormat.guess(fromName: path) ?? .fiot
     switch f {
     case .fiot:
-        let w = try FiotWriter(path: path, files: [], metadata: metadata)
+        let w = try FiotWriter(path: path, files: [], metadata: metadata, options: .init(fileID: fileID))
         for file in files { try w.define(file: file) }
         return w
     case .iolog2, .iolog3:

@@ -257,6 +257,10 @@ public struct FiotBlockDecoder: ~Copyable {
     private var expect: [UInt64] = []
     private var raw: [UInt8] = []
     private let dctx: OpaquePointer
+    /// Smallest and largest record time of the last block decoded, ns (0 for an empty
+    /// block): a reader checks them against the footer index.
+    public private(set) var minTime: UInt64 = 0
+    public private(set) var maxTime: UInt64 = 0
 
     /// Valid op codes, by raw value.
     private static let validOp: [Bool] = (0..<256).map { TraceOp(rawValue: UInt8($0)) != nil }
@@ -293,9 +297,14 @@ public struct FiotBlockDecoder: ~Copyable {
     public mutating func decode(compressed: UnsafeRawBufferPointer, payloadSize: Int, recordCount: Int,
                                 into out: inout [TraceRecord], files: inout [TraceFile],
                                 fail: @escaping (String) -> TraceError) throws {
-        guard payloadSize <= FiotLayout.maxPayloadBytes, recordCount <= FiotLayout.maxBlockRecords else {
-            throw fail("implausible sizes (payload \(payloadSize) bytes, \(recordCount) records)")
+        // Nothing is allocated for a payload larger than any zstd frame of this length
+        // can expand to.
+        guard payloadSize <= FiotLayout.maxPayloadBytes, recordCount <= FiotLayout.maxBlockRecords,
+              payloadSize <= compressed.count * FiotLayout.maxExpansion else {
+            throw fail("implausible sizes (payload \(payloadSize) bytes from \(compressed.count) compressed, \(recordCount) records)")
         }
+        minTime = 0
+        maxTime = 0
         if raw.count < payloadSize { raw = Array(repeating: 0, count: payloadSize) }
         let dctx = self.dctx
         let got = raw.withUnsafeMutableBytes { dst in
@@ -318,8 +327,9 @@ public struct FiotBlockDecoder: ~Copyable {
 
     private mutating func decodePayload(_ c: inout ByteCursor, recordCount: Int, into out: inout [TraceRecord],
                                         files: inout [TraceFile]) throws {
-        let n = Int(try c.varint())
-        guard n == recordCount else { throw c.fail("payload holds \(n) records, header says \(recordCount)") }
+        let count = try c.varint()
+        guard count == UInt64(recordCount) else { throw c.fail("payload holds \(count) records, header says \(recordCount)") }
+        let n = recordCount
         let firstTime = try c.varint()
         let nf = try c.varint()
         let firstNew = try c.varint()
@@ -404,12 +414,18 @@ public struct FiotBlockDecoder: ~Copyable {
                 }
             }
         }
-        // Times: running sum of deltas.
+        // Times: running sum of deltas (wrapping, as the writer's differences do), and
+        // their range.
         var t = firstTime
+        var lowT = UInt64.max, highT: UInt64 = 0
         for i in 0..<n {
             t = t &+ UInt64(bitPattern: unzigzag(tim[i]))
             tim[i] = t
+            lowT = Swift.min(lowT, t)
+            highT = Swift.max(highT, t)
         }
+        minTime = n == 0 ? 0 : lowT
+        maxTime = highT
 
         let lat = col(6), res = col(7), dep = col(8), str = col(9)
         let p6 = presence, p7 = presence + capacity, p8 = presence + 2 * capacity, p9 = presence + 3 * capacity

@@ -5,7 +5,11 @@ public enum FiotLayout {
     /// `\x89FIOT\r\n\x1a`: the high byte and CR/LF catch 7-bit and newline-mangling copies.
     public static let magic: [UInt8] = [0x89, 0x46, 0x49, 0x4F, 0x54, 0x0D, 0x0A, 0x1A]
     public static let majorVersion: UInt16 = 1
-    public static let minorVersion: UInt16 = 0
+    /// 1.1 added the file identity (header flag bit 0): a random id that seeds every block's
+    /// and the footer's checksum, so a block from another trace never passes as this one's.
+    public static let minorVersion: UInt16 = 1
+    /// Header flag bit 0: a u64 file identity follows the header body's metadata.
+    public static let headerFlagFileID: UInt64 = 1
     /// Bytes before the header body: magic, major, minor, body length, body checksum.
     public static let fileHeaderSize = 24
     /// "FBLK" little-endian.
@@ -21,6 +25,12 @@ public enum FiotLayout {
     public static let maxBlockRecords = 1 << 22
     public static let maxPayloadBytes = 1 << 30
     public static let maxHeaderBytes = 1 << 28
+    /// zstd's densest encoding, an RLE block (3 header bytes + 1 byte for up to 128 KiB),
+    /// bounds how far any frame can expand: a payload larger than this many times its
+    /// compressed length cannot be genuine, so nothing is allocated for it.
+    public static let maxExpansion = 32768
+    /// The smallest footer index entry: five varints of at least one byte.
+    static let minIndexEntryBytes = 5
 
     /// Column order inside a block payload.
     public enum Column: Int, CaseIterable {
@@ -50,6 +60,20 @@ public enum FiotLayout {
 
     static func checksum(_ p: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
         XXH3_64bits_withSeed(p.baseAddress, p.count, seed)
+    }
+
+    /// A file identity derived from `key` (nonzero), for writers whose output must be a
+    /// function of their input alone (fio-gen with a seed, anonymize with a key); every
+    /// other writer draws a random one.
+    public static func fileID(derivedFrom key: String) -> UInt64 {
+        let h = Array(key.utf8).withUnsafeBytes { checksum($0, seed: 0x6669_6F74_2E69_6431) } // "fiot.id1"
+        return h == 0 ? 1 : h
+    }
+
+    /// The seed of a block's payload checksum: XXH3 of the block header's first 32 bytes,
+    /// seeded with the file identity (0 in a 1.0 file, which has none).
+    static func blockSeed(header: UnsafeRawBufferPointer, fileID: UInt64) -> UInt64 {
+        checksum(UnsafeRawBufferPointer(rebasing: header[0..<32]), seed: fileID)
     }
 }
 

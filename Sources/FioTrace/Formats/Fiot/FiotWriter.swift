@@ -3,6 +3,9 @@
 /// Records are buffered one block at a time (`blockRecords`, default 65,536) and every
 /// finished block goes to the kernel in one write, so a writer killed at any point leaves
 /// a file whose complete blocks all read back. `finish` writes the footer index.
+/// Every block's and the footer's checksum is seeded with the file's random identity
+/// (format 1.1), and a block repeats the file definitions of the block before it, so a
+/// reader skipping one bad block still knows every file the next blocks name.
 /// Memory: O(blockRecords).
 public final class FiotWriter: TraceSink {
     public struct Options: Sendable {
@@ -10,18 +13,26 @@ public final class FiotWriter: TraceSink {
         public var blockRecords: Int = 65536
         /// zstd level of block payloads.
         public var level: Int32 = 3
-        public init(blockRecords: Int = 65536, level: Int32 = 3) {
+        /// The file identity (nonzero); nil draws a random one, as every real trace should.
+        public var fileID: UInt64?
+        public init(blockRecords: Int = 65536, level: Int32 = 3, fileID: UInt64? = nil) {
             self.blockRecords = blockRecords
             self.level = level
+            self.fileID = fileID
         }
     }
 
     public let out: TraceOutput
     public let options: Options
+    /// The random identity in the header that seeds every checksum of this file.
+    public let fileID: UInt64
     private var encoder: FiotBlockEncoder
     private var pending: [TraceRecord] = []
     private var files: [TraceFile]
     private var newFiles: [TraceFile] = []
+    /// Index of the first file the last written block defined (`files.count` when it
+    /// defined none): the next block repeats the definitions from there on.
+    private var repeatFrom = 0
     private var index: [FiotBlockInfo] = []
     private var frame = ByteBuffer()
     private var compressed = ByteBuffer()
@@ -42,16 +53,23 @@ public final class FiotWriter: TraceSink {
     public init(output: TraceOutput, files: [TraceFile] = [], metadata: [String: String] = [:],
                 options: Options = Options()) throws {
         precondition(options.blockRecords > 0 && options.blockRecords <= FiotLayout.maxBlockRecords)
+        precondition(options.fileID != 0, "a file identity of 0 means a 1.0 file")
         out = output
         self.options = options
+        var id = options.fileID ?? 0
+        var rng = SystemRandomNumberGenerator()
+        while id == 0 { id = rng.next() }
+        fileID = id
         self.files = files
+        repeatFrom = files.count
         encoder = FiotBlockEncoder(level: options.level)
         pending.reserveCapacity(options.blockRecords)
         var body = ByteBuffer()
-        body.varint(0) // flags: reserved
+        body.varint(FiotLayout.headerFlagFileID)
         body.varint(UInt64(files.count))
         for f in files { body.fiotFile(f) }
         body.fiotMetadata(metadata)
+        body.le(fileID)
         var head = ByteBuffer()
         head.append(FiotLayout.magic)
         head.le(FiotLayout.majorVersion)
@@ -107,7 +125,11 @@ public final class FiotWriter: TraceSink {
     private func writeBlock(_ block: UnsafeBufferPointer<TraceRecord>) throws {
         let first = recordsInBlocks
         let firstTime = block.first?.time ?? 0
-        let payloadSize = try encoder.encode(block, newFiles: newFiles, firstNewFile: files.count - newFiles.count,
+        // This block's new files, preceded by a repeat of the previous block's.
+        let firstNew = files.count - newFiles.count
+        let firstDefined = min(repeatFrom, firstNew)
+        let defined = firstDefined == firstNew ? newFiles : Array(files[firstDefined...])
+        let payloadSize = try encoder.encode(block, newFiles: defined, firstNewFile: firstDefined,
                                              firstTime: firstTime, into: &compressed)
         let minT = encoder.minTime, maxT = encoder.maxTime
         frame.removeAll()
@@ -117,7 +139,7 @@ public final class FiotWriter: TraceSink {
         frame.le(UInt32(block.count))
         frame.le(first)
         frame.le(firstTime)
-        let headSum = frame.bytes.withUnsafeBytes { FiotLayout.checksum($0) }
+        let headSum = frame.bytes.withUnsafeBytes { FiotLayout.blockSeed(header: $0, fileID: fileID) }
         let sum = compressed.bytes.withUnsafeBytes { FiotLayout.checksum($0, seed: headSum) }
         frame.le(sum)
         frame.append(compressed.bytes)
@@ -126,6 +148,7 @@ public final class FiotWriter: TraceSink {
         index.append(FiotBlockInfo(byteOffset: offset, firstRecord: first, recordCount: UInt32(block.count),
                                    minTime: minT, maxTime: maxT))
         recordsInBlocks += UInt64(block.count)
+        repeatFrom = newFiles.isEmpty ? files.count : firstNew
         newFiles.removeAll()
     }
 
@@ -156,7 +179,7 @@ public final class FiotWriter: TraceSink {
         let footerOffset = out.written
         foot.le(FiotLayout.footerMagic)
         foot.le(UInt32(body.count))
-        body.bytes.withUnsafeBytes { foot.le(FiotLayout.checksum($0)) }
+        body.bytes.withUnsafeBytes { foot.le(FiotLayout.checksum($0, seed: fileID)) }
         foot.append(body.bytes)
         foot.le(footerOffset)
         foot.le(recordCount)

@@ -21,10 +21,12 @@ enum BlkreplayLoad {
         return c.count >= 4 && (c[0] == "start" || c[0] == "orig_start") && c[1] == "sector" && c[2] == "length" && c[3] == "op"
     }
 
-    /// True when the line starts like a request: a decimal number, then `;`.
+    /// True when the line starts like a request: a decimal number (with a sign: a
+    /// negative time is data that is wrong, not preamble text), then `;`.
     static func looksLikeData(_ t: String) -> Bool {
         guard let semi = t.firstIndex(of: ";") else { return false }
-        let first = t[..<semi].filter { $0 != " " && $0 != "\t" }
+        var first = t[..<semi].filter { $0 != " " && $0 != "\t" }
+        if first.first == "-" || first.first == "+" { first.removeFirst() }
         return !first.isEmpty && first.allSatisfy { ($0.isNumber && $0.isASCII) || $0 == "." } && first.contains(where: \.isNumber)
     }
 }
@@ -44,8 +46,7 @@ extension PublicTraceReader {
             sawDataLine = true
         }
         let c = try columns(t, line, ";", 4)
-        guard let ns = decimal(c[0], scaleDigits: 9), ns >= 0 else { throw fail(line, "start \"\(c[0])\" is not a number of seconds") }
-        var l = PublicLine(time: ns)
+        var l = PublicLine(time: try time(c[0], line, "start", scaleDigits: 9, unit: "s"))
         l.offset = try sectors(c[1], line, "sector")
         l.length = try sectors(c[2], line, "length")
         (l.op, l.flags) = try blkreplayOp(c[3], line)

@@ -9,9 +9,7 @@ extension PublicTraceReader {
         l.op = try readWrite(c[3], line)
         l.offset = try number(c[4], line, "offset")
         l.length = try number(c[5], line, "size")
-        let (lat, o) = try number(c[6], line, "response time").multipliedReportingOverflow(by: 100)
-        guard !o else { throw fail(line, "response time too large") }
-        l.latency = lat
+        l.latency = try latency(try number(c[6], line, "response time"), unit: 100, line, "response time (100 ns units)")
         return l
     }
 
@@ -55,8 +53,7 @@ extension PublicTraceReader {
     /// capture saw no response (its README): the I/O is skipped and counted.
     func parseSystor(_ t: String, _ line: String) throws -> PublicLine? {
         let c = try columns(t, line, ",", 6)
-        guard let ns = decimal(c[0], scaleDigits: 9), ns >= 0 else { throw fail(line, "timestamp \"\(c[0])\" is not a number of seconds") }
-        var l = PublicLine(time: ns)
+        var l = PublicLine(time: try time(c[0], line, "timestamp", scaleDigits: 9, unit: "s"))
         if c[2].isEmpty {
             _ = try number(c[4], line, "offset")
             unknownType &+= 1
@@ -76,8 +73,7 @@ extension PublicTraceReader {
         guard c.count >= 5 else { throw fail(line, "expected 5 whitespace-separated fields, found \(c.count)") }
         var l = PublicLine(time: 0)
         if format == .disksim {
-            guard let ns = decimal(c[0], scaleDigits: 6) else { throw fail(line, "time \"\(c[0])\" is not a number of ms") }
-            l.time = ns
+            l.time = try time(c[0], line, "time", scaleDigits: 6, unit: "ms")
             l.op = try number(c[4], line, "flags") & 1 == 1 ? .read : .write
         } else {
             l.time = try signed(c[0], line, "time")

@@ -177,6 +177,9 @@ public final class PublicTraceReader: TraceSource {
         }
         let (ns, o2) = rel.multipliedReportingOverflow(by: l.unit)
         guard !o2 else { throw fail(line, "time is too far from the first record's") }
+        guard !l.offset.addingReportingOverflow(l.length).overflow else {
+            throw fail(line, "an I/O of \(l.length) bytes at offset \(l.offset) runs past byte 2^64 - 1")
+        }
         r.time = UInt64(ns)
         r.file = table.id(for: l.file)
         if let d = l.device, devices[r.file] == nil { devices[r.file] = d }
@@ -242,8 +245,35 @@ public final class PublicTraceReader: TraceSource {
 
     /// A non-negative decimal in units of 10^-`scaleDigits` as UInt64, or a line error.
     func unsignedDecimal(_ s: String, _ line: String, _ what: String, scaleDigits: Int) throws -> UInt64 {
-        guard let v = decimal(s, scaleDigits: scaleDigits), v >= 0 else { throw fail(line, "\(what) \"\(s)\" is not a non-negative number") }
-        return UInt64(v)
+        UInt64(try time(s, line, what, scaleDigits: scaleDigits, unit: "s"))
+    }
+
+    /// A time: a non-negative decimal of `unit`s (s, ms) scaled to ns by 10^`scaleDigits`,
+    /// or a line error saying whether it is not a number, negative, or past what 63 bits
+    /// of ns hold (292 years).
+    func time(_ s: String, _ line: String, _ what: String, scaleDigits: Int, unit: String) throws -> Int64 {
+        if let v = decimal(s, scaleDigits: scaleDigits) {
+            guard v >= 0 else { throw fail(line, "\(what) \"\(s)\" is negative") }
+            return v
+        }
+        let digits = s.drop(while: { $0 == "-" || $0 == "+" })
+        guard !digits.isEmpty, digits.allSatisfy({ ($0.isNumber && $0.isASCII) || $0 == "." }), digits.filter({ $0 == "." }).count <= 1 else {
+            throw fail(line, "\(what) \"\(s)\" is not a number of \(unit)")
+        }
+        let maxWhole = Int64.max / Int64(pow10(scaleDigits))
+        throw fail(line, "\(what) \"\(s)\" is \(s.hasPrefix("-") ? "negative" : "too large") (at most \(maxWhole).\(String(Int64.max % Int64(pow10(scaleDigits)))) \(unit))")
+    }
+
+    private func pow10(_ n: Int) -> UInt64 { (0..<n).reduce(1) { a, _ in a * 10 } }
+
+    /// A latency in `unit` ns: at most 2^63 - 1 ns (292 years; what `info`'s histograms
+    /// hold), or a line error naming the value.
+    func latency(_ v: UInt64, unit: UInt64, _ line: String, _ what: String) throws -> UInt64 {
+        let (ns, o) = v.multipliedReportingOverflow(by: unit)
+        guard !o, ns <= UInt64(Int64.max) else {
+            throw fail(line, "\(what) \(v) is too large (over 292 years)")
+        }
+        return ns
     }
 
     func number(_ s: String, _ line: String, _ what: String) throws -> UInt64 {
