@@ -1,3 +1,4 @@
+import FioReplay
 import FioTrace
 import Foundation
 
@@ -106,18 +107,7 @@ final class TimeSeriesExport {
 /// `s` as a JSON string literal; `<`, `>` and `&` are escaped too, so the text is safe
 /// inside an HTML `<script>` element.
 func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "<", ">", "&", "\u{2028}", "\u{2029}": out += String(format: "\\u%04x", u.value)
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
+    var out = ""
+    JSONValue.quote(s, htmlSafe: true, into: &out)
+    return out
 }

@@ -53,7 +53,9 @@ public indirect enum JSONValue {
         }
     }
 
-    static func quote(_ s: String, into out: inout String) {
+    /// Appends `s` as a JSON string literal. With `htmlSafe`, `<`, `>`, `&` and the JS line
+    /// separators are escaped too, so the literal can sit inside an HTML `<script>` element.
+    public static func quote(_ s: String, htmlSafe: Bool = false, into out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -62,6 +64,8 @@ public indirect enum JSONValue {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case _ where htmlSafe && (u == "<" || u == ">" || u == "&" || u == "\u{2028}" || u == "\u{2029}"):
+                out += String(format: "\\u%04x", u.value)
             default:
                 if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
             }

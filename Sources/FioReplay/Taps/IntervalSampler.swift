@@ -184,15 +184,9 @@ struct CoarseHistogram {
     }
 }
 
-/// Percentile summary of one interval's values (ns).
-public struct LatencySummary: Sendable, Equatable {
-    public var count: UInt64 = 0
-    public var min: UInt64 = 0
-    public var p50: UInt64 = 0
-    public var p90: UInt64 = 0
-    public var p99: UInt64 = 0
-    public var max: UInt64 = 0
-}
+/// Percentile summary of one interval's values (ns): the same figures the trace's own
+/// time series (`IntervalSeries`) reports.
+public typealias LatencySummary = IntervalPercentiles
 
 /// One line of a time series: one op (or `all`) in one interval of one job.
 public struct TimeSeriesRow: Sendable, Equatable {

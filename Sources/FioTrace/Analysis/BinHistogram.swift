@@ -54,5 +54,7 @@ public struct IntervalPercentiles: Sendable, Equatable {
     public var p90: UInt64 = 0
     public var p99: UInt64 = 0
     public var max: UInt64 = 0
-    public init() {}
+    public init(count: UInt64 = 0, min: UInt64 = 0, p50: UInt64 = 0, p90: UInt64 = 0, p99: UInt64 = 0, max: UInt64 = 0) {
+        self.count = count; self.min = min; self.p50 = p50; self.p90 = p90; self.p99 = p99; self.max = max
+    }
 }
