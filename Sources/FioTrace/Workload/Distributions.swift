@@ -185,9 +185,10 @@ struct BlockBitmap {
         levels[0][Int(i >> 6)] & (UInt64(1) << (i & 63)) != 0
     }
 
-    private mutating func setBit(_ i: UInt64) {
+    /// Sets bit `i` of `level` and, while words fill up, the bits above it.
+    private mutating func setBit(_ i: UInt64, level: Int = 0) {
         var idx = i
-        for l in 0..<levels.count {
+        for l in level..<levels.count {
             let w = Int(idx >> 6)
             levels[l][w] |= UInt64(1) << (idx & 63)
             if levels[l][w] != .max { return }
@@ -200,7 +201,17 @@ struct BlockBitmap {
     mutating func setRun(from start: UInt64, max: UInt64) -> UInt64 {
         var n: UInt64 = 0
         var i = start
-        while n < max && i < count && !isSet(i) {
+        while n < max && i < count {
+            // A whole free word inside the run: 64 blocks at once (an I/O of many small
+            // blocks, e.g. bsrange down to 1 byte, would otherwise cost a call per block).
+            if i & 63 == 0 && max - n >= 64 && count - i >= 64 && levels[0][Int(i >> 6)] == 0 {
+                levels[0][Int(i >> 6)] = .max
+                if levels.count > 1 { setBit(i >> 6, level: 1) }
+                n += 64
+                i += 64
+                continue
+            }
+            if isSet(i) { break }
             setBit(i)
             n += 1
             i += 1
