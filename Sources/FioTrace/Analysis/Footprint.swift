@@ -229,11 +229,13 @@ public final class Footprint {
         }
     }
 
-    /// Re-inserts every kept entry into a table of `capacity` (dropping unsampled regions).
-    private func rebuild(capacity: Int) {
+    /// Puts an empty word table of `capacity` in units of 2^`shift` bytes in place, keeping
+    /// everything else (sampling, extents, counts of unaligned I/Os), and returns the old
+    /// state, whose table the caller re-inserts and deallocates.
+    private func swapInEmptyTable(capacity: Int, shift: UInt64) -> State {
         var old = st.pointee
         var fresh = State(capacity: capacity)
-        fresh.shift = old.shift
+        fresh.shift = shift
         fresh.sampleShift = old.sampleShift
         fresh.extents = old.extents
         fresh.extentsMerged = old.extentsMerged
@@ -241,6 +243,12 @@ public final class Footprint {
         fresh.unalignedIOs = old.unalignedIOs
         old.extents = []
         st.pointee = fresh
+        return old
+    }
+
+    /// Re-inserts every kept entry into a table of `capacity` (dropping unsampled regions).
+    private func rebuild(capacity: Int) {
+        let old = swapInEmptyTable(capacity: capacity, shift: st.pointee.shift)
         for k in 0..<old.capacity where old.table[k].bits != 0 {
             let e = old.table[k]
             guard sampled(e.file, e.word) else { continue }
@@ -257,16 +265,7 @@ public final class Footprint {
     /// region keeps its sampling decision (regions are bytes, not words).
     private func refine(to newShift: UInt64) {
         let factor = st.pointee.shift - newShift
-        var old = st.pointee
-        var fresh = State(capacity: old.capacity)
-        fresh.shift = newShift
-        fresh.sampleShift = old.sampleShift
-        fresh.extents = old.extents
-        fresh.extentsMerged = old.extentsMerged
-        fresh.extentGrid = old.extentGrid
-        fresh.unalignedIOs = old.unalignedIOs
-        old.extents = []
-        st.pointee = fresh
+        let old = swapInEmptyTable(capacity: st.pointee.capacity, shift: newShift)
         for k in 0..<old.capacity where old.table[k].bits != 0 {
             let e = old.table[k]
             var b = e.bits
