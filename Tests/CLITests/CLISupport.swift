@@ -80,3 +80,45 @@ func json(_ r: RunResult) throws -> [String: Any] {
 func haveTool(_ name: String) -> Bool {
     (try? run("sh", ["-c", "command -v \(name)"]).status) == 0
 }
+
+/// A directory on a filesystem of the test's own: ext4 on a loop device over an image file
+/// on the temporary directory's disk, written out in full and attached with direct I/O so
+/// that requests reach the real disk (its latency, not a memory copy's). Timing tests that
+/// replay with O_DIRECT use it because on the shared filesystem an io_submit now and then
+/// waited hundreds of ms for the journal behind the other suites' writes (a stall that is
+/// the filesystem's, not the scheduler's); a filesystem of its own has its own journal.
+/// Needs root, loop devices, losetup, mkfs.ext4 and mount; elsewhere it is a plain
+/// temporary directory and `isPrivate` says so. Call `release()` when done.
+struct PrivateDiskDir {
+    let path: String
+    let isPrivate: Bool
+    private let device: String?
+    private let image: String?
+
+    init(_ tag: String, megabytes: Int = 64) {
+        let root = getuid() == 0 && FileManager.default.fileExists(atPath: "/dev/loop-control")
+            && ["losetup", "mkfs.ext4", "mount", "umount", "dd"].allSatisfy(haveTool)
+        let dir = makeTempDir(tag)
+        guard root else { path = dir; isPrivate = false; device = nil; image = nil; return }
+        let img = NSTemporaryDirectory() + "\(tag)-\(UUID().uuidString).img"
+        var dev: String?
+        // Written out (not sparse): loop's direct writes then overwrite allocated blocks.
+        if (try? run("dd", ["if=/dev/zero", "of=\(img)", "bs=1M", "count=\(megabytes)", "conv=fsync", "status=none"]))?.status == 0,
+           (try? run("mkfs.ext4", ["-q", "-F", img]))?.status == 0,
+           let l = try? run("losetup", ["-f", "--show", "--direct-io=on", img]), l.status == 0 {
+            let d = l.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            if (try? run("mount", [d, dir]))?.status == 0 { dev = d } else { _ = try? run("losetup", ["-d", d]) }
+        }
+        if dev == nil { try? FileManager.default.removeItem(atPath: img) }
+        path = dir; isPrivate = dev != nil; device = dev; image = dev == nil ? nil : img
+    }
+
+    func release() {
+        if let device {
+            _ = try? run("umount", [path])
+            _ = try? run("losetup", ["-d", device])
+        }
+        if let image { try? FileManager.default.removeItem(atPath: image) }
+        cleanup(path)
+    }
+}
