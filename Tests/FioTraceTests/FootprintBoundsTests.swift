@@ -28,10 +28,14 @@ import Testing
 
     /// Short and long I/Os (past 16 MiB: kept as extents), 4 KiB, 512 B and unaligned,
     /// over three files, overlapping each other: exact against the merged ranges, at
-    /// every step where the unit refines.
-    @Test func exactAgainstMergedRanges() {
+    /// every step where the unit refines. With the default budget every word stays in
+    /// dense pages; with 4 MiB the pages (512 KiB at most) fill when the unit refines to
+    /// 512 B and every word moves to the hash table, still exact.
+    @Test(arguments: [Footprint.defaultMemoryBudget, 4 << 20])
+    func exactAgainstMergedRanges(budget: Int) {
         var rng = TestRNG(seed: 1212)
-        let f = Footprint()
+        let f = Footprint(memoryBudget: budget)
+        var wasDense = false
         var ios: [(file: UInt32, offset: UInt64, length: UInt64)] = []
         for i in 0..<40_000 {
             let file = UInt32(rng.below(3))
@@ -47,7 +51,11 @@ import Testing
             f.add(file: file, offset: off, length: len)
             ios.append((file, off, len))
             if i % 10_000 == 9_999 { #expect(f.bytes == Self.unionBytes(ios), "after \(i + 1) I/Os") }
+            if i == 100 { wasDense = f.isDense }
         }
+        #expect(wasDense)
+        #expect(f.isDense == (budget == Footprint.defaultMemoryBudget))
+        #expect(f.tableBytes <= budget)
         #expect(f.isExact)
         #expect(f.unitBytes == 512)
         #expect(f.unalignedIOs > 0)

@@ -1,7 +1,12 @@
 /// Distinct bytes touched, per file, in memory bounded whatever the trace's length, its
 /// I/O sizes or the spread of its offsets.
 ///
-/// Two structures:
+/// Three structures:
+/// - **Dense pages** first: bitmap words in pages of 512 (4 KiB of bitmap, 2^15 units:
+///   128 MiB of a file at 4 KiB units), found through a small table of pages. A random
+///   4 KiB workload over 64 GiB needs 2 MiB of pages that stay in cache, and a sequential
+///   one a page per 128 MiB. Pages may take an eighth of `memoryBudget`; past that (offsets
+///   spread too thinly for pages to pay) every word moves to the word table, once.
 /// - **Bitmap words in a hash table**: one 64-bit word of unit bits per (file, 64-unit
 ///   range) touched, 24 bytes per entry. The unit adapts: it starts at 4 KiB and is refined
 ///   (down to 512 B) the first time an I/O is not aligned to it, so an aligned 4 KiB
@@ -37,6 +42,14 @@ public final class Footprint {
         var end: UInt64
     }
 
+    /// A dense page: bitmap words [512*page, 512*page+512) of `file` at `slot` of the pool;
+    /// `slot < 0` is an empty place in the page table.
+    struct PageEntry {
+        var page: UInt64
+        var file: UInt32
+        var slot: Int32
+    }
+
     // Computed constants, not `static let`s: those are lazily initialised globals whose
     // accessor (with its once-check) would run several times per I/O.
     @inline(__always) static var minShift: UInt64 { 9 }
@@ -46,6 +59,11 @@ public final class Footprint {
     /// log2 of the sampling region in bytes (256 KiB: one word at 4 KiB units).
     @inline(__always) static var regionShift: UInt64 { 18 }
     @inline(__always) static var initialCapacity: Int { 1024 }
+    /// Bitmap words per dense page (4 KiB), and its log2.
+    @inline(__always) static var pageWords: Int { 512 }
+    @inline(__always) static var pageWordsShift: UInt64 { 9 }
+    /// Places in a new page table (it doubles at half load).
+    @inline(__always) static var initialPageSlots: Int { 64 }
     /// Extents kept after merging before the grid coarsens.
     public static let maxExtents = 1 << 20
     public static let defaultMemoryBudget = 128 << 20
@@ -73,15 +91,60 @@ public final class Footprint {
         /// log2 of the grid (in sectors) extents are rounded out to (0: exact).
         var extentGrid: UInt64 = 0
         var unalignedIOs: UInt64 = 0
+        /// Dense mode: words live in `pool` pages (`poolPages` used of `poolCap`), found
+        /// through `pages`; the word table stays empty until the move.
+        var dense: Bool
+        var pool: UnsafeMutablePointer<UInt64>? = nil
+        var poolPages = 0
+        var poolCap = 0
+        var pages: UnsafeMutablePointer<PageEntry>
+        var pageMask: Int
+        /// The last page touched (most I/Os of a run land in the page of the one before).
+        var lastPage = UInt64.max
+        var lastPageFile = UInt32.max
+        var lastPageWords: UnsafeMutablePointer<UInt64>? = nil
 
-        init(capacity: Int) {
+        init(capacity: Int, dense: Bool) {
             table = .allocate(capacity: capacity)
             table.initialize(repeating: Entry(word: 0, bits: 0, file: 0), count: capacity)
             mask = capacity - 1
             limit = capacity * 7 / 10
+            self.dense = dense
+            let slots = dense ? Footprint.initialPageSlots : 1
+            pages = .allocate(capacity: slots)
+            pages.initialize(repeating: PageEntry(page: 0, file: 0, slot: -1), count: slots)
+            pageMask = slots - 1
         }
 
         var capacity: Int { mask + 1 }
+
+        /// Bytes the dense pages and their table take.
+        var denseBytes: Int {
+            poolCap * Footprint.pageWords * 8 + (pageMask + 1) * MemoryLayout<PageEntry>.stride
+        }
+
+        /// Frees the dense pages and their table (the state keeps dangling pointers: the
+        /// caller drops it or puts fresh ones in).
+        func freeDense() {
+            pool?.deallocate()
+            pages.deallocate()
+        }
+
+        /// Every non-empty word: (file, word, bits), from the pages or the table.
+        func forEachWord(_ body: (UInt32, UInt64, UInt64) -> Void) {
+            if dense {
+                guard let pool else { return }
+                for k in 0...pageMask where pages[k].slot >= 0 {
+                    let p = pages[k]
+                    let w = pool + Int(p.slot) * Footprint.pageWords
+                    for i in 0..<Footprint.pageWords where w[i] != 0 {
+                        body(p.file, p.page << Footprint.pageWordsShift | UInt64(i), w[i])
+                    }
+                }
+            } else {
+                for k in 0..<capacity where table[k].bits != 0 { body(table[k].file, table[k].word, table[k].bits) }
+            }
+        }
     }
     private let st: UnsafeMutablePointer<State>
     /// The most the word table may take, bytes.
@@ -93,18 +156,23 @@ public final class Footprint {
     public var unitBytes: UInt64 { 1 << st.pointee.shift }
     /// The share of the address space whose words are kept (1: all, exact).
     public var samplingRate: Double { 1 / Double(UInt64(1) << st.pointee.sampleShift) }
-    /// Bytes the word table takes now (at most `memoryBudget`).
-    var tableBytes: Int { st.pointee.capacity * MemoryLayout<Entry>.stride }
+    /// Bytes the word table and the dense pages take now (at most `memoryBudget`).
+    var tableBytes: Int { st.pointee.capacity * MemoryLayout<Entry>.stride + (st.pointee.dense ? st.pointee.denseBytes : 0) }
+    /// True while the words live in dense pages (before the move to the word table).
+    var isDense: Bool { st.pointee.dense }
+    /// The most the dense pages and their table may take, bytes.
+    private var denseBudget: Int { memoryBudget / 8 }
     /// True when `bytes` is exact (nothing sampled, extents not rounded out).
     public var isExact: Bool { st.pointee.sampleShift == 0 && st.pointee.extentGrid == 0 }
 
     public init(memoryBudget: Int = Footprint.defaultMemoryBudget) {
         self.memoryBudget = max(memoryBudget, Footprint.initialCapacity * MemoryLayout<Entry>.stride * 2)
         st = .allocate(capacity: 1)
-        st.initialize(to: State(capacity: Footprint.initialCapacity))
+        st.initialize(to: State(capacity: Footprint.initialCapacity, dense: true))
     }
 
     deinit {
+        st.pointee.freeDense()
         st.pointee.table.deallocate()
         st.deinitialize(count: 1)
         st.deallocate()
@@ -167,12 +235,121 @@ public final class Footprint {
         return Footprint.hash(file, region) >> (64 - s) == 0
     }
 
+    /// Set bits of `x`; an I/O of one unit sets one bit, and that needs no population count
+    /// (a dozen instructions where the CPU baseline has no POPCNT).
+    @inline(__always)
+    private static func count(_ x: UInt64) -> UInt64 {
+        x & (x &- 1) == 0 ? (x == 0 ? 0 : 1) : UInt64(x.nonzeroBitCount)
+    }
+
+    /// ORs `m` into `word` of `file`: in its dense page while pages fit, else in the table.
     @inline(__always)
     private func or(file: UInt32, word: UInt64, bits m: UInt64) {
+        if st.pointee.dense {
+            let page = word >> Footprint.pageWordsShift
+            var w = st.pointee.lastPageWords
+            if page != st.pointee.lastPage || file != st.pointee.lastPageFile || w == nil {
+                w = densePage(file: file, page: page)
+            }
+            if let w {
+                let e = w + Int(word & UInt64(Footprint.pageWords - 1))
+                let old = e.pointee
+                st.pointee.bits &+= Footprint.count(m & ~old)
+                e.pointee = old | m
+                return
+            }
+            // The pages passed their budget: everything moved to the table.
+        }
+        orTable(file: file, word: word, bits: m)
+    }
+
+    /// The words of `page` of `file`, a new zeroed page if it has none; nil after moving
+    /// every word to the table when a new page would pass the dense budget.
+    private func densePage(file: UInt32, page: UInt64) -> UnsafeMutablePointer<UInt64>? {
+        var i = Int(truncatingIfNeeded: Footprint.hash(file, page)) & st.pointee.pageMask
+        while st.pointee.pages[i].slot >= 0 {
+            let p = st.pointee.pages[i]
+            if p.page == page && p.file == file {
+                let w = st.pointee.pool! + Int(p.slot) * Footprint.pageWords
+                st.pointee.lastPage = page
+                st.pointee.lastPageFile = file
+                st.pointee.lastPageWords = w
+                return w
+            }
+            i = (i + 1) & st.pointee.pageMask
+        }
+        let stride = Footprint.pageWords * 8
+        if st.pointee.poolPages == st.pointee.poolCap {
+            // Double the pool (and the page table at half load) within the dense budget.
+            let slotBytes = MemoryLayout<PageEntry>.stride
+            let want = max(16, st.pointee.poolCap * 2)
+            let tableSlots = max(st.pointee.pageMask + 1, want * 2)
+            let room = (denseBudget - tableSlots * slotBytes) / stride
+            let cap = min(want, room)
+            guard cap > st.pointee.poolCap, cap <= Int(Int32.max) else {
+                moveToTable()
+                return nil
+            }
+            let pool = UnsafeMutablePointer<UInt64>.allocate(capacity: cap * Footprint.pageWords)
+            if let old = st.pointee.pool {
+                pool.moveInitialize(from: old, count: st.pointee.poolPages * Footprint.pageWords)
+                old.deallocate()
+            }
+            st.pointee.pool = pool
+            st.pointee.poolCap = cap
+            if tableSlots > st.pointee.pageMask + 1 { growPageTable(to: tableSlots) }
+            i = Int(truncatingIfNeeded: Footprint.hash(file, page)) & st.pointee.pageMask
+            while st.pointee.pages[i].slot >= 0 { i = (i + 1) & st.pointee.pageMask }
+        }
+        let slot = st.pointee.poolPages
+        st.pointee.poolPages += 1
+        let w = st.pointee.pool! + slot * Footprint.pageWords
+        w.initialize(repeating: 0, count: Footprint.pageWords)
+        st.pointee.pages[i] = PageEntry(page: page, file: file, slot: Int32(slot))
+        st.pointee.lastPage = page
+        st.pointee.lastPageFile = file
+        st.pointee.lastPageWords = w
+        return w
+    }
+
+    /// Re-places every page in a page table of `slots` places.
+    private func growPageTable(to slots: Int) {
+        let old = st.pointee.pages, oldSlots = st.pointee.pageMask + 1
+        let t = UnsafeMutablePointer<PageEntry>.allocate(capacity: slots)
+        t.initialize(repeating: PageEntry(page: 0, file: 0, slot: -1), count: slots)
+        for k in 0..<oldSlots where old[k].slot >= 0 {
+            var i = Int(truncatingIfNeeded: Footprint.hash(old[k].file, old[k].page)) & (slots - 1)
+            while t[i].slot >= 0 { i = (i + 1) & (slots - 1) }
+            t[i] = old[k]
+        }
+        old.deallocate()
+        st.pointee.pages = t
+        st.pointee.pageMask = slots - 1
+    }
+
+    /// Leaves dense mode for good: every word goes to the table (which samples, as
+    /// always, if it passes the budget), and the pages are freed.
+    private func moveToTable() {
+        let old = st.pointee
+        st.pointee.dense = false
+        st.pointee.pool = nil
+        st.pointee.poolPages = 0
+        st.pointee.poolCap = 0
+        st.pointee.pages = .allocate(capacity: 1)
+        st.pointee.pages.initialize(to: PageEntry(page: 0, file: 0, slot: -1))
+        st.pointee.pageMask = 0
+        st.pointee.lastPageWords = nil
+        st.pointee.bits = 0
+        old.forEachWord { file, word, bits in insert(file: file, word: word, bits: bits) }
+        old.freeDense()
+    }
+
+    @inline(__always)
+    private func orTable(file: UInt32, word: UInt64, bits m: UInt64) {
         let t = st.pointee.table
         if word == st.pointee.lastWord && file == st.pointee.lastFile {
             let e = t + st.pointee.lastSlot
-            st.pointee.bits &+= UInt64((m & ~e.pointee.bits).nonzeroBitCount)
+            st.pointee.bits &+= Footprint.count(m & ~e.pointee.bits)
             e.pointee.bits |= m
             return
         }
@@ -181,7 +358,7 @@ public final class Footprint {
             let e = t + i
             if e.pointee.bits == 0 { break }
             if e.pointee.word == word && e.pointee.file == file {
-                st.pointee.bits &+= UInt64((m & ~e.pointee.bits).nonzeroBitCount)
+                st.pointee.bits &+= Footprint.count(m & ~e.pointee.bits)
                 e.pointee.bits |= m
                 st.pointee.lastWord = word
                 st.pointee.lastFile = file
@@ -207,7 +384,7 @@ public final class Footprint {
             if t[i].word == word && t[i].file == file { break }
             i = (i + 1) & st.pointee.mask
         }
-        st.pointee.bits &+= UInt64((m & ~t[i].bits).nonzeroBitCount)
+        st.pointee.bits &+= Footprint.count(m & ~t[i].bits)
         if t[i].bits == 0 { st.pointee.used += 1 }
         t[i] = Entry(word: word, bits: t[i].bits | m, file: file)
         st.pointee.lastWord = word
@@ -229,12 +406,13 @@ public final class Footprint {
         }
     }
 
-    /// Puts an empty word table of `capacity` in units of 2^`shift` bytes in place, keeping
-    /// everything else (sampling, extents, counts of unaligned I/Os), and returns the old
-    /// state, whose table the caller re-inserts and deallocates.
+    /// Puts an empty word table of `capacity` (and, in dense mode, empty pages) in units of
+    /// 2^`shift` bytes in place, keeping everything else (sampling, extents, counts of
+    /// unaligned I/Os), and returns the old state, whose words the caller re-inserts and
+    /// whose storage it frees (`release`).
     private func swapInEmptyTable(capacity: Int, shift: UInt64) -> State {
         var old = st.pointee
-        var fresh = State(capacity: capacity)
+        var fresh = State(capacity: capacity, dense: old.dense)
         fresh.shift = shift
         fresh.sampleShift = old.sampleShift
         fresh.extents = old.extents
@@ -256,9 +434,15 @@ public final class Footprint {
             while st.pointee.table[i].bits != 0 { i = (i + 1) & st.pointee.mask }
             st.pointee.table[i] = e
             st.pointee.used += 1
-            st.pointee.bits &+= UInt64(e.bits.nonzeroBitCount)
+            st.pointee.bits &+= Footprint.count(e.bits)
         }
+        Footprint.release(old)
+    }
+
+    /// Frees a swapped-out state's storage.
+    private static func release(_ old: State) {
         old.table.deallocate()
+        old.freeDense()
     }
 
     /// Re-expresses every word in a finer unit (at most three times: 4 KiB to 512 B). A
@@ -266,19 +450,18 @@ public final class Footprint {
     private func refine(to newShift: UInt64) {
         let factor = st.pointee.shift - newShift
         let old = swapInEmptyTable(capacity: st.pointee.capacity, shift: newShift)
-        for k in 0..<old.capacity where old.table[k].bits != 0 {
-            let e = old.table[k]
-            var b = e.bits
+        old.forEachWord { file, word, bits in
+            var b = bits
             while b != 0 {
                 // One run of set bits at a time.
                 let lo = UInt64(b.trailingZeroBitCount)
                 let run = UInt64((~(b >> lo)).trailingZeroBitCount)
-                let first = (e.word << 6 | lo) << factor
-                mark(file: e.file, first: first, end: first + (run << factor))
+                let first = (word << 6 | lo) << factor
+                mark(file: file, first: first, end: first + (run << factor))
                 b &= run + lo >= 64 ? 0 : UInt64.max << (run + lo)
             }
         }
-        old.table.deallocate()
+        Footprint.release(old)
     }
 
     private func addExtent(file: UInt32, start: UInt64, end: UInt64) {
@@ -332,9 +515,8 @@ public final class Footprint {
         // Bits of words that extents cover are counted once, by the extents.
         var bits = st.pointee.bits
         if !x.isEmpty {
-            let t = st.pointee.table
-            for k in 0..<st.pointee.capacity where t[k].bits != 0 {
-                bits -= Footprint.covered(t[k], by: x, shift: shift)
+            st.pointee.forEachWord { file, word, b in
+                bits -= Footprint.covered(Entry(word: word, bits: b, file: file), by: x, shift: shift)
             }
         }
         var wordBytes: UInt64
