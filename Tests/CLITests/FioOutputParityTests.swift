@@ -133,7 +133,9 @@ import Testing
                 if l.hasPrefix("fio") || l.hasPrefix("Run: ") || l.hasPrefix("  duration") || l.hasPrefix("  scheduler") || l.hasPrefix("  lateness")
                     || l.contains("Laying out") || l.hasPrefix("     |") || l.hasPrefix("  lat (") { return nil }
                 guard let i = l.firstIndex(where: { $0 == ":" || $0 == "=" }) else { return l }
-                return String(l[..<i])
+                // Units ("(usec)") follow each run's own numbers; the label before them must match.
+                let label = String(l[..<i])
+                return label.range(of: " (").map { String(label[..<$0.lowerBound]) } ?? label
             }
         }
         let f = labels(fio.stdout), o = labels(ours.stdout)
@@ -178,7 +180,7 @@ import Testing
     /// --eta never/always and --eta-newline shape the progress line; --status-interval is
     /// refused by name with the option that gives per-interval figures.
     @Test func etaOptions() throws {
-        let base = ["run", "--name=e", "--ioengine=null", "--size=64m", "--bs=4k", "--rw=randread", "--runtime=2", "--time_based"]
+        let base = ["run", "--name=e", "--ioengine=null", "--size=64m", "--bs=4k", "--rw=randread", "--runtime=3", "--time_based"]
         let always = try run("fio-replay", base + ["--eta=always", "--eta-newline=200ms"])
         #expect(always.status == 0, "\(always.stderr)")
         let lines = always.stderr.split(separator: "\n").filter { $0.hasPrefix("run: ") }

@@ -62,9 +62,10 @@ public func parseJobText(_ text: String, fileName: String = "<job>", extraOption
 }
 
 /// The job file's lines (trimmed, numbered) with fio's `include FILE` replaced by that
-/// file's lines, where it stands (in a section or between them). A relative path is taken
-/// from the including file's directory, as fio does. Lines of an included file carry the
-/// number of the `include` line, so a message about them points at the include.
+/// file's lines, where it stands. As in fio 3.33: a relative name is looked up from the
+/// current directory, then from the including file's directory; an included file may hold
+/// options (and further includes) but no section of its own. Lines of an included file
+/// carry the number of the `include` line, so a message about them points at the include.
 func expandIncludes(_ text: String, fileName: String, depth: Int, at: Int? = nil) throws -> [(Int, String)] {
     var out: [(Int, String)] = []
     var lineNo = 0
@@ -81,9 +82,8 @@ func expandIncludes(_ text: String, fileName: String, depth: Int, at: Int? = nil
             throw TraceError(.malformedLine, "\(fileName):\(lineNo): include \(name): more than 8 nested includes (does a file include itself?)")
         }
         var path = name
-        if !path.hasPrefix("/") {
-            let dir = fileName.contains("/") ? String(fileName[..<fileName.lastIndex(of: "/")!]) : "."
-            path = (dir.isEmpty ? "" : dir) + "/" + name
+        if !path.hasPrefix("/") && access(path, F_OK) != 0, let slash = fileName.lastIndex(of: "/") {
+            path = String(fileName[...slash]) + name
         }
         // Only regular files: a device or FIFO named here could block or never end.
         var st = stat()
@@ -96,7 +96,11 @@ func expandIncludes(_ text: String, fileName: String, depth: Int, at: Int? = nil
         } catch let e as TraceError {
             throw TraceError(e.kind, "\(fileName):\(lineNo): include \(name): \(e.message)")
         }
-        out += try expandIncludes(included, fileName: path, depth: depth + 1, at: at ?? lineNo)
+        let lines = try expandIncludes(included, fileName: path, depth: depth + 1, at: at ?? lineNo)
+        if lines.contains(where: { $0.1.hasPrefix("[") }) {
+            throw TraceError(.malformedLine, "\(fileName):\(lineNo): include \(name): an included file may not start a section (fio: \"No new sections in included files\"); put the section in the job file")
+        }
+        out += lines
     }
     return out
 }
