@@ -40,6 +40,23 @@ import Testing
         #expect(g.stderr.contains("did you mean random_distribution?") && g.stderr.contains("did you mean ioengine?"), "\(g.stderr)")
     }
 
+    /// Size flags take fio's suffixes: a replay aligned to 4k with 4k compressible chunks
+    /// writes only at 4 KiB multiples (its recording shows the offsets it issued).
+    @Test func sizeFlagsTakeSuffixes() throws {
+        let dir = makeTempDir("errs"); defer { cleanup(dir) }
+        let r = try run("fio-replay", ["replay", sampleTraces + "/sample-randrw.fiot", "--target", dir + "/t", "--timing", "none",
+                                       "--align", "4k", "--buffer-compress-chunk", "4k", "--buffer-compress-percentage", "50",
+                                       "--write-iolog", dir + "/r.iolog", "--no-progress"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let offsets = try String(contentsOfFile: dir + "/r.iolog", encoding: .utf8).split(separator: "\n").compactMap { line -> UInt64? in
+            let f = line.split(separator: " ")
+            return f.count == 5 && (f[2] == "read" || f[2] == "write") ? UInt64(f[3]) : nil
+        }
+        #expect(offsets.count > 100 && offsets.allSatisfy { $0 % 4096 == 0 })
+        let bad = try run("fio-replay", ["replay", sampleTraces + "/sample-randrw.fiot", "--target", dir + "/t", "--buffer-compress-chunk", "4q"])
+        #expect(bad.status != 0 && bad.stderr.hasPrefix("fio-replay: error: ") && bad.stderr.contains("\"4q\" is not a size"), "\(bad.stderr)")
+    }
+
     /// `convert` refuses an output name whose extension names no format instead of writing
     /// .fiot under it.
     @Test func convertRefusesUnknownExtension() throws {
