@@ -60,9 +60,11 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let j = try json(r)
         guard let disks = j["disk_util"] as? [[String: Any]], let d = disks.first else {
-            // A filesystem with no block device (tmpfs) has none, as in fio.
-            let fs = try run("stat", ["-f", "-c", "%T", dir])
-            #expect(fs.stdout.contains("tmpfs"), "no disk_util for \(dir) on \(fs.stdout)")
+            // A filesystem with no block device (tmpfs, overlay) has none: fio has none either.
+            guard haveTool("fio") else { Issue.record("no disk_util, and no fio to check that against"); return }
+            let fio = try run("fio", ["--name=d", "--filename=\(dir)/f", "--size=1m", "--rw=randread", "--ioengine=psync",
+                                      "--output-format=json"])
+            #expect(try json(fio)["disk_util"] == nil, "fio reports a disk for \(dir), we do not")
             return
         }
         let reads = ((j["jobs"] as! [[String: Any]])[0]["read"] as! [String: Any])["total_ios"] as! Int
