@@ -52,7 +52,7 @@ import Testing
 
     /// disk_util is the change of the device's /sys/block counters over the run: a direct
     /// job's reads reach the disk, so the disk counts at least as many reads as the job did
-    /// (the machine's other I/O can only add), and never more ticks than the run's ms allow.
+    /// (the machine's other I/O can only add), and a utilization within 0-100 %.
     @Test func diskUtilCountsTheJobsReads() throws {
         let dir = makeTempDir("parity"); defer { cleanup(dir) }
         let r = try run("fio-replay", ["run", "--name=d", "--filename=\(dir)/f", "--size=1m", "--rw=randread", "--ioengine=libaio",
@@ -69,8 +69,10 @@ import Testing
         }
         let reads = ((j["jobs"] as! [[String: Any]])[0]["read"] as! [String: Any])["total_ios"] as! Int
         #expect((d["read_ios"] as! Int) >= reads)
+        // util = io_ticks / run ms: the kernel counts busy time in jiffies, so a short run
+        // may show 0; never more than 100.
         let util = d["util"] as! Double
-        #expect(util > 0 && util <= 100)
+        #expect(util >= 0 && util <= 100)
         #expect(FileManager.default.fileExists(atPath: "/sys/block/\(d["name"] as! String)/stat"))
     }
 

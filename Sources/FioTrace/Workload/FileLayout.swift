@@ -132,7 +132,7 @@ extension WorkloadGenerator {
         if unit == .max || unit == 0 { return }
         let blocks = f.ioSize / unit
         if blocks > maxRegionBlocks {
-            throw TraceError(.unsupported, "\(job.origin): job \(job.name): file \(f.path): \(f.ioSize) bytes in \(unit)-byte blocks is \(blocks) blocks, more than a job addresses (2^63); use a larger bs or a smaller size")
+            throw TraceError(.unsupported, "\(job.origin): job \(job.name): file \(f.path): \(f.ioSize) bytes in \(unit)-byte blocks is \(blocks) blocks, more than fio-gen addresses (2^63); use a larger bs or a smaller size")
         }
         let fixed = dirs.allSatisfy { job.blockSize[$0].min == job.blockSize[$0].max && job.blockSize[$0].min == job.blockSize[dirs[0]].min }
         if job.rw.isRandom && job.randomMap && job.randomDistribution.isUniform && !fixed && blocks > maxBitmapBlocks {
