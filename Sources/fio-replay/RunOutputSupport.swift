@@ -17,7 +17,9 @@ enum RunOutput {
                 bsRead: bs(.read), bsWrite: bs(.write), bsTrim: bs(.trim)))
         }
         // fio forks a process per job unless thread=1; the count and word follow the jobs.
-        let threads = live.jobs.contains { j in FioValue.bool(j.reportOptions["thread"] ?? j.globalReportOptions["thread"] ?? "0") ?? false }
+        let threads = live.jobs.contains { j in
+            j.options.last { $0.name.lowercased().replacingOccurrences(of: "-", with: "_") == "thread" }.map { FioValue.bool($0.value) ?? false } ?? false
+        }
         return TextReport.header(rows, threads: threads)
     }
 

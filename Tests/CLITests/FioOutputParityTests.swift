@@ -26,6 +26,7 @@ import Testing
         ["--name=n", "--ioengine=null", "--size=2m", "--rw=randrw"],
         ["--name=p", "--filename=F", "--size=2m", "--rw=randrw", "--ioengine=psync"],
         ["--ioengine=libaio", "--direct=1", "--name=a", "--filename=F", "--size=2m", "--rw=randread", "--iodepth=8"],
+        ["--name=g", "--ioengine=null", "--size=1m", "--numjobs=2", "--group_reporting", "--time_based", "--runtime=200ms", "--thread"],
         ["JOBFILE"],
     ])
     func jsonKeyTreeMatchesFio(_ template: [String]) throws {
@@ -175,6 +176,11 @@ import Testing
         #expect(jobs.map { $0["jobname"] as! String } == ["second"])
         let missing = try run("fio-replay", ["run", job, "--section=third"])
         #expect(missing.status != 0 && missing.stderr.contains("[third]") && missing.stderr.contains("first, second"), "\(missing.stderr)")
+        // fio's header for numjobs clones and threads: the job line once, "...", the count.
+        let hdr = ["--name=h", "--ioengine=null", "--size=64k", "--bs=8k", "--rw=randread", "--numjobs=3", "--thread"]
+        let fh = try run("fio", hdr).stdout.split(separator: "\n"), oh = try run("fio-replay", ["run"] + hdr + ["--no-progress"]).stdout.split(separator: "\n")
+        #expect(fh.count > 3 && oh.count > 3 && fh[0] == oh[0] && fh[1] == "..." && oh[1] == "..." && fh[3] == oh[3] && oh[3] == "Starting 3 threads",
+                "fio: \(fh.prefix(4)) ours: \(oh.prefix(4))")
         for (tool, args) in [("fio-replay", ["--version"]), ("fio-replay", ["run", "--version"]), ("fio-gen", ["--version"])] {
             let v = try run(tool, args)
             #expect(v.status == 0 && v.stdout.hasPrefix(tool + "-"), "\(tool) \(args): \(v.stdout) \(v.stderr)")

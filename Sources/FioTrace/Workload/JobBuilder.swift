@@ -123,10 +123,13 @@ func buildJobs(name: String, options: [JobOption], fileName: String, sectionLine
         let key = normalizedOptionName(o.name)
         b.job.optionNames.append(key)
         let reportKey = o.name.trimmed.lowercased().replacingDashes
-        if i < globalCount || i >= options.count - extraCount {
-            b.job.globalReportOptions[reportKey] = o.value ?? "1"
-        } else {
-            b.job.reportOptions[reportKey] = o.value ?? "1"
+        // fio lists only options given a value (a bare `group_reporting` is left out).
+        if let v = o.value {
+            if i < globalCount || i >= options.count - extraCount {
+                b.job.globalReportOptions[reportKey] = v
+            } else {
+                b.job.reportOptions[reportKey] = v
+            }
         }
         if let def = JobOptionTable.byName[key] {
             try def.apply(&b, c)

@@ -22,7 +22,7 @@ public struct JobSpec: Sendable, Equatable {
     /// refuse an option it does not model, whatever its value.
     public var optionNames: [String] = []
     /// The options as fio's JSON report lists them under "job options": the name as written
-    /// (lower case, `_` for `-`) to its value (`1` for a bare flag); the last one wins.
+    /// (lower case, `_` for `-`) to its value; the last one wins; a bare flag is left out, as fio leaves it out.
     /// Only the job's own options (its section, or from its `--name` on): the [global] ones
     /// are in `globalReportOptions`, which fio prints once as "global options".
     public var reportOptions: [String: String] = [:]
