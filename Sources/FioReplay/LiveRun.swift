@@ -342,7 +342,7 @@ public struct LiveRun {
         var out: [JobReport] = []
         for (j, job) in jobs.enumerated() {
             guard let r = results[j] else { continue }
-            var opts = job.reportOptions
+            var opts = job.reportOptions.filter { !job.bareReportOptions.contains($0.key) }
             // The engine that ran, where fio's report lists the job's ioengine (a [global]
             // ioengine stays in "global options").
             if job.globalReportOptions["ioengine"] == nil { opts["ioengine"] = plans[j].engine.rawValue }

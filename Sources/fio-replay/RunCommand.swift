@@ -164,7 +164,10 @@ struct RunCommand: ParsableCommand {
 
         // fio's header, before the run when the report goes to stdout.
         var extras = ReportExtras()
-        extras.globalOptions = jobs.reduce(into: [:]) { $0.merge($1.globalReportOptions) { a, _ in a } }
+        for job in jobs {
+            let listed = job.globalReportOptions.filter { !job.bareReportOptions.contains($0.key) }
+            extras.globalOptions.merge(listed) { first, _ in first }
+        }
         if try common.outputModes().normal {
             let header = RunOutput.header(live)
             if common.output == nil { FileHandle.standardOutput.write(Data(header.utf8)) } else { extras.header = header }

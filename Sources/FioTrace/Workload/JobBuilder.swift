@@ -123,14 +123,13 @@ func buildJobs(name: String, options: [JobOption], fileName: String, sectionLine
         let key = normalizedOptionName(o.name)
         b.job.optionNames.append(key)
         let reportKey = o.name.trimmed.lowercased().replacingDashes
-        // fio lists only options given a value (a bare `group_reporting` is left out).
-        if let v = o.value {
-            if i < globalCount || i >= options.count - extraCount {
-                b.job.globalReportOptions[reportKey] = v
-            } else {
-                b.job.reportOptions[reportKey] = v
-            }
+        if i < globalCount || i >= options.count - extraCount {
+            b.job.globalReportOptions[reportKey] = o.value ?? "1"
+        } else {
+            b.job.reportOptions[reportKey] = o.value ?? "1"
         }
+        // fio's JSON lists only options given a value (a bare `group_reporting` is left out).
+        if o.value == nil { b.job.bareReportOptions.insert(reportKey) } else { b.job.bareReportOptions.remove(reportKey) }
         if let def = JobOptionTable.byName[key] {
             try def.apply(&b, c)
         } else if JobOptionTable.noEffect.contains(key) {
