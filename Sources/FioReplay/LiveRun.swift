@@ -342,8 +342,10 @@ public struct LiveRun {
         var out: [JobReport] = []
         for (j, job) in jobs.enumerated() {
             guard let r = results[j] else { continue }
-            var opts = job.reportOptions
-            opts["ioengine"] = plans[j].engine.rawValue
+            var opts = job.reportOptions.filter { !job.bareReportOptions.contains($0.key) }
+            // The engine that ran, where fio's report lists the job's ioengine (a [global]
+            // ioengine stays in "global options").
+            if job.globalReportOptions["ioengine"] == nil { opts["ioengine"] = plans[j].engine.rawValue }
             out.append(JobReport(jobIndex: j, name: job.name, group: plans[j].group, jobs: 1, result: r, options: opts))
         }
         return out

@@ -20,7 +20,23 @@ struct FioGenCommand: ParsableCommand {
         Output: .fiot by default; fio iolog v3 for .iolog/.log, v2 for .v2/.iolog2, or --format.
 
         Timing: rate-limited directions (rate, rate_iops, rate_process) follow their schedule. Unthrottled jobs use the service-time model: a closed loop at the job's iodepth in which every data I/O takes --service-time (default 100us) plus length / --service-bw when given; a sync waits for the I/O in flight; thinktime waits, then thinks. --no-timing stamps every record at 0. The metadata records the job, seed, timing model and version.
-        """)
+        """,
+        version: "fio-gen-\(fioTraceVersion)")
+
+    /// Errors are one line, `fio-gen: error: ...`, never ArgumentParser's usage block;
+    /// --help and --version print as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            var message = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            if message.hasPrefix("Error: ") { message.removeFirst(7) }
+            printError("fio-gen: error: \(message) (fio-gen --help lists the options)\n")
+            Glibc.exit(exitCode(for: error).rawValue)
+        }
+    }
 
     @Option(name: .shortAndLong, help: "Output trace ('-' for stdout).")
     var output: String?
@@ -63,7 +79,7 @@ struct FioGenCommand: ParsableCommand {
             try generate()
         } catch let e as TraceError {
             // A bad job or an I/O failure: one line naming the file and line, no usage text.
-            printError("fio-gen: \(e.description)\(e.remedy == .serviceTime ? " (--service-time)" : "")\n")
+            printError("fio-gen: error: \(e.description)\(e.remedy == .serviceTime ? " (--service-time)" : "")\n")
             throw ExitCode.failure
         }
     }

@@ -214,8 +214,20 @@ struct RunReportOptions: ParsableArguments {
     @Flag(name: .customLong("allow-destructive"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.")
     var allowDestructive = false
 
-    @Option(name: .customLong("output-format"), help: "normal, json or json+ (json with clat_ns.bins).")
+    @Option(name: .customLong("output-format"), help: "normal, terse, json or json+ (json with clat_ns.bins), or a comma list (normal,json), as fio's.")
     var outputFormat: String = "normal"
+
+    @Flag(help: "fio's terse output (version 3, one ';'-separated line per job), alone unless --output-format names others too.")
+    var minimal = false
+
+    @Option(help: "The progress line: auto (on a terminal), always or never.")
+    var eta: String = "auto"
+
+    @Option(name: .customLong("eta-newline"), help: "End the progress line with a newline every TIME (e.g. 5s), as fio's --eta-newline.")
+    var etaNewline: String?
+
+    @Option(name: .customLong("status-interval"), help: "fio's periodic full report: not supported (see the message); use --write-timeseries.")
+    var statusInterval: String?
 
     @Option(help: "Write the report to this file instead of stdout.")
     var output: String?
@@ -245,9 +257,7 @@ struct RunReportOptions: ParsableArguments {
     var timeseriesInterval: String = "1s"
 
     func check() throws {
-        guard ["normal", "json", "json+"].contains(outputFormat) else {
-            throw ValidationError("unknown output format \"\(outputFormat)\" (known: normal, json, json+)")
-        }
+        try checkOutputModes()
         _ = try rtPriority()
         // Microseconds, at most 10 s (they become ns in a UInt64).
         guard (0...10_000_000).contains(spinUs) else { throw ValidationError("--spin-us must be 0...10000000") }
@@ -362,13 +372,8 @@ extension RunReportOptions {
 
     /// Prints the jobs' report (fio's normal or JSON shape), then each job's error; returns
     /// the exit status: 130 when interrupted, 1 after an error, else 0.
-    func report(_ jobs: [JobReport], label: String) throws -> Int32 {
-        let text: String
-        switch outputFormat {
-        case "json", "json+": text = FioJSONReport(plus: outputFormat == "json+").render(jobs)
-        default: text = TextReport().render(jobs, label: label)
-        }
-        try writeReport(text)
+    func report(_ jobs: [JobReport], label: String, extras: ReportExtras = ReportExtras()) throws -> Int32 {
+        try writeReport(try renderReport(jobs, label: label, extras: extras))
         var failed = false
         for j in jobs {
             if let e = j.result.error {

@@ -45,6 +45,12 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         guard (1...(1 << 22)).contains(blockRecords) else { throw ValidationError("--block-records must be 1...4194304") }
         guard (-131_072...22).contains(level) else { throw ValidationError("--level must be -131072...22 (zstd's levels)") }
+        // An output name whose extension names no format would silently become .fiot.
+        let base = output.split(separator: "/").last.map(String.init) ?? output
+        if toFormat == nil, output != "-", let dot = base.lastIndex(of: "."), dot != base.startIndex,
+           TraceFormat.guess(fromName: output) == nil {
+            throw ValidationError("\(output): the extension \(base[dot...]) names no trace format; give --to (\(TraceFormat.writableNames)) or a name ending in .fiot, .iolog or .csv")
+        }
         try refuseOverlappingFiles(outputs: [NamedFile(role: "the output", path: output)],
                                    inputs: [NamedFile(role: "the input", path: input)])
         try reportingErrors(formatOption: "--from") {

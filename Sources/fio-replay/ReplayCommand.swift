@@ -188,8 +188,9 @@ struct ReplayCommand: ParsableCommand {
                                    inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files) : []))
         for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
 
-        let showProgress = !common.noProgress && isatty(2) == 1
+        let showProgress = common.progressWanted()
         if showProgress {
+            let etaLine = try common.etaLine()
             let runtimeLimit = o.runtimeNs, etaEnd = traceEndNs
             o.progress = { p in
                 var line = String(format: "\rreplay: %.0fs, %llu done, %.0f IOPS", Double(p.elapsedNs) / 1e9, p.completed, p.iopsLastSecond)
@@ -203,7 +204,7 @@ struct ReplayCommand: ParsableCommand {
                     line += String(format: ", ETA %.1fs", eta / 1e9)
                 }
                 line += "   "
-                line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
+                etaLine.write(line)
             }
         }
 
@@ -233,6 +234,7 @@ struct ReplayCommand: ParsableCommand {
             o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: false)
         }
         let scheduler = Scheduler(options: o)
+        let disks = DiskUtilTracker(paths: targetFiles(first.files).map(\.path))
         let result = try reportingErrors {
             try scheduler.run(engine: engineKind, note: { warn("fio-replay: \($0)") }) {
                 if let s = pristine { pristine = nil; return s }
@@ -254,7 +256,8 @@ struct ReplayCommand: ParsableCommand {
             try finishVerify($0, statePath: verifyFlags.state, pass: verifyFlags.doVerify, engine: engineKind,
                              iodepth: verifyFlags.passDepth, direct: direct, interrupted: result.interrupted)
         }
-        var status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result), verify: verified)], label: "Replay")
+        var status = try common.report([JobReport(name: "replay", result: result, options: jobOptions(result), verify: verified)], label: "Replay",
+                                       extras: ReportExtras(disks: disks.finish()))
         status = verifyStatus(verified, status)
         try common.finishTimeSeries(o.timeSeries)
         var meta = recordingMetadata()
@@ -320,6 +323,7 @@ extension ReplayCommand {
         }
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: true)
         let timeSeries = try common.openTimeSeries()
+        let disks = DiskUtilTracker(paths: targetFiles(files).map(\.path))
         let progress = showProgress ? ProgressAggregator(streams: list.count, sink: base.progress) : nil
         // A timed replay decodes the trace once, on one reader thread that hands each stream
         // its records; untimed streams run at their own speeds, so each reads its own pass.
@@ -365,7 +369,7 @@ extension ReplayCommand {
                              iodepth: verifyFlags.passDepth, direct: direct, interrupted: results.contains(where: \.interrupted))
         }
         if !reports.isEmpty { reports[0].verify = verified }
-        var status = try common.report(reports, label: "Replay")
+        var status = try common.report(reports, label: "Replay", extras: ReportExtras(disks: disks.finish()))
         status = verifyStatus(verified, status)
         try common.finishTimeSeries(timeSeries)
         var meta = recordingMetadata()

@@ -45,6 +45,18 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var common: RunReportOptions
 
+    @Option(name: .customLong("section"), help: "Run only this job file section (repeatable, or a comma list), as fio's --section.")
+    var sections: [String] = []
+
+    @Flag(name: .customLong("parse-only"), help: "Parse and check the jobs, then exit without running them.")
+    var parseOnly = false
+
+    @Flag(help: "Print the job file as fio's command-line options and exit.")
+    var showcmd = false
+
+    @Flag(help: "Print the version and exit.")
+    var version = false
+
     @Option(name: .customLong("verify-state"), help: "With fio's verify= options: where the verify state goes (default: JOB-verify.state, kept only when the run or its check fails, as fio keeps its state only for an aborted job) and where verify_only/verify_state_load read it from.")
     var verifyState: String?
 
@@ -62,7 +74,14 @@ struct RunCommand: ParsableCommand {
             engineKind = k
         }
 
-        let (jobs, jobText): ([JobSpec], String) = try reportingErrors {
+        if version { print("fio-replay-\(fioTraceVersion)"); return }
+        if showcmd {
+            let (jobFiles, options) = try reportingErrors { try parseFioArguments(rest) }
+            let text = try reportingErrors { try jobFiles.first.map { try readJobFileText(path: $0) } ?? jobFileText(options: options) }
+            print(RunOutput.showCommand(jobText: text), terminator: "")
+            return
+        }
+        let (parsedJobs, jobText): ([JobSpec], String) = try reportingErrors {
             let (jobFiles, options) = try parseFioArguments(rest)
             guard jobFiles.count <= 1 else { throw ValidationError("give one job file (got \(jobFiles.joined(separator: ", ")))") }
             if let path = jobFiles.first {
@@ -71,6 +90,7 @@ struct RunCommand: ParsableCommand {
             guard !options.isEmpty else { throw ValidationError("give a job file or fio options (e.g. --name=j --rw=randread --bs=4k --size=64m)") }
             return (try parseJobOptions(options), jobFileText(options: options))
         }
+        let jobs = try RunOutput.selectSections(parsedJobs, sections, file: (try? parseFioArguments(rest).0.first) ?? "the command line")
 
         // The recording: --write-iolog, else the jobs' own write_iolog= (one file per run).
         var logPath = common.writeIolog
@@ -93,8 +113,9 @@ struct RunCommand: ParsableCommand {
         o.realtimePriority = try common.rtPriority()
         o.autoRealtime = common.rtPriorityText == "auto"
         o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
-        let showProgress = !common.noProgress && isatty(2) == 1
+        let showProgress = common.progressWanted()
         let runStart = StartTime()
+        let etaLine = try common.etaLine()
         if showProgress {
             // ETA where the jobs say when they end: one wave, each with a runtime.
             let single = !jobs.dropFirst().contains { $0.stonewall }
@@ -106,7 +127,7 @@ struct RunCommand: ParsableCommand {
                 if p.worstLatenessNs > 0 { line += String(format: ", worst lateness %.1fus", Double(p.worstLatenessNs) / 1000) }
                 if let end = etaEndNs { line += String(format: ", ETA %.1fs", Double(end &- min(end, elapsed)) / 1e9) }
                 line += "   "
-                line.withUTF8 { b in _ = Glibc.write(2, b.baseAddress, b.count) }
+                etaLine.write(line)
             }
         }
 
@@ -117,6 +138,7 @@ struct RunCommand: ParsableCommand {
             return
         }
         var live = try reportingErrors { try LiveRun(jobs: jobs, options: o) }
+        if parseOnly { return }
         // Before anything is written: no output may be a job's file, the job file or another
         // output (the files the jobs write are compared by device and inode).
         var inputs: [NamedFile] = []
@@ -140,8 +162,23 @@ struct RunCommand: ParsableCommand {
             live.options.verifier = try makeVerifier(vo, statePath: statePath, concurrent: jobs.count > 1)
         }
 
+        // fio's header, before the run when the report goes to stdout.
+        var extras = ReportExtras()
+        for job in jobs {
+            let listed = job.globalReportOptions.filter { !job.bareReportOptions.contains($0.key) }
+            extras.globalOptions.merge(listed) { first, _ in first }
+        }
+        if try common.outputModes().normal {
+            let header = RunOutput.header(live)
+            if common.output == nil { FileHandle.standardOutput.write(Data(header.utf8)) } else { extras.header = header }
+        }
+        // Jobs on the null engine touch no device (fio reports no disk for them).
+        let disks = DiskUtilTracker(paths: live.files.indices.filter { f in
+            live.plans.indices.contains { live.plans[$0].engine != .null && live.fileMaps[$0].contains(UInt32(f)) }
+        }.map { live.targetPath(live.files[$0]) })
         runStart.value = monotonicNs()
         let results = live.run(note: { warn("fio-replay: \($0)") })
+        extras.disks = disks.finish()
         if showProgress { warn("") }
         for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }
 
@@ -155,7 +192,7 @@ struct RunCommand: ParsableCommand {
                                         interrupted: results.contains(where: \.result.interrupted))
             if !reports.isEmpty { reports[0].verify = verified }
         }
-        var status = try common.report(reports, label: "Run")
+        var status = try common.report(reports, label: "Run", extras: extras)
         status = verifyStatus(verified, status)
         if let p = statePath, verifyState == nil, status == 0 {
             // Like fio, keep the default-named state only when something went wrong.

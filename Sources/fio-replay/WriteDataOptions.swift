@@ -15,8 +15,8 @@ struct WriteDataOptions: ParsableArguments {
     @Option(name: .customLong("buffer-compress-percentage"), help: "Make written data about this compressible, 0-100 (fio's buffer_compress_percentage).")
     var compressPercentage: Int?
 
-    @Option(name: .customLong("buffer-compress-chunk"), help: "Bytes per compressible chunk (fio's buffer_compress_chunk, default 512).")
-    var compressChunk: Int?
+    @Option(name: .customLong("buffer-compress-chunk"), parsing: .unconditional, help: "Bytes per compressible chunk (fio's buffer_compress_chunk and suffixes, e.g. 4k; default 512).", transform: parseSize)
+    var compressChunk: UInt64?
 
     @Option(name: .customLong("dedupe-percentage"), help: "Share of writes, 0-100, whose data repeats an earlier write's (fio's dedupe_percentage).")
     var dedupePercentage: Int?
@@ -31,8 +31,8 @@ struct WriteDataOptions: ParsableArguments {
             p.compressPercentage = c
         }
         if let c = compressChunk {
-            guard c > 0 else { throw ValidationError("--buffer-compress-chunk must be > 0, got \(c)") }
-            p.compressChunk = c
+            guard c > 0, c <= 1 << 30 else { throw ValidationError("--buffer-compress-chunk must be 1 byte...1g, got \(c)") }
+            p.compressChunk = Int(c)
         }
         if let d = dedupePercentage {
             guard (0...100).contains(d) else { throw ValidationError("--dedupe-percentage must be 0...100, got \(d)") }

@@ -32,15 +32,17 @@ public struct FioJSONReport {
     }
 
     /// Several jobs (a live run's streams), one `jobs[]` entry each, as fio prints them.
-    public func render(_ jobs: [JobReport], globalOptions: [String: String] = [:]) -> String {
-        json(jobs, globalOptions: globalOptions).render() + "\n"
+    public func render(_ jobs: [JobReport], globalOptions: [String: String] = [:], disks: [DiskUtilStat] = []) -> String {
+        json(jobs, globalOptions: globalOptions, disks: disks).render() + "\n"
     }
 
-    public func json(_ jobs: [JobReport], globalOptions: [String: String] = [:]) -> JSONValue {
+    /// `globalOptions`: the [global] section's options (and options before the first job on
+    /// the command line), printed once as fio does; `disks`: fio's `disk_util` array.
+    public func json(_ jobs: [JobReport], globalOptions: [String: String] = [:], disks: [DiskUtilStat] = []) -> JSONValue {
         var tv = timeval()
         gettimeofday(&tv, nil)
         var top: [(String, JSONValue)] = [
-            ("fio version", .string("fio-replay-0.1 (fio-3.33 json)")),
+            ("fio version", .string("fio-replay-\(fioTraceVersion) (fio-3.33 json)")),
             ("timestamp", .int(Int64(tv.tv_sec))),
             ("timestamp_ms", .int(Int64(tv.tv_sec) * 1000 + Int64(tv.tv_usec) / 1000)),
             ("time", .string(ctimeString(tv.tv_sec))),
@@ -49,6 +51,7 @@ public struct FioJSONReport {
             top.append(("global options", .object(globalOptions.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })))
         }
         top.append(("jobs", .array(jobs.map { jobObject($0) })))
+        if !disks.isEmpty { top.append(("disk_util", .array(disks.map(\.json)))) }
         return .object(top)
     }
 

@@ -6,30 +6,65 @@ public struct TextReport {
     public var jobName: String
     public init(jobName: String = "replay") { self.jobName = jobName }
 
-    /// fio's unit choice: nsec, switching to usec when the minimum reaches 10 us and to
-    /// msec when it reaches 10 ms.
-    static func unitFor(_ l: LatencyStat) -> (String, Double) {
-        let m = l.minValue
-        if m >= 10_000_000 { return ("msec", 1_000_000) }
-        if m >= 10_000 { return ("usec", 1_000) }
+    /// fio's unit for a min/max/avg/stdev line (its nsec_to_usec / nsec_to_msec): usec when
+    /// min > 2000 ns, max > 99999 ns and stdev > 1000 ns; msec at a thousand times that.
+    static func unitFor(_ l: LatencyStat) -> (String, UInt64) {
+        let (mn, mx, dev) = (l.minValue, l.max, l.stddev)
+        if mn > 2_000_000 && mx > 99_999_999 && dev > 1_000_000 { return ("msec", 1_000_000) }
+        if mn > 2000 && mx > 99_999 && dev > 1000 { return ("usec", 1000) }
         return ("nsec", 1)
     }
 
-    static func bw(_ bytesPerSec: Double) -> String {
-        let mib = bytesPerSec / 1_048_576
-        let mb = bytesPerSec / 1_000_000
-        if mib >= 1 { return String(format: "%.1fMiB/s (%.1fMB/s)", mib, mb) }
-        return String(format: "%.1fKiB/s (%.1fkB/s)", bytesPerSec / 1024, bytesPerSec / 1000)
+    /// fio's pair "10.3MiB/s (10.8MB/s)" for bytes per second.
+    static func bw(_ bytesPerSec: UInt64) -> String {
+        "\(FioNumber.format(bytesPerSec, pow2: true, unit: .bytePerSec)) (\(FioNumber.format(bytesPerSec, pow2: false, unit: .bytePerSec)))"
     }
 
-    static func size(_ b: UInt64) -> String {
-        if b >= 10 * 1_048_576 { return "\(b / 1_048_576)MiB" }
-        return "\(b / 1024)KiB"
+    static func size(_ b: UInt64, pow2: Bool = true) -> String { FioNumber.format(b, pow2: pow2, unit: .byte) }
+
+    static func iops(_ v: UInt64) -> String { FioNumber.format(v, pow2: false, unit: .none) }
+
+    /// fio's share of a distribution: percent of `total`, with a nonzero count never shown
+    /// below `floor` (0.1 for depths, 0.01 for latency buckets).
+    static func share(_ n: UInt64, _ total: UInt64, floor: Double) -> Double {
+        guard total > 0 else { return 0 }
+        let v = Double(n) * 100 / Double(total)
+        return n > 0 && v < floor ? floor : v
     }
 
-    static func iops(_ v: Double) -> String {
-        if v >= 10_000 { return String(format: "%.1fk", v / 1000) }
-        return String(Int(v.rounded()))
+    /// fio's lines printed before the run (normal output): one per job
+    /// (`name: (g=0): rw=..., bs=(R) ..., ioengine=..., iodepth=...`, "..." for a job's
+    /// further numjobs clones), the version and "Starting N processes".
+    public static func header(_ jobs: [HeaderJob], threads: Bool) -> String {
+        var out = ""
+        var previous: (String, Int)?
+        var clones = 0
+        for j in jobs {
+            if let p = previous, p == (j.name, j.index) {
+                clones += 1
+                if clones == 1 { out += "...\n" }
+                continue
+            }
+            previous = (j.name, j.index)
+            clones = 0
+            func r(_ d: (UInt64, UInt64)) -> String { "\(size(d.0))-\(size(d.1))" }
+            out += "\(j.name): (g=\(j.group)): rw=\(j.rw), bs=(R) \(r(j.bsRead)), (W) \(r(j.bsWrite)), (T) \(r(j.bsTrim)), ioengine=\(j.engine), iodepth=\(j.iodepth)\n"
+        }
+        out += "fio-replay-\(fioTraceVersion)\n"
+        let n = jobs.count
+        out += threads ? "Starting \(n) thread\(n > 1 ? "s" : "")\n" : "Starting \(n) process\(n > 1 ? "es" : "")\n"
+        return out
+    }
+
+    /// One job as the header line shows it (block sizes in bytes, min and max per direction).
+    public struct HeaderJob {
+        public var name: String, index: Int, group: Int, rw: String, engine: String, iodepth: Int
+        public var bsRead: (UInt64, UInt64), bsWrite: (UInt64, UInt64), bsTrim: (UInt64, UInt64)
+        public init(name: String, index: Int, group: Int, rw: String, engine: String, iodepth: Int,
+                    bsRead: (UInt64, UInt64), bsWrite: (UInt64, UInt64), bsTrim: (UInt64, UInt64)) {
+            self.name = name; self.index = index; self.group = group; self.rw = rw; self.engine = engine
+            self.iodepth = iodepth; self.bsRead = bsRead; self.bsWrite = bsWrite; self.bsTrim = bsTrim
+        }
     }
 
     public func render(_ r: ReplayResult) -> String {
@@ -39,10 +74,11 @@ public struct TextReport {
     /// fio's layout for several jobs: each job's section, then one "Run status" block per
     /// group, then each job's fidelity lines (headed `label`, with the job's name when
     /// there are several).
-    public func render(_ jobs: [JobReport], label: String = "Replay") -> String {
+    public func render(_ jobs: [JobReport], label: String = "Replay", disks: [DiskUtilStat] = []) -> String {
         var out = ""
         for j in jobs { out += jobSection(j) }
         for g in Set(jobs.map(\.group)).sorted() { out += groupSection(g, jobs.filter { $0.group == g }) }
+        if !disks.isEmpty { out += "\nDisk stats (read/write):\n" + disks.map(\.text).joined() }
         for j in jobs { out += fidelity(j.result, label: jobs.count > 1 ? "\(label) \(j.name)" : label) }
         return out
     }
@@ -56,25 +92,28 @@ public struct TextReport {
         out += "\(job.name): (groupid=\(job.group), jobs=\(job.jobs)): err=\(String(format: "%2d", err)): pid=\(getpid()): \(ctimeString(time(nil)))\n"
         for op in [StatOp.read, .write, .trim] where s[op].ios > 0 {
             let o = s[op]
-            let secs = Double(rtMs) / 1000
-            out += "  \(op.fioKey): IOPS=\(Self.iops(Double(o.ios) / secs)), BW=\(Self.bw(Double(o.bytes) / secs))(\(Self.size(o.bytes))/\(rtMs)msec)\n"
+            let bw = Self.perSecond(o.bytes, ms: rtMs)
+            let iops = Self.perSecond(o.ios, ms: rtMs)
+            out += "  \(op.fioKey): IOPS=\(Self.iops(iops)), BW=\(Self.bw(bw))(\(Self.size(o.bytes))/\(rtMs)msec)\(op == .write ? "; 0 zone resets" : "")\n"
             if o.slat.count > 0 { out += line("slat", o.slat) }
-            out += line("clat", o.clat)
-            out += line(" lat", o.lat)
+            if o.clat.count > 0 { out += line("clat", o.clat) }
+            if o.lat.count > 0 { out += line(" lat", o.lat) }
             out += percentiles("clat", o.clat)
             if o.bwSamples.count > 0 {
-                let pct = 100.0
-                out += String(format: "   bw (  KiB/s): min=%6.0f, max=%6.0f, per=%.2f%%, avg=%.2f, stdev=%.2f, samples=%d\n",
-                              o.bwSamples.minValue, o.bwSamples.max, pct, o.bwSamples.mean, o.bwSamples.stddev, Int(o.bwSamples.count))
-                out += String(format: "   iops        : min=%6.0f, max=%6.0f, avg=%.2f, stdev=%.2f, samples=%d\n",
-                              o.iopsSamples.minValue, o.iopsSamples.max, o.iopsSamples.mean, o.iopsSamples.stddev, Int(o.iopsSamples.count))
+                var (mn, mx, mean, dev) = (o.bwSamples.minValue, o.bwSamples.max, o.bwSamples.mean, o.bwSamples.stddev)
+                var unit = "KiB"
+                if mean > 1024 * 1024 { mn /= 1024; mx /= 1024; mean /= 1024; dev /= 1024; unit = "MiB" }
+                out += String(format: "   bw (%@/s): min=%5llu, max=%5llu, per=%3.2f%%, avg=%5.02f, stdev=%5.02f, samples=%llu\n",
+                              String(repeating: " ", count: 5 - unit.count) + unit, UInt64(mn), UInt64(mx), 100.0, mean, dev, o.bwSamples.count)
+                out += String(format: "   iops        : min=%5llu, max=%5llu, avg=%5.02f, stdev=%5.02f, samples=%llu\n",
+                              UInt64(o.iopsSamples.minValue), UInt64(o.iopsSamples.max), o.iopsSamples.mean, o.iopsSamples.stddev, o.iopsSamples.count)
             }
         }
         let dataIOs = s.read.ios + s.write.ios + s.trim.ios
         if dataIOs > 0 {
             let keys = ["2", "4", "10", "20", "50", "100", "250", "500", "750", "1000"]
             for (unit, counts, ks) in [("nsec", s.latencyNs, keys), ("usec", s.latencyUs, keys), ("msec", s.latencyMs, keys + ["2000", ">=2000"])] {
-                let parts = zip(ks, counts).filter { $0.1 > 0 }.map { String(format: "%@=%.2f%%", $0.0, Double($0.1) * 100 / Double(dataIOs)) }
+                let parts = zip(ks, counts).filter { $0.1 > 0 }.map { String(format: "%@=%3.2f%%", $0.0, Self.share($0.1, dataIOs, floor: 0.01)) }
                 var i = 0
                 while i < parts.count {
                     out += "  lat (\(unit))   : " + parts[i..<min(i + 5, parts.count)].joined(separator: ", ") + "\n"
@@ -88,11 +127,15 @@ public struct TextReport {
             out += percentiles("sync", s.sync.lat)
         }
         let rt = Double(max(1, s.cpuBaseNs))
-        out += String(format: "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%llu, majf=%llu, minf=%llu\n",
+        out += String(format: "  cpu          : usr=%3.2f%%, sys=%3.2f%%, ctx=%llu, majf=%llu, minf=%llu\n",
                       Double(s.cpuUserNs) * 100 / rt, Double(s.cpuSystemNs) * 100 / rt, s.contextSwitches, s.majorFaults, s.minorFaults)
-        let total = Double(max(1, s.depthLevels.reduce(0, +)))
-        let dk = ["1", "2", "4", "8", "16", "32", ">=64"]
-        out += "  IO depths    : " + zip(dk, s.depthLevels).map { String(format: "%@=%.1f%%", $0.0, Double($0.1) * 100 / total) }.joined(separator: ", ") + "\n"
+        func dist(_ label: String, _ counts: [UInt64], _ keys: [String]) -> String {
+            let total = counts.reduce(0, +)
+            return label + zip(keys, counts).map { String(format: "%@=%3.1f%%", $0.0, Self.share($0.1, total, floor: 0.1)) }.joined(separator: ", ") + "\n"
+        }
+        out += dist("  IO depths    : ", s.depthLevels, ["1", "2", "4", "8", "16", "32", ">=64"])
+        out += dist("     submit    : ", s.submitLevels, ["0", "4", "8", "16", "32", "64", ">=64"])
+        out += dist("     complete  : ", s.completeLevels, ["0", "4", "8", "16", "32", "64", ">=64"])
         out += "     issued rwts: total=\(s.read.ios),\(s.write.ios),\(s.trim.ios),\(s.sync.ios) short=\(s.read.shortIOs),\(s.write.shortIOs),\(s.trim.shortIOs),0 dropped=\(s.read.droppedIOs),\(s.write.droppedIOs),\(s.trim.droppedIOs),\(s.sync.droppedIOs)\n"
         out += "     latency   : target=0, window=0, percentile=100.00%, depth=\(r.iodepth)\n"
         if let v = job.verify { out += v.text }
@@ -100,23 +143,24 @@ public struct TextReport {
     }
 
     /// fio's "Run status group N (all jobs)" block: per op, the group's bandwidth (all bytes
-    /// over the longest runtime), the range of the jobs' own bandwidths, bytes and runtimes.
+    /// over the longest runtime), the range of the jobs' own bandwidths, bytes and runtimes,
+    /// each in both binary and decimal units as fio's num2str writes them.
     func groupSection(_ g: Int, _ jobs: [JobReport]) -> String {
         var out = "\nRun status group \(g) (all jobs):\n"
-        func split(_ b: String) -> (String, String) {
-            (String(b[..<b.firstIndex(of: " ")!]), String(b[b.index(after: b.firstIndex(of: "(")!)..<b.firstIndex(of: ")")!]))
-        }
         for op in [StatOp.read, .write, .trim] {
             let with = jobs.filter { $0.result.stats[op].ios > 0 }
             guard !with.isEmpty else { continue }
             let runs = with.map { max(1, $0.result.stats.runtimeNs / 1_000_000) }
-            let bws = with.map { Double($0.result.stats[op].bytes) / (Double(max(1, $0.result.stats.runtimeNs / 1_000_000)) / 1000) }
-            let bytes = with.reduce(0) { $0 + $1.result.stats[op].bytes }
-            let agg = Double(bytes) / (Double(runs.max()!) / 1000)
+            let bws = with.map { Self.perSecond($0.result.stats[op].bytes, ms: max(1, $0.result.stats.runtimeNs / 1_000_000)) }
+            let bytes = with.reduce(UInt64(0)) { $0 &+ $1.result.stats[op].bytes }
+            let agg = Self.perSecond(bytes, ms: runs.max()!)
+            func two(_ v: UInt64) -> (String, String) {
+                (FioNumber.format(v, pow2: true, unit: .bytePerSec), FioNumber.format(v, pow2: false, unit: .bytePerSec))
+            }
             let name = op.fioKey.uppercased()
-            let (lo, hi) = (split(Self.bw(bws.min()!)), split(Self.bw(bws.max()!)))
+            let (lo, hi) = (two(bws.min()!), two(bws.max()!))
             out += String(repeating: " ", count: max(0, 7 - name.count)) + name
-            out += ": bw=\(Self.bw(agg)), \(lo.0)-\(hi.0) (\(lo.1)-\(hi.1)), io=\(Self.size(bytes)) (\(bytes / 1000)kB), run=\(runs.min()!)-\(runs.max()!)msec\n"
+            out += ": bw=\(Self.bw(agg)), \(lo.0)-\(hi.0) (\(lo.1)-\(hi.1)), io=\(Self.size(bytes)) (\(Self.size(bytes, pow2: false))), run=\(runs.min()!)-\(runs.max()!)msec\n"
         }
         return out
     }
@@ -160,24 +204,46 @@ public struct TextReport {
         return out
     }
 
-    func line(_ name: String, _ l: LatencyStat) -> String {
-        let (u, div) = Self.unitFor(l)
-        if div == 1 {
-            return String(format: "    %@ (%@): min=%llu, max=%llu, avg=%.2f, stdev=%.2f\n", name, u, l.minValue, l.max, l.mean, l.stddev)
-        }
-        return String(format: "    %@ (%@): min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f\n", name, u,
-                      Double(l.minValue) / div, Double(l.max) / div, l.mean / div, l.stddev / div)
+    /// fio's `1000 * n / runtime_ms` (integer), saturating instead of overflowing.
+    static func perSecond(_ n: UInt64, ms: UInt64) -> UInt64 {
+        let (p, o) = n.multipliedReportingOverflow(by: 1000)
+        if !o { return p / max(1, ms) }
+        return UInt64(min(Double(n) * 1000 / Double(max(1, ms)), Double(UInt64.max / 2)))
     }
 
+    /// fio's display_lat: `clat (usec): min=..., max=..., avg=..., stdev=...`, min and max
+    /// cut to six digits by num2str.
+    func line(_ name: String, _ l: LatencyStat) -> String {
+        let (u, div) = Self.unitFor(l)
+        let mn = FioNumber.format(l.minValue / div, maxlen: 6, pow2: false, unit: .none)
+        let mx = FioNumber.format(l.max / div, maxlen: 6, pow2: false, unit: .none)
+        return String(format: "    %@ (%@): min=%@, max=%@, avg=%5.02f, stdev=%5.02f\n", name, u, mn, mx,
+                      l.mean / Double(div), l.stddev / Double(div))
+    }
+
+    /// fio's show_clat_percentiles: the unit follows the smallest and largest percentile
+    /// shown (usec when the smallest is above 2000 ns and the largest above 99999 ns; msec
+    /// at a thousand times that), values rounded up into it, the column as wide as the
+    /// largest value.
     func percentiles(_ name: String, _ l: LatencyStat) -> String {
         guard l.count > 0, l.histogram != nil else { return "" }
-        let (u, div) = Self.unitFor(l)
-        var out = "    \(name) percentiles (\(u)):\n"
-        let items = fioPercentiles.map { p in String(format: "%5.2fth=[%5.0f]", p, Double(l.percentile(p) ?? 0) / div) }
-        var i = 0
-        while i < items.count {
-            out += "     | " + items[i..<min(i + 4, items.count)].joined(separator: ", ") + (i + 4 < items.count ? ",\n" : "\n")
-            i += 4
+        let values = fioPercentiles.map { l.percentile($0) ?? 0 }
+        let minv = values.min() ?? 0, maxv = values.max() ?? 0
+        let (u, scale): (String, Int) = minv > 2_000_000 && maxv > 99_999_999 ? ("msec", 2)
+            : minv > 2000 && maxv > 99_999 ? ("usec", 1) : ("nsec", 0)
+        var divisor: UInt64 = 1
+        for _ in 0..<scale { divisor *= 1000 }
+        let width = max(5, Int(log10(Double(max(1, maxv / divisor)))) + 1)
+        let perLine = (80 - 7) / (2 + 10 + width)
+        var out = "    \(name) percentiles (\(u)):\n     |"
+        for (j, p) in fioPercentiles.enumerated() {
+            if j != 0 && j % perLine == 0 { out += "     |" }
+            var v = values[j]
+            for _ in 0..<scale { v = (v + 999) / 1000 }
+            let last = j == fioPercentiles.count - 1
+            out += String(format: " %5.2fth=[%*llu]%@", p, Int32(width), v, last ? "\n" : ",")
+            if last { break }
+            if j % perLine == perLine - 1 { out += "\n" }
         }
         return out
     }

@@ -102,7 +102,11 @@ struct JobBuilder {
 /// Builds a job (and its `numjobs` clones) from its options: each is looked up in
 /// `JobOptionTable` (an option that changes nothing fio-gen generates is accepted; one it
 /// does not model is an error naming it and its line), then the whole is checked.
-func buildJobs(name: String, options: [JobOption], fileName: String, sectionLine: Int) throws -> [JobSpec] {
+/// `globalCount` leading options came from [global] (or before the first `--name`), and
+/// `extraCount` trailing ones from the command line given with a job file: both are
+/// reported as global options.
+func buildJobs(name: String, options: [JobOption], fileName: String, sectionLine: Int,
+               globalCount: Int = 0, extraCount: Int = 0) throws -> [JobSpec] {
     var kbBase: UInt64 = 1024
     // kb_base changes how every size parses: take it first.
     for o in options where normalizedOptionName(o.name) == "kb_base" {
@@ -111,23 +115,36 @@ func buildJobs(name: String, options: [JobOption], fileName: String, sectionLine
         kbBase = v
     }
     var b = JobBuilder(name: name, kbBase: kbBase)
+    var refused: [String] = []
     b.job.origin = sectionLine > 0 ? "\(fileName):\(sectionLine)" : fileName
     b.job.options = options
-    for o in options {
+    for (i, o) in options.enumerated() {
         let c = OptionContext(fileName: fileName, option: o, kbBase: kbBase)
         let key = normalizedOptionName(o.name)
         b.job.optionNames.append(key)
         let reportKey = o.name.trimmed.lowercased().replacingDashes
-        if reportKey != "name" { b.job.reportOptions[reportKey] = o.value ?? "1" }
+        if i < globalCount || i >= options.count - extraCount {
+            b.job.globalReportOptions[reportKey] = o.value ?? "1"
+        } else {
+            b.job.reportOptions[reportKey] = o.value ?? "1"
+        }
+        // fio's JSON lists only options given a value (a bare `group_reporting` is left out).
+        if o.value == nil { b.job.bareReportOptions.insert(reportKey) } else { b.job.bareReportOptions.remove(reportKey) }
         if let def = JobOptionTable.byName[key] {
             try def.apply(&b, c)
         } else if JobOptionTable.noEffect.contains(key) {
             continue
         } else if knownFioOptions.contains(key) {
-            throw TraceError(.unsupported, "\(c.whereText): fio option \(o.name) is not supported by fio-gen (it changes the I/O pattern in a way fio-gen does not model)")
+            refused.append("\(c.whereText): fio option \(o.name) is not supported (it changes the I/O pattern in a way the job model does not follow)")
         } else {
-            throw TraceError(.unsupported, "\(c.whereText): unknown option \(o.name) (not a fio 3.33 option)")
+            let hint = suggestOption(for: key).map { "; did you mean \($0)?" } ?? ""
+            refused.append("\(c.whereText): unknown option \(o.name) (not a fio 3.33 option\(hint))")
         }
+    }
+    // Every option refused, at once, so one attempt shows them all.
+    if !refused.isEmpty {
+        throw TraceError(.unsupported, refused.count == 1 ? refused[0]
+                         : "\(refused.count) options refused: " + refused.joined(separator: "; and "))
     }
     try b.finish(fileName: fileName, sectionLine: sectionLine)
     var out: [JobSpec] = []
@@ -164,7 +181,7 @@ extension JobBuilder {
             } else {
                 let t = p.trimmed
                 if t.hasPrefix("-") {
-                    throw TraceError(.unsupported, "\(c.whereText): backwards sequential I/O (rw=\(c.option.value ?? ""), a negative :N) is not supported by fio-gen")
+                    throw TraceError(.unsupported, "\(c.whereText): backwards sequential I/O (rw=\(c.option.value ?? ""), a negative :N) is not supported")
                 }
                 guard let n = FioValue.size(t, kbBase: kbBase) else { throw c.bad("the :N of a sequential rw must be a size") }
                 job.ddirSeqAdd = Int64(n)
@@ -178,11 +195,44 @@ extension JobBuilder {
             throw TraceError(.malformedLine, "\(w): job \(name): you need to specify size= (or filesize=)")
         }
         if case .percent = job.size, job.fileSize == nil {
-            throw TraceError(.unsupported, "\(w): job \(name): size as a percentage needs filesize= (fio-gen does not look at existing files)")
+            throw TraceError(.unsupported, "\(w): job \(name): size as a percentage needs filesize= (jobs are planned without looking at existing files)")
         }
         if case .percent = job.offset, job.fileSize == nil, job.size == nil {
             throw TraceError(.unsupported, "\(w): job \(name): offset as a percentage needs filesize= or size=")
         }
         if !job.filenames.isEmpty { job.nrFiles = job.filenames.count }
     }
+}
+
+/// The fio option closest to a misspelt `name` (edit distance at most 2, or 3 for long
+/// names), nil when none is close: "did you mean iodepth?".
+func suggestOption(for name: String) -> String? {
+    let candidates = Set(JobOptionTable.byName.keys).union(JobOptionTable.noEffect).union(knownFioOptions)
+    let limit = name.count >= 10 ? 3 : 2
+    var best: (String, Int)?
+    for c in candidates.sorted() where abs(c.count - name.count) <= limit {
+        let d = editDistance(Array(name.utf8), Array(c.utf8))
+        if d <= limit && d < (best?.1 ?? Int.max) { best = (c, d) }
+    }
+    return best?.0
+}
+
+/// Levenshtein distance (insert, delete, substitute, and a swap of neighbours counts 1).
+func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var prev2 = [Int](repeating: 0, count: b.count + 1)
+    var prev = Array(0...b.count)
+    var cur = [Int](repeating: 0, count: b.count + 1)
+    for i in 1...a.count {
+        cur[0] = i
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] { cur[j] = min(cur[j], prev2[j - 2] + 1) }
+        }
+        prev2 = prev
+        prev = cur
+    }
+    return prev[b.count]
 }

@@ -15,14 +15,11 @@ public func parseJobFile(path: String, extraOptions: [JobOption] = []) throws ->
 
 /// The same from text (`fileName` names it in errors).
 public func parseJobText(_ text: String, fileName: String = "<job>", extraOptions: [JobOption] = []) throws -> [JobSpec] {
-    var sections: [(name: String, line: Int, options: [JobOption])] = []
+    var sections: [(name: String, line: Int, options: [JobOption], globals: Int)] = []
     var global: [JobOption] = []
-    var current: (name: String, line: Int, options: [JobOption])?
+    var current: (name: String, line: Int, options: [JobOption], globals: Int)?
     var inGlobal = false
-    var lineNo = 0
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-        lineNo += 1
-        let line = String(raw).trimmed
+    for (lineNo, line) in try expandIncludes(text, fileName: fileName, depth: 0) {
         if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
         if line.hasPrefix("[") {
             guard line.hasSuffix("]"), line.count > 2 else {
@@ -35,12 +32,9 @@ public func parseJobText(_ text: String, fileName: String = "<job>", extraOption
                 inGlobal = true
             } else {
                 inGlobal = false
-                current = (name, lineNo, global)
+                current = (name, lineNo, global, global.count)
             }
             continue
-        }
-        if line.hasPrefix("include ") || line == "include" {
-            throw TraceError(.unsupported, "\(fileName):\(lineNo): `include` is not supported by fio-gen; inline the included job file")
         }
         let opt = try splitOption(line, fileName: fileName, line: lineNo)
         if inGlobal {
@@ -57,7 +51,8 @@ public func parseJobText(_ text: String, fileName: String = "<job>", extraOption
     }
     var jobs: [JobSpec] = []
     for s in sections {
-        let clones = try buildJobs(name: s.name, options: s.options + extraOptions, fileName: fileName, sectionLine: s.line)
+        let clones = try buildJobs(name: s.name, options: s.options + extraOptions, fileName: fileName, sectionLine: s.line,
+                                   globalCount: s.globals, extraCount: extraOptions.count)
         for var j in clones {
             j.index = jobs.count
             jobs.append(j)
@@ -66,15 +61,61 @@ public func parseJobText(_ text: String, fileName: String = "<job>", extraOption
     return jobs
 }
 
+/// The job file's lines (trimmed, numbered) with fio's `include FILE` replaced by that
+/// file's lines, where it stands. As in fio 3.33: a relative name is looked up from the
+/// current directory, then from the including file's directory; an included file may hold
+/// options (and further includes) but no section of its own. Lines of an included file
+/// carry the number of the `include` line, so a message about them points at the include.
+func expandIncludes(_ text: String, fileName: String, depth: Int, at: Int? = nil) throws -> [(Int, String)] {
+    var out: [(Int, String)] = []
+    var lineNo = 0
+    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        lineNo += 1
+        let line = String(raw).trimmed
+        guard line.hasPrefix("include ") || line.hasPrefix("include\t") || line == "include" else {
+            out.append((at ?? lineNo, line))
+            continue
+        }
+        let name = String(line.dropFirst("include".count)).trimmed
+        guard !name.isEmpty else { throw TraceError(.malformedLine, "\(fileName):\(lineNo): include needs a file name") }
+        guard depth < 8 else {
+            throw TraceError(.malformedLine, "\(fileName):\(lineNo): include \(name): more than 8 nested includes (does a file include itself?)")
+        }
+        var path = name
+        if !path.hasPrefix("/") && access(path, F_OK) != 0, let slash = fileName.lastIndex(of: "/") {
+            path = String(fileName[...slash]) + name
+        }
+        // Only regular files: a device or FIFO named here could block or never end.
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+            throw TraceError(.malformedLine, "\(fileName):\(lineNo): include \(name): not a regular file")
+        }
+        let included: String
+        do {
+            included = try readJobFileText(path: path)
+        } catch let e as TraceError {
+            throw TraceError(e.kind, "\(fileName):\(lineNo): include \(name): \(e.message)")
+        }
+        let lines = try expandIncludes(included, fileName: path, depth: depth + 1, at: at ?? lineNo)
+        if lines.contains(where: { $0.1.hasPrefix("[") }) {
+            throw TraceError(.malformedLine, "\(fileName):\(lineNo): include \(name): an included file may not start a section (fio: \"No new sections in included files\"); put the section in the job file")
+        }
+        out += lines
+    }
+    return out
+}
+
 /// Jobs from fio-style command-line options (`--name=a --rw=randread ...`): options before
 /// the first `--name` are global, each `--name` starts a job, as on fio's command line.
 /// Without any `--name` there is one job called `job`.
 public func parseJobOptions(_ options: [JobOption]) throws -> [JobSpec] {
     var global: [JobOption] = []
     var sections: [(String, [JobOption])] = []
+    var globalCount = 0
     for o in options {
         let name = normalizedOptionName(o.name)
         if name == "name" {
+            globalCount = global.count
             sections.append((o.value ?? "job", global + [o]))
         } else if sections.isEmpty {
             global.append(o)
@@ -82,10 +123,11 @@ public func parseJobOptions(_ options: [JobOption]) throws -> [JobSpec] {
             sections[sections.count - 1].1.append(o)
         }
     }
+    // Without --name, fio's one job holds every option as its own.
     if sections.isEmpty { sections = [("job", global)] }
     var jobs: [JobSpec] = []
     for (name, opts) in sections {
-        for var j in try buildJobs(name: name, options: opts, fileName: "command line", sectionLine: 0) {
+        for var j in try buildJobs(name: name, options: opts, fileName: "command line", sectionLine: 0, globalCount: globalCount) {
             j.index = jobs.count
             jobs.append(j)
         }

@@ -140,7 +140,7 @@ enum JobOptionTable {
             let v = try c.value().lowercased()
             let parts = v.split(separator: ":", maxSplits: 1)
             guard let fs = FileService(rawValue: String(parts.first ?? "")) else {
-                throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): fio-gen supports roundrobin, sequential and random")
+                throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): supported are roundrobin, sequential and random")
             }
             b.job.fileService = fs
             b.job.fileServiceNr = 1

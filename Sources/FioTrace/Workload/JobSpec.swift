@@ -22,9 +22,13 @@ public struct JobSpec: Sendable, Equatable {
     /// refuse an option it does not model, whatever its value.
     public var optionNames: [String] = []
     /// The options as fio's JSON report lists them under "job options": the name as written
-    /// (lower case, `_` for `-`) to its value (`1` for a bare flag); the last one wins;
-    /// `name` is left out.
+    /// (lower case, `_` for `-`) to its value (`1` for a bare flag); the last one wins.
+    /// Only the job's own options (its section, or from its `--name` on): the [global] ones
+    /// are in `globalReportOptions`, which fio prints once as "global options".
     public var reportOptions: [String: String] = [:]
+    public var globalReportOptions: [String: String] = [:]
+    /// Of those, the ones last given bare (no value): fio's JSON leaves them out.
+    public var bareReportOptions: Set<String> = []
 
     // I/O pattern
     public var rw: ReadWrite = .read
