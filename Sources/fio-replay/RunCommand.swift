@@ -121,8 +121,11 @@ struct RunCommand: ParsableCommand {
         // output (the files the jobs write are compared by device and inode).
         var inputs: [NamedFile] = []
         if let jobFile = try? parseFioArguments(rest).0.first { inputs.append(NamedFile(role: "the job file", path: jobFile)) }
+        // fio's log files (write_bw_log ...): outputs too.
+        let logFiles = try reportingErrors { try live.logFiles() }
         try refuseOverlappingFiles(outputs: common.outputFiles(recording: logPath, verifyState: verifyOptions == nil ? nil : verifyState)
-                                       + distinctFiles(live.files.map { NamedFile(role: "a job's file", path: live.targetPath($0)) }),
+                                       + distinctFiles(live.files.map { NamedFile(role: "a job's file", path: live.targetPath($0)) })
+                                       + logFiles.map { NamedFile(role: "a log file", path: $0) },
                                    inputs: inputs)
         try reportingErrors { try live.layOut(note: { warn("fio-replay: \($0)") }) }
         // From here a SIGINT or SIGTERM stops the jobs cleanly: the recording gets its footer.
@@ -140,6 +143,11 @@ struct RunCommand: ParsableCommand {
             live.options.verifier = try makeVerifier(vo, statePath: statePath, concurrent: jobs.count > 1)
         }
 
+        let logWriter: FioLogWriter? = logFiles.isEmpty ? nil : try reportingErrors {
+            let w = try FioLogWriter()
+            try live.openLogs(w)
+            return w
+        }
         runStart.value = monotonicNs()
         let results = live.run(note: { warn("fio-replay: \($0)") })
         if showProgress { warn("") }
@@ -162,6 +170,9 @@ struct RunCommand: ParsableCommand {
             unlink(p)
         }
         try common.finishTimeSeries(live.options.timeSeries)
+        try reportingErrors { try logWriter?.finish() }
+        // fio's unlink=1: the jobs' files go once everything that reads them is done.
+        _ = try reportingErrors { try live.unlinkFiles() }
         if recorder != nil {
             // The depth a replay of the recording should allow: the most I/Os the streams of
             // one wave may have in flight together.
@@ -172,11 +183,13 @@ struct RunCommand: ParsableCommand {
             meta.streams = live.plans.enumerated().map { RecordingMetadata.Stream(id: UInt32($0.offset), iodepth: $0.element.iodepth) }
             meta.ioengine = Array(Set(results.map(\.result.engineName))).sorted().joined(separator: ",")
             meta.target = target
-            meta.extra = [
+            let directs = live.plans.map { $0.direct ? "1" : "0" }
+            meta.extra[MetadataKey.direct] = Set(directs).count == 1 ? directs[0] : directs.joined(separator: ",")
+            meta.extra.merge([
                 MetadataKey.timingPerStream: live.plans.map(\.timing.rawValue).joined(separator: ","),
                 MetadataKey.jobs: live.jobs.map { "\($0.name).\($0.jobNumber)" }.joined(separator: ","),
                 MetadataKey.genSeed: String(live.seed), MetadataKey.genJob: jobText,
-            ]
+            ]) { $1 }
             try common.finishRecorder(recorder, path: logPath, metadata: meta)
         }
         if status != 0 { throw ExitCode(status) }

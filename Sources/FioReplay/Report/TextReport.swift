@@ -4,6 +4,9 @@ import Foundation
 /// fidelity lines of our own.
 public struct TextReport {
     public var jobName: String
+    /// The clat percentiles listed (the job's percentile_list) and their decimals.
+    var percentileList: [Double] = fioPercentiles
+    var percentilePrecision = 2
     public init(jobName: String = "replay") { self.jobName = jobName }
 
     /// fio's unit choice: nsec, switching to usec when the minimum reaches 10 us and to
@@ -48,6 +51,12 @@ public struct TextReport {
     }
 
     func jobSection(_ job: JobReport) -> String {
+        if let list = job.percentiles, list != percentileList || job.percentilePrecision != percentilePrecision {
+            var me = self
+            me.percentileList = list
+            me.percentilePrecision = job.percentilePrecision
+            return me.jobSection(job)
+        }
         let r = job.result
         let s = r.stats
         var out = ""
@@ -173,7 +182,8 @@ public struct TextReport {
         guard l.count > 0, l.histogram != nil else { return "" }
         let (u, div) = Self.unitFor(l)
         var out = "    \(name) percentiles (\(u)):\n"
-        let items = fioPercentiles.map { p in String(format: "%5.2fth=[%5.0f]", p, Double(l.percentile(p) ?? 0) / div) }
+        let fmt = "%\(percentilePrecision + 3).\(percentilePrecision)fth=[%5.0f]"
+        let items = percentileList.map { p in String(format: fmt, p, Double(l.percentile(p) ?? 0) / div) }
         var i = 0
         while i < items.count {
             out += "     | " + items[i..<min(i + 4, items.count)].joined(separator: ", ") + (i + 4 < items.count ? ",\n" : "\n")
