@@ -155,7 +155,7 @@ struct ReplayCommand: ParsableCommand {
         // Pre-scan only when the answer matters: no depth to go by, or a target to create.
         var first: any TraceSource = try reportingErrors { try open() }
         // The recording's engine and O_DIRECT are the defaults (issue 15): say which.
-        let defaults = TraceReplayDefaults(metadata: first.metadata, peek: trace == "-" ? nil : open)
+        let defaults = TraceReplayDefaults(metadata: first.metadata, peek: trace == "-" || direct || buffered ? nil : open)
         var taken: [String] = []
         if engine == nil, let e = defaults.engine {
             engineKind = e

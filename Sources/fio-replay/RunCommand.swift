@@ -20,6 +20,8 @@ struct RunCommand: ParsableCommand {
 
         Each job (each numjobs clone) is one stream on its own thread. An unthrottled job is a closed loop at its iodepth; a job with rate/rate_iops (linear or poisson), thinktime or startdelay is an open loop against its schedule, capped at its iodepth. runtime= is wall time; ramp_time's I/Os are not counted. ioengine= picks the engine (libaio, io_uring, psync/sync/pvsync, null; fio's default psync), --engine overrides it. Missing files are laid out first, as fio does.
 
+        fio's log options (write_bw_log, write_lat_log, write_iops_log, write_hist_log, log_avg_msec, log_hist_msec, log_max_value, log_offset, per_job_logs) write fio's log files, under fio's names, in the working directory; percentile_list and unlink work as in fio.
+
         --write-iolog (or the job's write_iolog=) records every I/O of every stream, with its latency, result and in-flight depth, as one trace in issue order; replaying it with `fio-replay replay` gives the same statistics.
 
         Exit status: 0 on success, 1 when an error stopped a job (stats are still printed), 130 when interrupted by Ctrl-C.
