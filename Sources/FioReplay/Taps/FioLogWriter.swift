@@ -31,7 +31,7 @@ public final class FioLogWriter: @unchecked Sendable {
     /// Samples per batch a tap fills before handing it over.
     public static let batchSize = 4096
     /// Batches that may wait for the writer.
-    static let maxQueued = 64
+    static let maxQueued = 16
 
     struct LogFile {
         let path: String
@@ -91,25 +91,62 @@ public final class FioLogWriter: @unchecked Sendable {
             }
         }
 
-        /// fio's line: `time, value, ddir, bs[, offset], prio` (iolog.c's flush_samples).
+        /// fio's line: `time, value, ddir, bs[, offset], prio` (iolog.c's flush_samples),
+        /// formatted into a scratch line and appended in one piece.
         func write(_ batch: [FioLogSample]) throws {
-            for s in batch {
-                let f = files[Int(s.file)]
-                let o = f.output
-                o.append(decimal: s.timeMs)
-                o.append(0x2C); o.append(0x20)
-                o.append(decimal: s.value)
-                o.append(0x2C); o.append(0x20)
-                o.append(decimal: UInt64(s.ddir))
-                o.append(0x2C); o.append(0x20)
-                o.append(decimal: s.bs)
-                if f.offset {
-                    o.append(0x2C); o.append(0x20)
-                    o.append(decimal: s.offset)
+            let outs = files.map(\.output)
+            let offs = files.map(\.offset), prios = files.map(\.prio)
+            try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 160) { line in
+                for s in batch {
+                    let f = Int(s.file)
+                    var n = 0
+                    n = put(s.timeMs, line, n)
+                    n = sep(line, n)
+                    n = put(s.value, line, n)
+                    n = sep(line, n)
+                    n = put(UInt64(s.ddir), line, n)
+                    n = sep(line, n)
+                    n = put(s.bs, line, n)
+                    if offs[f] {
+                        n = sep(line, n)
+                        n = put(s.offset, line, n)
+                    }
+                    n = sep(line, n)
+                    if prios[f] {
+                        for c in "0x0000".utf8 { line[n] = c; n += 1 }
+                    } else {
+                        line[n] = 0x30; n += 1
+                    }
+                    line[n] = 0x0A; n += 1
+                    let o = outs[f]
+                    o.append(contentsOf: UnsafeBufferPointer(rebasing: line[0..<n]))
+                    try o.maybeFlush()
                 }
-                o.append(f.prio ? ", 0x0000\n" : ", 0\n")
-                try o.maybeFlush()
             }
+        }
+
+        /// ", " at `n`; returns the next free index.
+        @inline(__always)
+        func sep(_ line: UnsafeMutableBufferPointer<UInt8>, _ n: Int) -> Int {
+            line[n] = 0x2C
+            line[n + 1] = 0x20
+            return n + 2
+        }
+
+        /// `v` in decimal at `n` (at most 20 digits); returns the next free index.
+        @inline(__always)
+        func put(_ v: UInt64, _ line: UnsafeMutableBufferPointer<UInt8>, _ n: Int) -> Int {
+            var digits = 1
+            var x = v
+            while x >= 10 { x /= 10; digits += 1 }
+            x = v
+            var i = n + digits - 1
+            repeat {
+                line[i] = UInt8(48 + x % 10)
+                x /= 10
+                i -= 1
+            } while x > 0
+            return n + digits
         }
 
         /// fio's histogram line: `time, ddir, bs, count, count, ...` (flush_hist_samples).
