@@ -18,7 +18,11 @@ done
 [ -x /usr/sbin/btrecord ] || need+=(btrecord)
 # blkreplay's natural loads (benchmarks read them; tests use the copy in traces/public).
 dpkg -s blkreplay-examples >/dev/null 2>&1 || need+=(blkreplay-examples)
-if [ ${#need[@]} -eq 0 ]; then
+# fio's log tools (fiologparser.py, fio-histo-log-pctiles.py) ship in fio's doc directory;
+# an image that leaves /usr/share/doc out gets them from fio's package (see the end).
+fio_tools=/usr/share/doc/fio
+fio_tools_missing() { [ ! -f $fio_tools/fiologparser.py.gz ] || [ ! -f $fio_tools/fio-histo-log-pctiles.py.gz ]; }
+if [ ${#need[@]} -eq 0 ] && ! fio_tools_missing; then
     exit 0
 fi
 SUDO=""
@@ -27,3 +31,9 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq libzstd-dev zlib1g-dev libxxhash-dev libaio-dev liburing-dev libisal-dev libssl-dev \
     fio blktrace blkreplay blkreplay-examples zstd gzip strace bc python3 e2fsprogs mount chromium bsdutils >/dev/null
+if fio_tools_missing; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq fio >/dev/null && dpkg-deb -x fio_*.deb x \
+        && $SUDO mkdir -p $fio_tools && $SUDO cp x/usr/share/doc/fio/*.py.gz $fio_tools/)
+    rm -rf "$tmp"
+fi

@@ -61,6 +61,8 @@ public struct LiveRunOptions {
     /// Per-interval samples of every stream (`--write-timeseries`), and their interval (ns).
     public var timeSeries: TimeSeriesWriter?
     public var timeSeriesIntervalNs: UInt64 = 1_000_000_000
+    /// Each stream's fio log tap (`LiveRun.openLogs`), in job order; empty: no logs.
+    public var fioLogTaps: [FioLogTap?] = []
     public init() {}
 }
 
@@ -217,6 +219,12 @@ public struct LiveRun {
         for (i, f) in all.files.enumerated() { byPath[f.path] = UInt32(i) }
         jobFiles = try jobs.map { try Self.generator($0, seed: options.seed).files }
         fileMaps = jobFiles.map { $0.map { byPath[$0.path] ?? 0 } }
+        // fio's reporting options, checked before anything runs.
+        _ = try logSettings()
+        for job in jobs {
+            _ = try Self.percentileList(job)
+            _ = try Self.unlinks(job)
+        }
     }
 
     /// An option name as fio spells it in its tables (lower case, `_` for `-`).
@@ -346,7 +354,12 @@ public struct LiveRun {
             // The engine that ran, where fio's report lists the job's ioengine (a [global]
             // ioengine stays in "global options").
             if job.globalReportOptions["ioengine"] == nil { opts["ioengine"] = plans[j].engine.rawValue }
-            out.append(JobReport(jobIndex: j, name: job.name, group: plans[j].group, jobs: 1, result: r, options: opts))
+            var report = JobReport(jobIndex: j, name: job.name, group: plans[j].group, jobs: 1, result: r, options: opts)
+            if let p = try? Self.percentileList(job) {
+                report.percentiles = p.list
+                report.percentilePrecision = p.precision
+            }
+            out.append(report)
         }
         return out
     }
@@ -402,6 +415,15 @@ public struct LiveRun {
         o.timeSeries = options.timeSeries
         o.verifier = options.verifier
         o.timeSeriesIntervalNs = options.timeSeriesIntervalNs
+        o.fioLogs = j < options.fioLogTaps.count ? options.fioLogTaps[j] : nil
+        if let logs = o.fioLogs {
+            // fio: a job that logs averaged bandwidth (IOPS) without bwavgtime (iopsavgtime)
+            // takes log_avg_msec as its averaging interval, so its report's bw/iops samples are
+            // the log's windows.
+            let w = logs.settings.prefix[.bw] != nil ? logs.settings.bwWindowMsec
+                : logs.settings.prefix[.iops] != nil ? logs.settings.iopsWindowMsec : 0
+            if w > 0 { o.sampleIntervalNs = w * 1_000_000 }
+        }
         o.jobName = "\(job.name).\(job.jobNumber)"
         o.recorderStream = jobs.count > 1 ? UInt32(j) : nil
         o.recorderFileMap = fileMaps[j]

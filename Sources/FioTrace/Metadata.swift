@@ -42,6 +42,8 @@ public enum MetadataKey {
     public static let ioengine = "ioengine"
     /// The file or device every trace file went to.
     public static let target = "target"
+    /// Whether the recorded I/O went O_DIRECT: `1`, `0`, or one per stream, comma separated.
+    public static let direct = "direct"
     /// A replay's timing mode (`original`, `none`, `closed`) and speed factor.
     public static let timing = "timing"
     public static let speed = "speed"

@@ -37,14 +37,20 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .customLong("in-place"), help: "Replay files that --target and --map leave alone onto the paths the trace names even when they are existing files (their data is overwritten), and create missing ones whatever their size (else at most 1 GiB in all).")
     var inPlace = false
 
-    @Option(help: ArgumentHelp("I/O engine: \(EngineRegistry.choices)."))
-    var engine: String = "auto"
+    @Option(help: ArgumentHelp("I/O engine: \(EngineRegistry.choices) (default: the engine the trace was recorded with, when it names one; else auto)."))
+    var engine: String?
 
     @Option(parsing: .unconditional, help: "Maximum I/Os in flight (default: the trace's iodepth metadata, else its deepest recorded depth, else 1).")
     var iodepth: Int?
 
-    @Flag(help: "Open targets with O_DIRECT.")
+    @Flag(help: "Open targets with O_DIRECT (the default when the trace was recorded O_DIRECT or its records carry the direct flag).")
     var direct = false
+
+    @Flag(help: "Open targets buffered, even when the trace was recorded O_DIRECT.")
+    var buffered = false
+
+    @Flag(name: .customLong("create-targets"), help: "Create the missing files at the paths the trace names whatever their size (else at most 1 GiB in all); existing files are still left alone (see --in-place).")
+    var createTargets = false
 
     @Option(help: "Timing: original (absolute schedule), none (as fast as possible, order kept), closed (recorded in-flight depth).")
     var timing: String = "original"
@@ -77,6 +83,7 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup(title: "Verify") var verifyFlags: VerifyFlags
 
+    @OptionGroup(title: "fio log files") var logFlags: FioLogFlags
 
 
 
@@ -86,10 +93,12 @@ struct ReplayCommand: ParsableCommand {
 
 
 
-    func run() throws {
-        guard let engineKind = EngineKind(rawValue: engine) else {
-            throw ValidationError("unknown engine \"\(engine)\" (known: \(EngineRegistry.choices))")
+
+    mutating func run() throws {
+        guard var engineKind = EngineKind(rawValue: engine ?? "auto") else {
+            throw ValidationError("unknown engine \"\(engine ?? "")\" (known: \(EngineRegistry.choices))")
         }
+        if direct && buffered { throw ValidationError("--direct and --buffered contradict each other; give one") }
         guard let timingMode = ReplayTiming(rawValue: timing) else {
             throw ValidationError("unknown timing \"\(timing)\" (known: original, none, closed)")
         }
@@ -114,6 +123,7 @@ struct ReplayCommand: ParsableCommand {
         }
         o.targets = TargetMapping(all: target, map: map)
         o.targets.protectTracePaths = !inPlace
+        if createTargets { o.targets.createLimit = .max }
         o.offsets = OffsetMapping(scale: scale, align: align, wrap: wrap)
         if let skip {
             for name in skip.split(separator: ",") {
@@ -144,6 +154,23 @@ struct ReplayCommand: ParsableCommand {
 
         // Pre-scan only when the answer matters: no depth to go by, or a target to create.
         var first: any TraceSource = try reportingErrors { try open() }
+        // The recording's engine and O_DIRECT are the defaults (issue 15): say which.
+        let defaults = TraceReplayDefaults(metadata: first.metadata, peek: trace == "-" || direct || buffered ? nil : open)
+        var taken: [String] = []
+        if engine == nil, let e = defaults.engine {
+            engineKind = e
+            taken.append("ioengine=\(e.rawValue)")
+        }
+        if !direct && !buffered && defaults.direct {
+            direct = true
+            o.direct = true
+            taken.append("direct=1 (\(defaults.directSource))")
+        }
+        replayDefaultsFromTrace = taken
+        if !taken.isEmpty {
+            let how = (engine == nil && defaults.engine != nil ? ["--engine"] : []) + (o.direct ? ["--buffered"] : [])
+            warn("fio-replay: from the trace: \(taken.joined(separator: ", ")); override with \(how.joined(separator: " or "))")
+        }
         // Pre-scan only when the answer matters: no depth to go by, or a target that may
         // have to be created (its size comes from the trace).
         var needScan = iodepth == nil && first.metadata[MetadataKey.iodepth] == nil
@@ -184,7 +211,10 @@ struct ReplayCommand: ParsableCommand {
         // table names is checked (and created) now, so that a refusal is one line, not an
         // error at record 0 after a report.
         let files = knownFiles(first)
-        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state) + (readonly ? [] : targetFiles(files)),
+        let logSettings = try reportingErrors { try logFlags.settings() }
+        let logNames = (1...max(1, streamCountHint(first, scanned))).flatMap { logSettings.fileNames(jobNumber: $0) }
+        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state) + (readonly ? [] : targetFiles(files))
+                                       + logNames.map { NamedFile(role: "a log file", path: $0) },
                                    inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files) : []))
         for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
 
@@ -192,7 +222,7 @@ struct ReplayCommand: ParsableCommand {
         if showProgress {
             let etaLine = try common.etaLine()
             let runtimeLimit = o.runtimeNs, etaEnd = traceEndNs
-            o.progress = { p in
+            o.progress = { [loops, speed] p in
                 var line = String(format: "\rreplay: %.0fs, %llu done, %.0f IOPS", Double(p.elapsedNs) / 1e9, p.completed, p.iopsLastSecond)
                 if p.worstLatenessNs > 0 { line += String(format: ", worst lateness %.1fus", Double(p.worstLatenessNs) / 1000) }
                 line += String(format: ", trace at %.1fs", Double(p.traceTimeNs) / 1e9)
@@ -220,7 +250,9 @@ struct ReplayCommand: ParsableCommand {
             if let vo = try verifyFlags.options() {
                 o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: true)
             }
-            try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress)
+            let logWriter: FioLogWriter? = logSettings.isEmpty ? nil : try reportingErrors { try FioLogWriter() }
+            try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress,
+                              logs: logWriter.map { ($0, logSettings) })
             return
         }
 
@@ -232,6 +264,11 @@ struct ReplayCommand: ParsableCommand {
         o.recorder = recorder
         if let vo = try verifyFlags.options() {
             o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: false)
+        }
+        let logWriter: FioLogWriter? = logSettings.isEmpty ? nil : try reportingErrors {
+            let w = try FioLogWriter()
+            o.fioLogs = try FioLogTap.make(writer: w, settings: logSettings, jobNumber: 1, rampNs: 0)
+            return w
         }
         let scheduler = Scheduler(options: o)
         let disks = DiskUtilTracker(paths: targetFiles(first.files).map(\.path))
@@ -260,7 +297,9 @@ struct ReplayCommand: ParsableCommand {
                                        extras: ReportExtras(disks: disks.finish()))
         status = verifyStatus(verified, status)
         try common.finishTimeSeries(o.timeSeries)
+        try reportingErrors { try logWriter?.finish() }
         var meta = recordingMetadata()
+        meta.extra[MetadataKey.direct] = direct ? "1" : "0"
         meta.ioengine = result.engineName
         meta.iodepth = result.iodepth
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
@@ -308,6 +347,7 @@ struct ReplayCommand: ParsableCommand {
                                       "timing": r.timing.rawValue]
         if let target { opts["filename"] = target }
         if direct { opts["direct"] = "1" }
+        if !replayDefaultsFromTrace.isEmpty { opts["from_trace"] = replayDefaultsFromTrace.joined(separator: ", ") }
         return opts
     }
 }
@@ -317,7 +357,8 @@ extension ReplayCommand {
     /// cap (the stream's recorded depth unless --iodepth), all on one clock; reports one
     /// job per stream and their group, as `run` does.
     func replayStreams(_ list: [(id: UInt32, depth: Int?)], options base: ReplayOptions, engine: EngineKind,
-                       files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool) throws {
+                       files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool,
+                       logs: (writer: FioLogWriter, settings: FioLogSettings)? = nil) throws {
         for n in try reportingErrors({ try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) }) {
             warn("fio-replay: \(n)")
         }
@@ -342,6 +383,7 @@ extension ReplayCommand {
             o.recorderStream = s.id
             o.timeSeries = timeSeries
             o.jobName = "replay.s\(s.id)"
+            if let logs { o.fioLogs = try reportingErrors { try FioLogTap.make(writer: logs.writer, settings: logs.settings, jobNumber: k + 1, rampNs: 0) } }
             if let progress { o.progress = { p in progress.report(k, p) } } else { o.progress = nil }
             let id = s.id
             let opener: () throws -> any TraceSource
@@ -372,11 +414,22 @@ extension ReplayCommand {
         var status = try common.report(reports, label: "Replay", extras: ReportExtras(disks: disks.finish()))
         status = verifyStatus(verified, status)
         try common.finishTimeSeries(timeSeries)
+        try reportingErrors { try logs?.writer.finish() }
         var meta = recordingMetadata()
+        meta.extra[MetadataKey.direct] = direct ? "1" : "0"
         meta.ioengine = Array(Set(results.map(\.engineName))).sorted().joined(separator: ",")
         meta.iodepth = results.reduce(0) { $0 + $1.iodepth }
         meta.streams = zip(list, results).map { RecordingMetadata.Stream(id: $0.id, iodepth: $1.iodepth) }
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension ReplayCommand {
+    /// How many jobs (streams) the replay's logs are numbered for, as far as is known before
+    /// the replay: the trace's streams when it will be split, else one.
+    func streamCountHint(_ first: any TraceSource, _ scanned: TracePrescan?) -> Int {
+        guard streams != "off" else { return 1 }
+        return max(1, traceStreams(metadata: first.metadata, prescan: scanned).count)
     }
 }

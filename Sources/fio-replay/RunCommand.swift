@@ -20,6 +20,8 @@ struct RunCommand: ParsableCommand {
 
         Each job (each numjobs clone) is one stream on its own thread. An unthrottled job is a closed loop at its iodepth; a job with rate/rate_iops (linear or poisson), thinktime or startdelay is an open loop against its schedule, capped at its iodepth. runtime= is wall time; ramp_time's I/Os are not counted. ioengine= picks the engine (libaio, io_uring, psync/sync/pvsync, null; fio's default psync), --engine overrides it. Missing files are laid out first, as fio does.
 
+        fio's log options (write_bw_log, write_lat_log, write_iops_log, write_hist_log, log_avg_msec, log_hist_msec, log_max_value, log_offset, per_job_logs) write fio's log files, under fio's names, in the working directory; percentile_list and unlink work as in fio.
+
         --write-iolog (or the job's write_iolog=) records every I/O of every stream, with its latency, result and in-flight depth, as one trace in issue order; replaying it with `fio-replay replay` gives the same statistics.
 
         Exit status: 0 on success, 1 when an error stopped a job (stats are still printed), 130 when interrupted by Ctrl-C.
@@ -143,8 +145,11 @@ struct RunCommand: ParsableCommand {
         // output (the files the jobs write are compared by device and inode).
         var inputs: [NamedFile] = []
         if let jobFile = try? parseFioArguments(rest).0.first { inputs.append(NamedFile(role: "the job file", path: jobFile)) }
+        // fio's log files (write_bw_log ...): outputs too.
+        let logFiles = try reportingErrors { try live.logFiles() }
         try refuseOverlappingFiles(outputs: common.outputFiles(recording: logPath, verifyState: verifyOptions == nil ? nil : verifyState)
-                                       + distinctFiles(live.files.map { NamedFile(role: "a job's file", path: live.targetPath($0)) }),
+                                       + distinctFiles(live.files.map { NamedFile(role: "a job's file", path: live.targetPath($0)) })
+                                       + logFiles.map { NamedFile(role: "a log file", path: $0) },
                                    inputs: inputs)
         try reportingErrors { try live.layOut(note: { warn("fio-replay: \($0)") }) }
         // From here a SIGINT or SIGTERM stops the jobs cleanly: the recording gets its footer.
@@ -176,6 +181,11 @@ struct RunCommand: ParsableCommand {
         let disks = DiskUtilTracker(paths: live.files.indices.filter { f in
             live.plans.indices.contains { live.plans[$0].engine != .null && live.fileMaps[$0].contains(UInt32(f)) }
         }.map { live.targetPath(live.files[$0]) })
+        let logWriter: FioLogWriter? = logFiles.isEmpty ? nil : try reportingErrors {
+            let w = try FioLogWriter()
+            try live.openLogs(w)
+            return w
+        }
         runStart.value = monotonicNs()
         let results = live.run(note: { warn("fio-replay: \($0)") })
         extras.disks = disks.finish()
@@ -199,6 +209,9 @@ struct RunCommand: ParsableCommand {
             unlink(p)
         }
         try common.finishTimeSeries(live.options.timeSeries)
+        try reportingErrors { try logWriter?.finish() }
+        // fio's unlink=1: the jobs' files go once everything that reads them is done.
+        _ = try reportingErrors { try live.unlinkFiles() }
         if recorder != nil {
             // The depth a replay of the recording should allow: the most I/Os the streams of
             // one wave may have in flight together.
@@ -209,11 +222,13 @@ struct RunCommand: ParsableCommand {
             meta.streams = live.plans.enumerated().map { RecordingMetadata.Stream(id: UInt32($0.offset), iodepth: $0.element.iodepth) }
             meta.ioengine = Array(Set(results.map(\.result.engineName))).sorted().joined(separator: ",")
             meta.target = target
-            meta.extra = [
+            let directs = live.plans.map { $0.direct ? "1" : "0" }
+            meta.extra[MetadataKey.direct] = Set(directs).count == 1 ? directs[0] : directs.joined(separator: ",")
+            meta.extra.merge([
                 MetadataKey.timingPerStream: live.plans.map(\.timing.rawValue).joined(separator: ","),
                 MetadataKey.jobs: live.jobs.map { "\($0.name).\($0.jobNumber)" }.joined(separator: ","),
                 MetadataKey.genSeed: String(live.seed), MetadataKey.genJob: jobText,
-            ]
+            ]) { $1 }
             try common.finishRecorder(recorder, path: logPath, metadata: meta)
         }
         if status != 0 { throw ExitCode(status) }

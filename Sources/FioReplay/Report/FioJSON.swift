@@ -18,6 +18,8 @@ public struct FioJSONReport {
     public var jobName: String
     /// Include `clat_ns.bins` (fio's json+), which fio_jsonplus_clat2csv reads.
     public var plus: Bool
+    /// The clat/lat percentiles listed (the job's percentile_list).
+    var percentileList: [Double] = fioPercentiles
     public init(jobName: String = "replay", plus: Bool = false) {
         self.jobName = jobName
         self.plus = plus
@@ -56,6 +58,11 @@ public struct FioJSONReport {
     }
 
     func jobObject(_ report: JobReport) -> JSONValue {
+        if let list = report.percentiles, list != percentileList {
+            var me = self
+            me.percentileList = list
+            return me.jobObject(report)
+        }
         let r = report.result
         let options = report.options
         let s = r.stats
@@ -110,7 +117,7 @@ public struct FioJSONReport {
             ("N", .uint(l.count)),
         ]
         if percentiles, l.count > 0, l.histogram != nil {
-            kv.append(("percentile", .object(fioPercentiles.map { (String(format: "%.6f", $0), .uint(l.percentile($0) ?? 0)) })))
+            kv.append(("percentile", .object(percentileList.map { (String(format: "%.6f", $0), .uint(l.percentile($0) ?? 0)) })))
             if plus, let h = l.histogram {
                 var bins: [(String, JSONValue)] = []
                 for v in h.recordedValues() {

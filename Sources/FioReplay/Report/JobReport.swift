@@ -14,6 +14,10 @@ public struct JobReport {
     public var options: [String: String]
     /// What verify found (a `verify` object under the job), when the job verified.
     public var verify: VerifyResults?
+    /// fio's percentile_list (sorted), and the decimals its text report shows them with;
+    /// nil: fio's default list (`fioPercentiles`, 2 decimals).
+    public var percentiles: [Double]?
+    public var percentilePrecision = 2
 
     public init(jobIndex: Int = 0, name: String, group: Int = 0, jobs: Int = 1, result: ReplayResult,
                 options: [String: String] = [:], verify: VerifyResults? = nil) {

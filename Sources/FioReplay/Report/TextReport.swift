@@ -4,6 +4,9 @@ import Foundation
 /// fidelity lines of our own.
 public struct TextReport {
     public var jobName: String
+    /// The clat percentiles listed (the job's percentile_list) and their decimals.
+    var percentileList: [Double] = fioPercentiles
+    var percentilePrecision = 2
     public init(jobName: String = "replay") { self.jobName = jobName }
 
     /// fio's unit for a min/max/avg/stdev line (its nsec_to_usec / nsec_to_msec): usec when
@@ -84,6 +87,12 @@ public struct TextReport {
     }
 
     func jobSection(_ job: JobReport) -> String {
+        if let list = job.percentiles, list != percentileList || job.percentilePrecision != percentilePrecision {
+            var me = self
+            me.percentileList = list
+            me.percentilePrecision = job.percentilePrecision
+            return me.jobSection(job)
+        }
         let r = job.result
         let s = r.stats
         var out = ""
@@ -227,21 +236,22 @@ public struct TextReport {
     /// largest value.
     func percentiles(_ name: String, _ l: LatencyStat) -> String {
         guard l.count > 0, l.histogram != nil else { return "" }
-        let values = fioPercentiles.map { l.percentile($0) ?? 0 }
+        let values = percentileList.map { l.percentile($0) ?? 0 }
         let minv = values.min() ?? 0, maxv = values.max() ?? 0
         let (u, scale): (String, Int) = minv > 2_000_000 && maxv > 99_999_999 ? ("msec", 2)
             : minv > 2000 && maxv > 99_999 ? ("usec", 1) : ("nsec", 0)
         var divisor: UInt64 = 1
         for _ in 0..<scale { divisor *= 1000 }
         let width = max(5, Int(log10(Double(max(1, maxv / divisor)))) + 1)
-        let perLine = (80 - 7) / (2 + 10 + width)
+        let perLine = (80 - 7) / (percentilePrecision + 10 + width)
         var out = "    \(name) percentiles (\(u)):\n     |"
-        for (j, p) in fioPercentiles.enumerated() {
+        for (j, p) in percentileList.enumerated() {
             if j != 0 && j % perLine == 0 { out += "     |" }
             var v = values[j]
             for _ in 0..<scale { v = (v + 999) / 1000 }
-            let last = j == fioPercentiles.count - 1
-            out += String(format: " %5.2fth=[%*llu]%@", p, Int32(width), v, last ? "\n" : ",")
+            let last = j == percentileList.count - 1
+            out += String(format: " %*.*fth=[%*llu]%@", Int32(percentilePrecision + 3), Int32(percentilePrecision), p,
+                          Int32(width), v, last ? "\n" : ",")
             if last { break }
             if j % perLine == perLine - 1 { out += "\n" }
         }

@@ -110,6 +110,8 @@ public struct ReplayOptions {
     public var timeSeriesIntervalNs: UInt64 = 1_000_000_000
     /// The job name the samples carry.
     public var jobName = "replay"
+    /// fio's log files for this stream (`FioLogTap.make`); nil: none.
+    public var fioLogs: FioLogTap?
     /// Decode the trace on a reader thread one stage ahead of the scheduler (always, except
     /// for sources that already do: `PrefetchingSource`). Off only to measure what it buys.
     public var readAhead = true

@@ -56,7 +56,8 @@ public struct Scheduler {
     func makeTaps() -> TapSet {
         var taps = TapSet()
         if let r = options.recorder {
-            taps.recorder = RecorderTap(recorder: r, stream: options.recorderStream, fileMap: options.recorderFileMap)
+            taps.recorder = RecorderTap(recorder: r, stream: options.recorderStream, fileMap: options.recorderFileMap,
+                                         direct: options.direct)
         }
         if let v = options.verifier {
             taps.verifier = VerifyTap(verifier: v, pass: options.verifyPass, afterCrash: options.verifyAfterCrash)
@@ -64,6 +65,7 @@ public struct Scheduler {
         if let w = options.timeSeries {
             taps.sampler = IntervalSampler(intervalNs: options.timeSeriesIntervalNs, job: options.jobName, writer: w)
         }
+        taps.fioLogs = options.fioLogs
         return taps
     }
 

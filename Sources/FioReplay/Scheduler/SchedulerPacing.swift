@@ -123,5 +123,6 @@ extension SchedulerCore {
         spinAtLastTick = 0
         runtimeEndNs = runtimeNs > 0 ? now + runtimeNs : 0
         cpu.start()
+        tap.restart(at: now)
     }
 }

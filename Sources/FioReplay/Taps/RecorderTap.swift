@@ -12,11 +12,15 @@ public struct RecorderTap: ReplayTap {
     let fileMap: [UInt32]?
     /// Recorded times count from here: the recorder's clock (the first stream's start).
     private var epoch: UInt64 = 0
+    /// Flags stamped on every data record: `.direct` when the stream's targets are open
+    /// O_DIRECT, so that a replay of the recording can do the same.
+    let flags: TraceFlags
 
-    public init(recorder: ReplayRecorder, stream: UInt32?, fileMap: [UInt32]?) {
+    public init(recorder: ReplayRecorder, stream: UInt32?, fileMap: [UInt32]?, direct: Bool = false) {
         self.recorder = recorder
         self.stream = stream
         self.fileMap = fileMap
+        flags = direct ? .direct : []
     }
 
     public mutating func start(at ns: UInt64) { epoch = recorder.startClock(at: ns) }
@@ -34,7 +38,8 @@ public struct RecorderTap: ReplayTap {
             time: s.tapNs &- epoch, op: s.op,
             file: fileMap.map { Int(f) < $0.count ? $0[Int(f)] : f } ?? f,
             offset: s.offset, length: s.length, latency: now &- s.tapNs,
-            result: s.result, depth: s.depth, stream: stream))
+            result: s.result, depth: s.depth, stream: stream,
+            flags: s.op == .read || s.op == .write || s.op == .trim ? flags : []))
     }
 
     public mutating func didCancel(_ slot: UnsafeMutablePointer<IOSlot>) { recorder.cancel(slot.pointee.tapSeq) }

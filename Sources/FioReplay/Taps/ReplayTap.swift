@@ -21,6 +21,8 @@ public protocol ReplayTap {
     mutating func didCancel(_ slot: UnsafeMutablePointer<IOSlot>)
     /// About every 100 ms on the scheduler's thread, and once at the end with `final`.
     mutating func tick(now: UInt64, final: Bool)
+    /// The ramp (fio's ramp_time) ended at `ns`: the statistics started over.
+    mutating func restart(at ns: UInt64)
     /// The trace's file table grew (files are only ever appended); rare, never per I/O.
     mutating func noteFiles(_ files: [TraceFile])
     /// Target `index` (`IOSlot.target`) was opened at `path`.
@@ -30,6 +32,7 @@ public protocol ReplayTap {
 }
 
 extension ReplayTap {
+    public mutating func restart(at ns: UInt64) {}
     public mutating func noteFiles(_ files: [TraceFile]) {}
     public mutating func noteTarget(_ index: Int, path: String) {}
     public var wantsStop: Bool { false }
@@ -52,6 +55,8 @@ public struct TapSet: ReplayTap {
     public var recorder: RecorderTap?
     public var sampler: IntervalSampler?
     public var verifier: VerifyTap?
+    /// fio's log files (`write_bw_log`, `--write-lat-log`, ...).
+    public var fioLogs: FioLogTap?
 
     public init(recorder: RecorderTap? = nil, sampler: IntervalSampler? = nil, verifier: VerifyTap? = nil) {
         self.recorder = recorder
@@ -60,12 +65,17 @@ public struct TapSet: ReplayTap {
     }
 
     /// True when no tap is set (the scheduler then runs with `NoTap`).
-    public var isEmpty: Bool { recorder == nil && sampler == nil && verifier == nil }
+    public var isEmpty: Bool { recorder == nil && sampler == nil && verifier == nil && fioLogs == nil }
 
     @inline(__always)
     public mutating func start(at ns: UInt64) {
         recorder?.start(at: ns)
         sampler?.start(at: ns)
+        fioLogs?.start(at: ns)
+    }
+
+    public mutating func restart(at ns: UInt64) {
+        fioLogs?.restart(at: ns)
     }
 
     @inline(__always)
@@ -80,6 +90,7 @@ public struct TapSet: ReplayTap {
         verifier?.didComplete(slot, now: now)
         recorder?.didComplete(slot, now: now)
         sampler?.didComplete(slot, now: now)
+        fioLogs?.didComplete(slot, now: now)
     }
 
     @inline(__always)
@@ -92,6 +103,7 @@ public struct TapSet: ReplayTap {
     public mutating func tick(now: UInt64, final: Bool) {
         recorder?.tick(now: now, final: final)
         sampler?.tick(now: now, final: final)
+        fioLogs?.tick(now: now, final: final)
     }
 
     public mutating func noteFiles(_ files: [TraceFile]) {
