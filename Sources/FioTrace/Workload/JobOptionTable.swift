@@ -115,7 +115,18 @@ enum JobOptionTable {
             b.job.percentageRandom = PerDirection(read: 100 - v.read, write: 100 - v.write, trim: 100 - v.trim)
         },
         JobOptionDef("norandommap") { b, c in b.job.randomMap = !(try c.boolValue()) },
-        JobOptionDef("randrepeat", aliases: ["rand_repeatable", "allrandrepeat"]) { b, c in b.job.randRepeat = try c.boolValue() },
+        JobOptionDef("randrepeat", aliases: ["rand_repeatable"]) { b, c in b.job.randRepeat = try c.boolValue() },
+        JobOptionDef("allrandrepeat") { b, c in b.job.allRandRepeat = try c.boolValue() },
+        JobOptionDef("random_generator") { b, c in
+            let v = try c.value().lowercased()
+            guard let g = RandomGenerator(rawValue: v) else {
+                if v == "lfsr" {
+                    throw TraceError(.unsupported, "\(c.whereText): random_generator=lfsr: fio-gen draws with fio's tausworthe generators only (tausworthe, tausworthe64); fio's LFSR sequence is not modelled")
+                }
+                throw c.bad("expected tausworthe, tausworthe64 or lfsr")
+            }
+            b.job.randomGenerator = g
+        },
         JobOptionDef("randseed") { b, c in b.job.randSeed = try c.sizeValue() },
     ]
 
@@ -289,7 +300,7 @@ enum JobOptionTable {
     /// fio options that change nothing in the records fio-gen writes (reporting, logging,
     /// CPU placement, engine tuning...): accepted and kept in the metadata.
     static let noEffect: Set<String> = [
-        "description", "softrandommap", "random_generator", "thinktime_spin",
+        "description", "softrandommap", "thinktime_spin",
         "thread", "stats", "write_bw_log", "write_lat_log", "write_iops_log",
         "write_hist_log", "log_avg_msec", "log_hist_msec", "log_hist_coarseness", "log_max_value",
         "log_offset", "log_compression", "log_compression_cpus", "log_store_compressed",

@@ -45,6 +45,11 @@ public struct JobSpec: Sendable, Equatable {
     public var randomMap = true
     public var randRepeat = true
     public var randSeed: UInt64?
+    /// random_generator as given (nil: fio's default, tausworthe, which fio itself switches
+    /// to tausworthe64 when a file holds more than 2^32 - 1 blocks).
+    public var randomGenerator: RandomGenerator?
+    /// allrandrepeat: every seed from fio's fixed seed and the job number (randseed ignored).
+    public var allRandRepeat = false
 
     // Region
     /// `size` in bytes, or a percentage of the file size (`size=50%`).
@@ -232,6 +237,9 @@ public enum ReadWrite: String, Sendable, CaseIterable {
         return d
     }
 }
+
+/// fio's random_generator values fio-gen draws with (lfsr is refused by name).
+public enum RandomGenerator: String, Sendable { case tausworthe, tausworthe64 }
 
 public enum RWSequencer: String, Sendable { case sequential, identical }
 

@@ -49,7 +49,7 @@ extension JobState {
             doneFiles += 1
             if job.timeBased {
                 // time_based: the region starts over (a new random order), as in fio.
-                resetFile(fi, newKey: rngOffset.next())
+                resetFile(fi)
                 doneFiles -= 1
             }
         }
@@ -92,15 +92,18 @@ extension JobState {
         return false
     }
 
+    /// fio's clear_io_state: counters (rwmix_issues too) and files reset, and with
+    /// randrepeat every state re-seeded (in 64 bits if fio switched the job to tausworthe64).
     mutating func startPass() {
         passBytes = 0
         lastWasSync = false
         doneFiles = 0
-        if job.randRepeat { reseed() }
-        for i in 0..<fileCount {
-            let key = job.randRepeat ? SplitMix64.mix(seed, 0x9E7, UInt64(i)) : rngOffset.next()
-            resetFile(i, newKey: key)
+        rwmixIssues = 0
+        if randRepeat {
+            if switchTo64 { use64 = true }
+            reseed()
         }
+        for i in 0..<fileCount { resetFile(i) }
     }
 
     // MARK: files
@@ -125,8 +128,8 @@ extension JobState {
             }
         case .random:
             while true {
-                let c = Int(rngFile.below(UInt64(n)))
-                if !files[c].done { f = c; break }
+                let c = Int(rngFile.scaled(UInt64(n)))
+                if c < n && !files[c].done { f = c; break }
             }
         }
         if f < 0 { return nil }
@@ -143,9 +146,23 @@ extension JobState {
         }
         var d = singleDir
         if mixed {
-            d = rngMix.percent() <= job.rwmixRead ? .read : .write
+            // fio's get_rw_ddir: a new draw only once the current direction has issued
+            // its share; on a change, the share is the I/Os the other direction has issued
+            // so far scaled by the new direction's percentage.
+            if ioIssues[rwmixDir] >= rwmixIssues {
+                let nd = rngMix.percent() <= job.rwmixRead ? 0 : 1
+                if nd != rwmixDir {
+                    let diff = UInt64(nd == 0 ? job.rwmixRead : 100 - job.rwmixRead)
+                    rwmixIssues = ioIssues[rwmixDir] &* diff / 100
+                }
+                rwmixDir = nd
+            }
+            d = rwmixDir == 0 ? .read : .write
         }
-        if rateLimited { d = rateDirection(d) }
+        if rateLimited {
+            d = rateDirection(d)
+            if mixed { rwmixDir = d.rawValue }
+        }
         return d
     }
 
