@@ -106,6 +106,9 @@ struct FioSeeds: Sendable {
     static let defaultRandSeed: UInt64 = 0x89
 
     var values: [UInt64]
+    /// The offsets' seed is fio's fixed one (randrepeat): zipf, pareto and normal then seed
+    /// from the file's name, else from the offsets' seed.
+    let fixedBlockSeed: Bool
 
     /// `randSeed`: the job's randseed (fio's default 0x89 when unset); `threadNumber`: fio's
     /// 1-based job number (clones of numjobs count); `randRepeat`: randrepeat.
@@ -119,6 +122,7 @@ struct FioSeeds: Sendable {
         }
         if randRepeat { v[FioSeeds.block] = FioSeeds.fioRandSeed &* threadNumber }
         values = v
+        fixedBlockSeed = randRepeat
     }
 
     subscript(_ i: Int) -> UInt64 { values[i] }

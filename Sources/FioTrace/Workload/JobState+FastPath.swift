@@ -26,7 +26,7 @@ extension JobState {
         if numberIOsLimit != .max { budget = min(budget, numberIOsLimit &- min(numberIOsLimit, dataIOs)) }
         if !timeBased {
             if passBytes >= passTotal || cumBytes >= cumulativeLimit { return 0 }
-            budget = min(budget, (passTotal - passBytes + bs - 1) / bs)
+            if passTotal != .max { budget = min(budget, (passTotal - passBytes + bs - 1) / bs) }
             budget = min(budget, (cumulativeLimit - cumBytes + bs - 1) / bs)
         }
         if budget == 0 { return 0 }

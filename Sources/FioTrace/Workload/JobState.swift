@@ -190,7 +190,7 @@ struct JobState {
                 let range = min(mn[0], mn[1])
                 // Rounded up without `ioSize + range - 1`, which overflows near 2^64.
                 let n = max(1, s.ioSize / range + (s.ioSize % range != 0 ? 1 : 0))
-                let rseed = randRepeat
+                let rseed = fioSeeds.fixedBlockSeed
                     ? FioHash.jhash(Array(s.path.utf8)) &* UInt32(truncatingIfNeeded: UInt64(job.index) + 1)
                     : UInt32(truncatingIfNeeded: fioSeeds[FioSeeds.block])
                 f.rank = FioRankState(kind, center: center, nranges: n, seed: rseed)
@@ -220,7 +220,13 @@ struct JobState {
         var pt = size
         if job.rw.writes && isRandom && !randomMap { pt = max(pt, ioLimit) }
         if trimWrite { pt += sizeTotal }
-        passTotal = pt
+        // fio's do_io adds an I/O to the pass's bytes only when the engine queues it (async
+        // engines, or null above depth 1); with synchronous completions (psync, the default,
+        // or null at depth 1) it never does, and a pass ends at the job's total or when no
+        // offset is left (the random map is full, the region is done).
+        let engine = (job.ioengine ?? "psync").lowercased()
+        let asyncEngines: Set<String> = ["libaio", "io_uring", "io_uring_cmd", "posixaio", "solarisaio", "windowsaio", "rdma"]
+        passTotal = asyncEngines.contains(engine) || (engine == "null" && job.iodepth > 1) ? pt : .max
         keepRunningLimit = ioLimit
         let (cl, o1) = ioLimit.multipliedReportingOverflow(by: UInt64(max(1, job.loops)))
         cumulativeLimit = o1 ? .max : cl

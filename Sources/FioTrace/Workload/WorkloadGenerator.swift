@@ -131,21 +131,27 @@ public struct WorkloadGenerator: TraceSource {
     }
 
     /// fio's rand_seeds[] for a job: from randseed (fio's default 0x89), the job number
-    /// (1-based, clones counted) and randrepeat. `--seed N` (override) is fio's randseed=N
-    /// with randrepeat=0, so that every stream, offsets included, follows N. randrepeat=0
-    /// without a randseed takes fio's system-random seeds: here the clock-derived `base`.
+    /// (1-based, clones counted) and randrepeat. As in fio, with randrepeat=1 (the default)
+    /// the offsets' seed is fio's fixed one times the job number whatever randseed says;
+    /// randseed moves the offsets only with randrepeat=0. randrepeat=0 without a randseed
+    /// takes fio's system-random seeds: here the clock-derived `base`.
+    ///
+    /// `--seed N` (override) seeds every stream, offsets included, from N, as fio's
+    /// `randseed=N randrepeat=0` does; the job's randrepeat still decides whether each pass
+    /// starts over from those seeds.
     static func fioSeeds(_ job: JobSpec, _ override: UInt64?, _ base: UInt64) -> (FioSeeds, randRepeat: Bool) {
         let thread = UInt64(job.index) + 1
-        if let o = override { return (FioSeeds(randSeed: o, threadNumber: thread, randRepeat: false), false) }
         var s: FioSeeds
-        if let r = job.randSeed {
+        if let o = override {
+            s = FioSeeds(randSeed: o, threadNumber: thread, randRepeat: false)
+        } else if let r = job.randSeed {
             s = FioSeeds(randSeed: r, threadNumber: thread, randRepeat: job.randRepeat)
         } else if job.randRepeat {
             s = FioSeeds(randSeed: FioSeeds.defaultRandSeed, threadNumber: thread, randRepeat: true)
         } else {
             s = FioSeeds(randSeed: base, threadNumber: thread, randRepeat: false)
         }
-        if job.allRandRepeat {
+        if job.allRandRepeat && override == nil {
             for i in 0..<FioSeeds.count { s.values[i] = FioSeeds.fioRandSeed &* thread &+ UInt64(i) }
             if job.randRepeat { s.values[FioSeeds.block] = FioSeeds.fioRandSeed &* thread }
         }
