@@ -178,10 +178,14 @@ struct FioRankState: Sendable {
     let kind: Kind
     let nranges: UInt64
     var rand: FioRand
-    /// zipf: theta, zetan, zeta2; pareto: its power.
+    /// zipf: theta, zetan, zeta2 and the two constants fio derives from them on every draw
+    /// (the same expressions, computed once: the same doubles); pareto: its power.
     let theta: Double
     let zetan: Double
     let zeta2: Double
+    let alpha: Double
+    let eta: Double
+    let twoThreshold: Double
     let paretoPow: Double
     /// gauss: the deviation width in ranges (fio's unsigned int).
     let stddev: UInt32
@@ -226,6 +230,9 @@ struct FioRankState: Sendable {
         self.theta = theta
         self.zetan = zetan
         self.zeta2 = zeta2
+        alpha = 1.0 / (1.0 - theta)
+        eta = (1.0 - pow(2.0 / Double(nranges), 1.0 - theta)) / (1.0 - zeta2 / zetan)
+        twoThreshold = 1.0 + pow(0.5, theta)
         self.paretoPow = ppow
         self.stddev = sd
         self.randOff = off
@@ -236,14 +243,12 @@ struct FioRankState: Sendable {
         let n = nranges
         switch kind {
         case .zipf:
-            let alpha = 1.0 / (1.0 - theta)
-            let eta = (1.0 - pow(2.0 / Double(n), 1.0 - theta)) / (1.0 - zeta2 / zetan)
             let u = Double(rand.next()) / 4_294_967_295.0
             let z = u * zetan
             var val: UInt64
             if z < 1.0 {
                 val = 1
-            } else if z < 1.0 + pow(0.5, theta) {
+            } else if z < twoThreshold {
                 val = 2
             } else {
                 val = 1 &+ FioRand.toUInt64(Double(n) * pow(eta * u - eta + 1.0, alpha))

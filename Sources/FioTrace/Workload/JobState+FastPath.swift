@@ -18,7 +18,7 @@ extension JobState {
     /// its per-I/O dispatch). Returns how many; fewer (maybe 0) when a pass or the job
     /// reaches a limit or the region its end, which `next` then handles.
     mutating func fastFill(_ out: UnsafeMutablePointer<TraceRecord>, _ maxCount: Int) -> Int {
-        if finished || endSyncFile >= 0 || pendingSync != nil || files[0].done { return 0 }
+        if finished || endSyncFile >= 0 || files[0].done { return 0 }
         let dirs = job.rw.directions
         let bs = minBS[dirs[0].rawValue]
         // I/Os left before a limit `next` checks could stop the pass.

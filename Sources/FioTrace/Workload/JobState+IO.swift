@@ -86,14 +86,6 @@ extension JobState {
         ioIssues[di] &+= 1
         dataIOs &+= 1
         lastWasSync = false
-        if d == .write {
-            let w = ioIssues[1]
-            if fsyncEvery > 0 && w % fsyncEvery == 0 {
-                pendingSync = .sync
-            } else if fdatasyncEvery > 0 && w % fdatasyncEvery == 0 {
-                pendingSync = .datasync
-            }
-        }
         if thinktime > 0 {
             thinkCount &+= 1
             if thinkCount >= thinktimeBlocks {

@@ -29,9 +29,10 @@ extension JobState {
                 endPass(stopJob: false)
                 continue
             }
-            // A sync due after the N-th write goes to the file picked for the next I/O (fio).
-            if let op = pendingSync {
-                pendingSync = nil
+            // fio's get_rw_ddir: while the writes issued are a multiple of fsync (fdatasync)
+            // and the last I/O was not a sync, the next I/O is one, in the file picked for
+            // it; so a mixed job syncs again before each read that follows the N-th write.
+            if let op = dueSync() {
                 emitSync(op, file: fi, &r)
                 lastWasSync = true
                 return true
@@ -53,6 +54,17 @@ extension JobState {
                 doneFiles -= 1
             }
         }
+    }
+
+    /// fio's should_fsync and the fsync/fdatasync checks of get_rw_ddir.
+    @inline(__always) func dueSync() -> TraceOp? {
+        // trimwrite: set_rw_ddir replaces the sync with the trim or write that is due.
+        if lastWasSync || !job.rw.writes || trimWrite { return nil }
+        let w = ioIssues[1]
+        if w == 0 { return nil }
+        if fsyncEvery > 0 && w % fsyncEvery == 0 { return .sync }
+        if fdatasyncEvery > 0 && w % fdatasyncEvery == 0 { return .datasync }
+        return nil
     }
 
     /// fio's io_bytes for the io_size limit: reads+writes for mixed jobs, else the job's

@@ -100,7 +100,6 @@ struct JobState {
     var cumBytes: UInt64 = 0
     var ddirSeqCounter = 1
     var loopsLeft: Int
-    var pendingSync: TraceOp?
     var lastWasSync = false
     var endSyncFile = -1      // next file to end-of-pass fsync, or -1
     var finished = false
