@@ -45,6 +45,7 @@ struct FioGenExactTests {
         ("zoned-abs-randrw", .exact),
         ("multifile-random-service", .exact),
         ("multifile-roundrobin4", .exact),
+        ("file-service-zipf", .exact),
         ("two-jobs-stonewall", .exact),
         ("seq-read-multifile", .exact),
         ("seq-holes-offset", .exact),
@@ -55,7 +56,6 @@ struct FioGenExactTests {
         ("rate-per-direction", .offsetsOnly("rate_iops per direction: fio's rate_ddir picks the direction by the clock")),
         ("lfsr-randread", .refused(option: "random_generator=lfsr", reason: "LFSR sequence is not modelled")),
         ("verify-write", .refused(option: "verify=crc32c", reason: "read-back verify pass")),
-        ("file-service-zipf", .refused(option: "file_service_type=zipf", reason: "supports roundrobin, sequential and random")),
     ]
 
     @Test("every job file in traces/jobs is in the table (none skipped silently)")

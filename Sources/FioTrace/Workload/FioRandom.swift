@@ -191,9 +191,12 @@ struct FioRankState: Sendable {
     let stddev: UInt32
     /// The rotation added before the modulo (gauss keeps it in an unsigned int).
     let randOff: UInt64
+    /// fio hashes ranks for offsets, not for its non-uniform file service.
+    let hashed: Bool
 
-    init(_ dist: RankDistribution, center: Double?, nranges: UInt64, seed: UInt32) {
+    init(_ dist: RankDistribution, center: Double?, nranges: UInt64, seed: UInt32, hashed: Bool = true) {
         self.nranges = nranges
+        self.hashed = hashed
         rand = FioRand(seed: UInt64(seed), use64: false)
         var theta = 0.0, zetan = 0.0, zeta2 = 0.0, ppow = 0.0
         var sd: UInt32 = 0
@@ -254,11 +257,11 @@ struct FioRankState: Sendable {
                 val = 1 &+ FioRand.toUInt64(Double(n) * pow(eta * u - eta + 1.0, alpha))
             }
             val &-= 1
-            return (FioHash.u64(val) &+ randOff) % n
+            return ((hashed ? FioHash.u64(val) : val) &+ randOff) % n
         case .pareto:
             let u = Double(rand.next()) / 4_294_967_295.0
             let v = FioRand.toUInt64(Double(n &- 1) * pow(u, paretoPow))
-            return (FioHash.u64(v) &+ randOff) % n
+            return ((hashed ? FioHash.u64(v) : v) &+ randOff) % n
         case .gauss:
             var sum: UInt64 = 0
             for _ in 0..<12 { sum &+= rand.next() % (n &+ 1) }
@@ -272,7 +275,7 @@ struct FioRankState: Sendable {
                 while dev != 0 && UInt64(bitPattern: Int64(dev)) &+ sum >= n { dev /= 2 }
                 sum = sum &+ UInt64(bitPattern: Int64(dev))
             }
-            return (FioHash.u64(sum) &+ randOff) % n
+            return ((hashed ? FioHash.u64(sum) : sum) &+ randOff) % n
         }
     }
 }

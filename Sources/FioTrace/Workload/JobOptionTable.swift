@@ -150,8 +150,20 @@ enum JobOptionTable {
         JobOptionDef("file_service_type") { b, c in
             let v = try c.value().lowercased()
             let parts = v.split(separator: ":", maxSplits: 1)
-            guard let fs = FileService(rawValue: String(parts.first ?? "")) else {
-                throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): fio-gen supports roundrobin, sequential and random")
+            let head = String(parts.first ?? "")
+            if ["zipf", "pareto", "normal", "gauss"].contains(head) {
+                // fio's non-uniform file service: the distribution's syntax (kind:value:center).
+                guard case .ranked(let dist, let center) = try parseDistribution(head == "gauss" ? "normal" + v.dropFirst(5) : v, c: c, kbBase: 1024) else {
+                    throw c.bad("expected zipf, pareto or normal with its parameter")
+                }
+                b.job.fileService = head == "zipf" ? .zipf : (head == "pareto" ? .pareto : .normal)
+                b.job.fileServiceDistribution = dist
+                b.job.fileServiceCenter = center
+                b.job.fileServiceNr = 1
+                return
+            }
+            guard let fs = FileService(rawValue: head), fs == .roundRobin || fs == .sequential || fs == .random else {
+                throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): expected roundrobin, sequential, random, zipf, pareto or normal")
             }
             b.job.fileService = fs
             b.job.fileServiceNr = 1

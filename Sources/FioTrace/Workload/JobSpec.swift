@@ -69,6 +69,9 @@ public struct JobSpec: Sendable, Equatable {
     public var filenameFormat: String?
     public var fileService: FileService = .roundRobin
     public var fileServiceNr: Int = 1
+    /// file_service_type=zipf|pareto|normal: the distribution and its center (nil: fio's default).
+    public var fileServiceDistribution: RankDistribution?
+    public var fileServiceCenter: Double?
 
     // Time
     public var runtime: UInt64?
@@ -243,7 +246,9 @@ public enum RandomGenerator: String, Sendable { case tausworthe, tausworthe64 }
 
 public enum RWSequencer: String, Sendable { case sequential, identical }
 
-public enum FileService: String, Sendable { case roundRobin = "roundrobin", sequential, random }
+/// file_service_type: round robin, sequential, uniform random, or files chosen by a
+/// zipf, pareto or normal distribution (fio's non-uniform file service).
+public enum FileService: String, Sendable { case roundRobin = "roundrobin", sequential, random, zipf, pareto, normal }
 
 public enum RateProcess: String, Sendable { case linear, poisson }
 

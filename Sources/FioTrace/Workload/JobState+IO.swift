@@ -49,6 +49,7 @@ extension JobState {
         lastStart(fi)[di] = offset
         lastPos(fi)[di] = offset &+ len
         lastDataOffset = offset
+        serviceFails = 0
 
         // Time.
         var t: UInt64
@@ -113,13 +114,13 @@ extension JobState {
         if rwSeqHit {
             if isRandom {
                 if shouldDoRandom(d) {
-                    guard let b = randomOffset(file: fi, dir: d) else { return nil }
+                    guard let b = randBlock(file: fi, dir: d) else { return nil }
                     return (b, true)
                 }
                 // The sequential stretch is "busy ok": not marked, nor is the random
                 // offset fio falls back to at the end of the region.
                 if let o = seqOffset(file: fi, dir: d) { return (o, false) }
-                guard let b = randomOffset(file: fi, dir: d) else { return nil }
+                guard let b = randBlock(file: fi, dir: d) else { return nil }
                 return (b, false)
             }
             guard let o = seqOffset(file: fi, dir: d) else { return nil }
@@ -130,7 +131,7 @@ extension JobState {
             return (ls != noStart ? ls : files[fi].fileOffset, false)
         }
         if let o = seqOffset(file: fi, dir: d) { return (o, false) }
-        guard let b = randomOffset(file: fi, dir: d) else { return nil }
+        guard let b = randBlock(file: fi, dir: d) else { return nil }
         return (b, false)
     }
 
@@ -160,6 +161,17 @@ extension JobState {
         }
         if pos >= f.pointee.ioSize { return nil }
         return f.pointee.fileOffset + pos
+    }
+
+    /// fio's get_next_rand_block: time_based jobs and non-uniform file service start the
+    /// file over (map and positions) and draw again when no offset is left.
+    @inline(__always) mutating func randBlock(file fi: Int, dir d: DataDirection) -> UInt64? {
+        if let b = randomOffset(file: fi, dir: d) { return b }
+        if job.timeBased || nonUniformService {
+            resetFile(fi)
+            return randomOffset(file: fi, dir: d)
+        }
+        return nil
     }
 
     /// fio's __get_next_rand_offset: a block in [0, lastb) from the offsets' state, and

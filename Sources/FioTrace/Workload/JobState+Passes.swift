@@ -45,7 +45,14 @@ extension JobState {
                 }
                 return true
             }
-            // No offset left in this file: it is done (fio closes it and moves on).
+            // No offset left in this file: it is done (fio closes it and moves on); with a
+            // non-uniform file service it starts over instead.
+            if nonUniformService {
+                resetFile(fi)
+                serviceFails += 1
+                if serviceFails < 1024 &+ 64 &* fileCount { continue }
+                // fio would retry for ever: no file can give an I/O.
+            }
             files[fi].done = true
             doneFiles += 1
             if job.timeBased {
@@ -137,6 +144,12 @@ extension JobState {
                 let c = nextFile
                 nextFile = nextFile + 1 >= n ? 0 : nextFile + 1
                 if !files[c].done { f = c; break }
+            }
+        case .zipf, .pareto, .normal:
+            // __get_next_fileno_rand: the rank's range number shifted down by 10.
+            while true {
+                let c = Int(truncatingIfNeeded: rngFileRank!.next() >> 10)
+                if c < n && !files[c].done { f = c; break }
             }
         case .random:
             while true {

@@ -66,6 +66,11 @@ struct JobState {
     var rngSeqRand: (FioRand, FioRand, FioRand)
     var rngFile: FioRand
     var rngZone: FioRand
+    /// fio's next_file_zipf / next_file_gauss (file_service_type=zipf|pareto|normal).
+    var rngFileRank: FioRankState?
+    /// Non-uniform file service: a file whose offsets run out starts over instead of
+    /// being done (fio's __FIO_FSERVICE_NONUNIFORM).
+    let nonUniformService: Bool
     var rngPoisson: (Xoshiro256, Xoshiro256, Xoshiro256)
     /// fio's rwmix_ddir and rwmix_issues: a mixed job draws a direction only once the
     /// current one has issued its share.
@@ -74,6 +79,9 @@ struct JobState {
     /// The offset of the last data I/O: fio logs a sync with the offset its io_u still
     /// holds, which at iodepth 1 is that one.
     var lastDataOffset: UInt64 = 0
+    /// Fills that failed in a row with a non-uniform file service (a guard against fio's
+    /// endless retry when no file can give an I/O).
+    var serviceFails = 0
 
     // counters
     var passBytes: UInt64 = 0
@@ -118,6 +126,8 @@ struct JobState {
         self.job = job
         self.seed = seed
         self.fioSeeds = fioSeeds
+        nonUniformService = job.fileServiceDistribution != nil
+            && (job.fileService == .zipf || job.fileService == .pareto || job.fileService == .normal)
         self.randRepeat = randRepeat
         stream = singleJob ? nil : UInt32(truncatingIfNeeded: job.index)
         var df: TraceFlags = []
@@ -313,6 +323,11 @@ struct JobState {
         rngBS = (FioRand(seed: s[FioSeeds.bsRead], use64: u), FioRand(seed: ws, use64: u), FioRand(seed: ts, use64: u))
         rngMix = FioRand(seed: s[FioSeeds.mix], use64: false)
         rngFile = FioRand(seed: s[FioSeeds.file], use64: u)
+        if nonUniformService, let dist = job.fileServiceDistribution {
+            // init_rand_file_service: nr_files << 10 ranges, unhashed, the file seed.
+            rngFileRank = FioRankState(dist, center: job.fileServiceCenter, nranges: UInt64(max(1, fileCount)) << 10,
+                                       seed: UInt32(truncatingIfNeeded: s[FioSeeds.file]), hashed: false)
+        }
         rngZone = FioRand(seed: s[FioSeeds.zone], use64: false)
         rngOffset = FioRand(seed: s[FioSeeds.block], use64: u)
         let sr = FioRand(seed: s[FioSeeds.seqRandRead], use64: false)
