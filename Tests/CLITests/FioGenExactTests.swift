@@ -32,6 +32,7 @@ struct FioGenExactTests {
         ("randrw-bs-per-direction", .exact),
         ("randwrite-norandommap", .exact),
         ("randwrite-fsync", .exact),
+        ("randrw-fdatasync", .exact),
         ("randtrim", .exact),
         ("percentage-random", .exact),
         ("randread-seqnr", .exact),
