@@ -8,8 +8,9 @@ extension JobState {
         let dirs = job.rw.directions
         for d in dirs where ba[d.rawValue] != minBS[d.rawValue] { return false }
         if isRandom {
-            guard mapMode == .bitmap, !mixed || job.rwmixRead >= 100 || job.rwmixRead <= 0 else { return false }
+            guard mapMode == .bitmap else { return false }
             for d in dirs where percentRandom[d.rawValue] < 100 { return false }
+            return true
         }
         return !mixed
     }
@@ -40,16 +41,18 @@ extension JobState {
         let depthN = depth
         let ringP = ring
         let svc = serviceTime(bs)
-        let lastb = lastBlocks(0)[single]
         var clock = self.clock
         var ringPos = self.ringPos
         var maxCompletion = self.maxCompletion
         var n = 0
+        var lastDataOffsetFast = lastDataOffset
         let limit = Int(budget)
-        let d = single
         while n < limit {
             var offset: UInt64
+            // A mixed job draws its direction as `next` does (fio's rwmix runs).
+            let d = mixed ? chooseDirection(file: 0).rawValue : single
             if isRandom {
+                let lastb = lastBlocks(0)[d]
                 // fio's draw and random map, one block per I/O (bs is the map's unit here).
                 if lastb == 0 { break }
                 guard let b = uniformBlock(file: 0, lastb: lastb) else {
@@ -66,6 +69,7 @@ extension JobState {
                 offset = lp[d]
             }
             ls[d] = offset
+            lastDataOffsetFast = offset
             lp[d] = offset &+ bs
             bytesIssued[d] &+= bs
             cumBytes &+= bs &* cumWeight[d]
@@ -92,7 +96,7 @@ extension JobState {
         self.maxCompletion = maxCompletion
         passBytes &+= UInt64(n) &* bs
         dataIOs &+= UInt64(n)
-        if n > 0 { lastWasSync = false; lastDataOffset = ls[single] }
+        if n > 0 { lastWasSync = false; lastDataOffset = lastDataOffsetFast }
         return n
     }
 }
