@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Generation-rate benchmark: fio-gen writing a 10M-record random 4 KiB read/write trace
 # into .fiot (one core, release build) against fio 3.33 producing the same job with the
-# null engine and write_iolog. Prints records/s for both and the ratio.
+# null engine and write_iolog. Prints records/s for both and the ratio. Then both tools
+# write the same 1M-I/O random text iolog (IOLOG_RECORDS): times, ratio, and whether the
+# two sequences are identical (the script fails if they are not).
 #
 #   scripts/bench-gen.sh [RECORDS]        (default 10000000; FIO_RECORDS for fio's run)
 #
@@ -62,3 +64,30 @@ printf 'fio-gen  generator alone (--discard):            %6.2f M records/s\n' "$
 printf 'fio 3.33 %d I/Os -> write_iolog in %.3f s:      %6.2f M records/s, %.2f B/record (text)\n' \
     "$fio_lines" "$fio_t" "$(echo "$fio_rate / 1000000" | bc -l)" "$(echo "$fio_bytes / $fio_lines" | bc -l)"
 printf 'ratio    fio-gen / fio: %.1fx (goal: fio-gen >= 20 M records/s)\n' "$(echo "$ours_rate / $fio_rate" | bc -l)"
+
+# The same 1M-I/O random iolog from both tools: fio-gen writes fio's text iolog (v3) of the
+# job fio runs with the null engine at iodepth 1, and the two op/offset/length sequences
+# must be identical (fio-gen draws fio's own random numbers). Wall time of each, best of RUNS
+# for fio-gen, one fio run (IOLOG_RECORDS, default 1000000).
+IOLOG_RECORDS=${IOLOG_RECORDS:-1000000}
+JOB1=(--name=iolog1m --rw=randrw --rwmixread=70 --bs=4k --size=8g --number_ios=$IOLOG_RECORDS)
+best1=""
+for ((i = 1; i <= RUNS; i++)); do
+    t0=$(now)
+    (cd "$OUT_DIR" && taskset -c "$CPU" "$GEN" "${JOB1[@]}" -o "$OUT_DIR/gen1m.log" -q)
+    t1=$(now)
+    t=$(echo "$t1 - $t0" | bc -l)
+    if [[ -z "$best1" ]] || (( $(echo "$t < $best1" | bc -l) )); then best1=$t; fi
+done
+t0=$(now)
+(cd "$OUT_DIR" && taskset -c "$CPU" fio "${JOB1[@]}" --ioengine=null --iodepth=1 \
+    --write_iolog="$OUT_DIR/fio1m.log" --output=/dev/null)
+t1=$(now)
+fio1=$(echo "$t1 - $t0" | bc -l)
+awk '$3 ~ /^(read|write)$/ {print $2, $3, $4, $5}' "$OUT_DIR/fio1m.log" > "$OUT_DIR/fio1m.seq"
+awk '$3 ~ /^(read|write)$/ {print $2, $3, $4, $5}' "$OUT_DIR/gen1m.log" > "$OUT_DIR/gen1m.seq"
+n1=$(wc -l < "$OUT_DIR/fio1m.seq")
+if cmp -s "$OUT_DIR/fio1m.seq" "$OUT_DIR/gen1m.seq"; then same="identical"; else same="DIFFERENT"; fi
+printf 'iolog    %d random I/Os (randrw 70/30, 4k, 8g), text iolog v3: fio-gen %.3f s, fio %.3f s, ratio fio/fio-gen %.1fx; sequences %s\n' \
+    "$n1" "$best1" "$fio1" "$(echo "$fio1 / $best1" | bc -l)" "$same"
+[[ "$same" == identical ]]

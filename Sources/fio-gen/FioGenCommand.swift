@@ -47,7 +47,7 @@ struct FioGenCommand: ParsableCommand {
     @Option(help: "Output format: \(TraceFormat.writableNames) (default: from the extension, else fiot).")
     var format: String?
 
-    @Option(parsing: .unconditional, help: "Random seed (overrides randseed; default fio's, or the clock with randrepeat=0).")
+    @Option(parsing: .unconditional, help: "Seed every random stream, offsets included, from N (as fio's randseed=N randrepeat=0); default fio's own seeds (randseed, randrepeat).")
     var seed: UInt64?
 
     @Option(name: .customLong("service-time"), parsing: .unconditional, help: "Per-I/O service time of the timing model (e.g. 100us, 2ms; a bare number is seconds).")

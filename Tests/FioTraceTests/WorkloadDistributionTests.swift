@@ -139,11 +139,16 @@ func wlFioGenzipf(_ args: [String]) -> [Double]? {
     return rows.isEmpty ? nil : rows
 }
 
-/// The rank each block of file 0 of job 0 stands for (inverse of the generator's scatter).
+/// The rank each block of file 0 of job 0 stands for: the inverse of fio's scatter,
+/// block = (rank * 64-bit golden ratio + rotation) mod n, which is a bijection when n is a
+/// power of two (the golden ratio is odd), as in these tests (checked here).
 func wlRankOfBlock(_ g: WorkloadGenerator) -> [UInt32] {
-    let sc = g.states[0].files[0].scatter!
-    var inv = [UInt32](repeating: 0, count: Int(sc.n))
-    for r in 0..<sc.n { inv[Int(sc.block(ofRank: r))] = UInt32(r) }
+    let rs = g.states[0].files[0].rank!
+    let n = rs.nranges
+    precondition(n & (n - 1) == 0, "fio's scatter is a bijection only for a power-of-two range count")
+    var inv = [UInt32](repeating: .max, count: Int(n))
+    for r in 0..<n { inv[Int((FioHash.u64(r) &+ rs.randOff) % n)] = UInt32(r) }
+    precondition(!inv.contains(.max))
     return inv
 }
 

@@ -114,7 +114,7 @@ struct WorkloadJobFileTests {
         #expect(err("size=1m\n[j]\n").contains("outside any section"))
         #expect(err("[j]\nrw=randread\nsize=1m\nrandom_distribution=zipf:1\n").contains("theta"))
         #expect(err("[j]\nrw=randread\nsize=1m\nrandom_distribution=zoned:50/50:20/50\n").contains("100"))
-        #expect(err("[j]\nrw=read\nsize=1m\nfile_service_type=zipf:1.2\n").contains("file_service_type"))
+        #expect(err("[j]\nrw=read\nsize=1m\nfile_service_type=sideways\n").contains("file_service_type"))
         #expect(err("[j]\nrw=read:-4k\nsize=1m\n").contains("backwards"))
         #expect(err("include other.fio\n[j]\nrw=read\nsize=1m\n").contains("include"))
         #expect(err("[global]\nrw=read\n").contains("no job sections"))

@@ -113,8 +113,8 @@ extension WorkloadGenerator {
     /// Most blocks one file's region may hold: block indexes, permutations and ranks are
     /// 64-bit with a spare bit (a region that large needs size near 2^64 in 1-byte blocks).
     static let maxRegionBlocks: UInt64 = 1 << 63
-    /// Most blocks the random map's bitmap may track (fio's axmap): 2^33 blocks is 1 GiB
-    /// of bitmap. Fixed-size blocks need no bitmap (a keyed permutation instead).
+    /// Most blocks the random map's bitmap may track (fio's axmap, one bit per block):
+    /// 2^33 blocks is 1 GiB of bitmap.
     static let maxBitmapBlocks: UInt64 = 1 << 33
 
     /// Refuses a file region the generator cannot address or whose random map would not
@@ -134,9 +134,8 @@ extension WorkloadGenerator {
         if blocks > maxRegionBlocks {
             throw TraceError(.unsupported, "\(job.origin): job \(job.name): file \(f.path): \(f.ioSize) bytes in \(unit)-byte blocks is \(blocks) blocks, more than fio-gen addresses (2^63); use a larger bs or a smaller size")
         }
-        let fixed = dirs.allSatisfy { job.blockSize[$0].min == job.blockSize[$0].max && job.blockSize[$0].min == job.blockSize[dirs[0]].min }
-        if job.rw.isRandom && job.randomMap && job.randomDistribution.isUniform && !fixed && blocks > maxBitmapBlocks {
-            throw TraceError(.unsupported, "\(job.origin): job \(job.name): file \(f.path): the random map of \(blocks) blocks needs \((blocks / 8) >> 20) MiB (fio: failed allocating random map); set norandommap=1, a fixed bs, or a smaller size")
+        if job.rw.isRandom && job.randomMap && job.randomDistribution.isUniform && blocks > maxBitmapBlocks {
+            throw TraceError(.unsupported, "\(job.origin): job \(job.name): file \(f.path): the random map of \(blocks) blocks needs \((blocks / 8) >> 20) MiB (fio: failed allocating random map); set norandommap=1, a larger bs, or a smaller size")
         }
     }
 }

@@ -115,7 +115,18 @@ enum JobOptionTable {
             b.job.percentageRandom = PerDirection(read: 100 - v.read, write: 100 - v.write, trim: 100 - v.trim)
         },
         JobOptionDef("norandommap") { b, c in b.job.randomMap = !(try c.boolValue()) },
-        JobOptionDef("randrepeat", aliases: ["rand_repeatable", "allrandrepeat"]) { b, c in b.job.randRepeat = try c.boolValue() },
+        JobOptionDef("randrepeat", aliases: ["rand_repeatable"]) { b, c in b.job.randRepeat = try c.boolValue() },
+        JobOptionDef("allrandrepeat") { b, c in b.job.allRandRepeat = try c.boolValue() },
+        JobOptionDef("random_generator") { b, c in
+            let v = try c.value().lowercased()
+            guard let g = RandomGenerator(rawValue: v) else {
+                if v == "lfsr" {
+                    throw TraceError(.unsupported, "\(c.whereText): random_generator=lfsr: fio-gen draws with fio's tausworthe generators only (tausworthe, tausworthe64); fio's LFSR sequence is not modelled")
+                }
+                throw c.bad("expected tausworthe, tausworthe64 or lfsr")
+            }
+            b.job.randomGenerator = g
+        },
         JobOptionDef("randseed") { b, c in b.job.randSeed = try c.sizeValue() },
     ]
 
@@ -139,8 +150,20 @@ enum JobOptionTable {
         JobOptionDef("file_service_type") { b, c in
             let v = try c.value().lowercased()
             let parts = v.split(separator: ":", maxSplits: 1)
-            guard let fs = FileService(rawValue: String(parts.first ?? "")) else {
-                throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): supported are roundrobin, sequential and random")
+            let head = String(parts.first ?? "")
+            if ["zipf", "pareto", "normal", "gauss"].contains(head) {
+                // fio's non-uniform file service: the distribution's syntax (kind:value:center).
+                guard case .ranked(let dist, let center) = try parseDistribution(head == "gauss" ? "normal" + v.dropFirst(5) : v, c: c, kbBase: 1024) else {
+                    throw c.bad("expected zipf, pareto or normal with its parameter")
+                }
+                b.job.fileService = head == "zipf" ? .zipf : (head == "pareto" ? .pareto : .normal)
+                b.job.fileServiceDistribution = dist
+                b.job.fileServiceCenter = center
+                b.job.fileServiceNr = 1
+                return
+            }
+            guard let fs = FileService(rawValue: head), fs == .roundRobin || fs == .sequential || fs == .random else {
+                throw TraceError(.unsupported, "\(c.whereText): file_service_type=\(v): expected roundrobin, sequential, random, zipf, pareto or normal")
             }
             b.job.fileService = fs
             b.job.fileServiceNr = 1
@@ -289,7 +312,7 @@ enum JobOptionTable {
     /// fio options that change nothing in the records fio-gen writes (reporting, logging,
     /// CPU placement, engine tuning...): accepted and kept in the metadata.
     static let noEffect: Set<String> = [
-        "description", "softrandommap", "random_generator", "thinktime_spin",
+        "description", "softrandommap", "thinktime_spin",
         "thread", "stats", "write_bw_log", "write_lat_log", "write_iops_log",
         "write_hist_log", "log_avg_msec", "log_hist_msec", "log_hist_coarseness", "log_max_value",
         "log_offset", "log_compression", "log_compression_cpus", "log_store_compressed",

@@ -49,6 +49,11 @@ public struct JobSpec: Sendable, Equatable {
     public var randomMap = true
     public var randRepeat = true
     public var randSeed: UInt64?
+    /// random_generator as given (nil: fio's default, tausworthe, which fio itself switches
+    /// to tausworthe64 when a file holds more than 2^32 - 1 blocks).
+    public var randomGenerator: RandomGenerator?
+    /// allrandrepeat: every seed from fio's fixed seed and the job number (randseed ignored).
+    public var allRandRepeat = false
 
     // Region
     /// `size` in bytes, or a percentage of the file size (`size=50%`).
@@ -68,6 +73,9 @@ public struct JobSpec: Sendable, Equatable {
     public var filenameFormat: String?
     public var fileService: FileService = .roundRobin
     public var fileServiceNr: Int = 1
+    /// file_service_type=zipf|pareto|normal: the distribution and its center (nil: fio's default).
+    public var fileServiceDistribution: RankDistribution?
+    public var fileServiceCenter: Double?
 
     // Time
     public var runtime: UInt64?
@@ -237,9 +245,14 @@ public enum ReadWrite: String, Sendable, CaseIterable {
     }
 }
 
+/// fio's random_generator values fio-gen draws with (lfsr is refused by name).
+public enum RandomGenerator: String, Sendable { case tausworthe, tausworthe64 }
+
 public enum RWSequencer: String, Sendable { case sequential, identical }
 
-public enum FileService: String, Sendable { case roundRobin = "roundrobin", sequential, random }
+/// file_service_type: round robin, sequential, uniform random, or files chosen by a
+/// zipf, pareto or normal distribution (fio's non-uniform file service).
+public enum FileService: String, Sendable { case roundRobin = "roundrobin", sequential, random, zipf, pareto, normal }
 
 public enum RateProcess: String, Sendable { case linear, poisson }
 

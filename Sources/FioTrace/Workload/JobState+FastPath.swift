@@ -8,26 +8,26 @@ extension JobState {
         let dirs = job.rw.directions
         for d in dirs where ba[d.rawValue] != minBS[d.rawValue] { return false }
         if isRandom {
-            guard mapMode == .permutation else { return false }
+            guard mapMode == .bitmap else { return false }
             for d in dirs where percentRandom[d.rawValue] < 100 { return false }
+            return true
         }
-        return true
+        return !mixed
     }
 
     /// Up to `maxCount` records straight into `out` (the common case of `next`, without
     /// its per-I/O dispatch). Returns how many; fewer (maybe 0) when a pass or the job
     /// reaches a limit or the region its end, which `next` then handles.
     mutating func fastFill(_ out: UnsafeMutablePointer<TraceRecord>, _ maxCount: Int) -> Int {
-        if finished || endSyncFile >= 0 || pendingSync != nil || files[0].done { return 0 }
+        if finished || endSyncFile >= 0 || files[0].done { return 0 }
         let dirs = job.rw.directions
         let bs = minBS[dirs[0].rawValue]
-        let hasR = job.rw.reads, hasW = job.rw.writes, hasT = job.rw.trims
         // I/Os left before a limit `next` checks could stop the pass.
         var budget = UInt64(maxCount)
         if numberIOsLimit != .max { budget = min(budget, numberIOsLimit &- min(numberIOsLimit, dataIOs)) }
         if !timeBased {
             if passBytes >= passTotal || cumBytes >= cumulativeLimit { return 0 }
-            budget = min(budget, (passTotal - passBytes + bs - 1) / bs)
+            if passTotal != .max { budget = min(budget, (passTotal - passBytes + bs - 1) / bs) }
             budget = min(budget, (cumulativeLimit - cumBytes + bs - 1) / bs)
         }
         if budget == 0 { return 0 }
@@ -37,37 +37,39 @@ extension JobState {
         let fileIndex = f.pointee.index
         let lp = lastPos(0), ls = lastStart(0)
         let single = singleDir.rawValue
-        let rwmix = job.rwmixRead
+        if isRandom && minBS[single] != rwMinBS { return 0 }
         let depthN = depth
         let ringP = ring
         let svc = serviceTime(bs)
-        let blocks = storage.blocks
         var clock = self.clock
         var ringPos = self.ringPos
         var maxCompletion = self.maxCompletion
-        var bufPos = f.pointee.bufPos, bufLen = f.pointee.bufLen
         var n = 0
+        var lastDataOffsetFast = lastDataOffset
         let limit = Int(budget)
         while n < limit {
             var offset: UInt64
-            var d: Int
+            // A mixed job draws its direction as `next` does (fio's rwmix runs).
+            let d = mixed ? chooseDirection(file: 0).rawValue : single
             if isRandom {
-                if bufPos == bufLen {
-                    refillBlocks(0)
-                    bufPos = 0
-                    bufLen = f.pointee.bufLen
-                    if bufLen == 0 { break }
+                let lastb = lastBlocks(0)[d]
+                // fio's draw and random map, one block per I/O (bs is the map's unit here).
+                if lastb == 0 { break }
+                guard let b = uniformBlock(file: 0, lastb: lastb) else {
+                    // The map is full: the file is done, as `next` has it after this draw.
+                    files[0].done = true
+                    doneFiles += 1
+                    if job.timeBased { resetFile(0); doneFiles -= 1 }
+                    break
                 }
-                d = mixed ? (rngMix.percent() <= rwmix ? 0 : 1) : single
-                offset = base &+ blocks[bufPos] &* bs
-                bufPos &+= 1
+                offset = base &+ b &* bs
+                _ = f.pointee.bitmap!.setRun(from: b, max: 1)
             } else {
-                // The position depends on the direction: stop before a draw could fail.
-                if (hasR && lp[0] &+ bs > end) || (hasW && lp[1] &+ bs > end) || (hasT && lp[2] &+ bs > end) { break }
-                d = mixed ? (rngMix.percent() <= rwmix ? 0 : 1) : single
+                if lp[d] &+ bs > end { break }
                 offset = lp[d]
             }
             ls[d] = offset
+            lastDataOffsetFast = offset
             lp[d] = offset &+ bs
             bytesIssued[d] &+= bs
             cumBytes &+= bs &* cumWeight[d]
@@ -89,14 +91,12 @@ extension JobState {
             n &+= 1
         }
         if depthN == 1 { ringP[0] = maxCompletion }
-        f.pointee.bufPos = bufPos
-        f.pointee.bufLen = bufLen
         self.clock = clock
         self.ringPos = ringPos
         self.maxCompletion = maxCompletion
         passBytes &+= UInt64(n) &* bs
         dataIOs &+= UInt64(n)
-        if n > 0 { lastWasSync = false }
+        if n > 0 { lastWasSync = false; lastDataOffset = lastDataOffsetFast }
         return n
     }
 }

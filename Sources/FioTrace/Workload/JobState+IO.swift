@@ -17,9 +17,7 @@ extension JobState {
         clock = done
         maxCompletion = done
         for i in 0..<depth { ring[i] = done }
-        let lp = lastPos(fi)
-        let prevEnd = max(lp[1], lp[0], lp[2])
-        r = TraceRecord(time: t, op: op, file: files[fi].index, offset: prevEnd, length: 0, stream: stream, flags: [])
+        r = TraceRecord(time: t, op: op, file: files[fi].index, offset: lastDataOffset, length: 0, stream: stream, flags: [])
     }
 
     /// fio's fill_io_u for a data direction: offset, length, random map, then the time.
@@ -37,18 +35,21 @@ extension JobState {
             guard let l = nextLength(file: fi, dir: d, offset: offset) else { return false }
             len = l
             if offset &+ len > files[fi].realSize { return false }
-            if o.mark {
-                if mapMode == .bitmap {
-                    let unit = files[fi].bitmapUnit
-                    let first = (offset - files[fi].fileOffset) / unit
-                    let run = files[fi].bitmap!.setRun(from: first, max: (len + unit - 1) / unit)
-                    if run == 0 { return false }
-                    if run * unit < len { len = run * unit }
-                }
+            if mapMode == .bitmap {
+                // fio's mark_random_map, in the direction's minimum block size: the I/O is
+                // cut at the first block already done ("busy ok" I/Os are not marked).
+                let unit = minBS[d.rawValue]
+                let first = (offset - files[fi].fileOffset) / unit
+                let want = len / unit + (len % unit != 0 ? 1 : 0)
+                let run = o.mark ? files[fi].bitmap!.setRun(from: first, max: want) : want
+                if run == 0 { return false }
+                if run * unit < len { len = run * unit }
             }
         }
         lastStart(fi)[di] = offset
         lastPos(fi)[di] = offset &+ len
+        lastDataOffset = offset
+        serviceFails = 0
 
         // Time.
         var t: UInt64
@@ -86,14 +87,6 @@ extension JobState {
         ioIssues[di] &+= 1
         dataIOs &+= 1
         lastWasSync = false
-        if d == .write {
-            let w = ioIssues[1]
-            if fsyncEvery > 0 && w % fsyncEvery == 0 {
-                pendingSync = .sync
-            } else if fdatasyncEvery > 0 && w % fdatasyncEvery == 0 {
-                pendingSync = .datasync
-            }
-        }
         if thinktime > 0 {
             thinkCount &+= 1
             if thinkCount >= thinktimeBlocks {
@@ -121,12 +114,14 @@ extension JobState {
         if rwSeqHit {
             if isRandom {
                 if shouldDoRandom(d) {
-                    guard let b = randomOffset(file: fi, dir: d) else { return nil }
+                    guard let b = randBlock(file: fi, dir: d) else { return nil }
                     return (b, true)
                 }
+                // The sequential stretch is "busy ok": not marked, nor is the random
+                // offset fio falls back to at the end of the region.
                 if let o = seqOffset(file: fi, dir: d) { return (o, false) }
-                guard let b = randomOffset(file: fi, dir: d) else { return nil }
-                return (b, true)
+                guard let b = randBlock(file: fi, dir: d) else { return nil }
+                return (b, false)
             }
             guard let o = seqOffset(file: fi, dir: d) else { return nil }
             return (o, false)
@@ -136,7 +131,7 @@ extension JobState {
             return (ls != noStart ? ls : files[fi].fileOffset, false)
         }
         if let o = seqOffset(file: fi, dir: d) { return (o, false) }
-        guard let b = randomOffset(file: fi, dir: d) else { return nil }
+        guard let b = randBlock(file: fi, dir: d) else { return nil }
         return (b, false)
     }
 
@@ -144,6 +139,7 @@ extension JobState {
         let p = Int(percentRandom[d.rawValue])
         if p >= 100 { return true }
         let v: Int
+        // Three states, seeded alike (fio seeds all three from the read one's seed).
         switch d {
         case .read: v = rngSeqRand.0.percent()
         case .write: v = rngSeqRand.1.percent()
@@ -167,129 +163,125 @@ extension JobState {
         return f.pointee.fileOffset + pos
     }
 
-    /// A random offset (absolute) by the job's distribution, nil when the map is full.
+    /// fio's get_next_rand_block: time_based jobs and non-uniform file service start the
+    /// file over (map and positions) and draw again when no offset is left.
+    @inline(__always) mutating func randBlock(file fi: Int, dir d: DataDirection) -> UInt64? {
+        if let b = randomOffset(file: fi, dir: d) { return b }
+        if job.timeBased || nonUniformService {
+            resetFile(fi)
+            return randomOffset(file: fi, dir: d)
+        }
+        return nil
+    }
+
+    /// fio's __get_next_rand_offset: a block in [0, lastb) from the offsets' state, and
+    /// with the random map, the next free block after it (wrapping) when it is done.
+    /// nil when the map is full.
+    @inline(__always) mutating func uniformBlock(file fi: Int, lastb: UInt64) -> UInt64? {
+        var b = rngOffset.scaled(lastb)
+        if mapMode == .bitmap {
+            let map = files[fi].bitmap!
+            if b < map.count && map.isSet(b) {
+                guard let nf = map.nextFree(after: b) else { return nil }
+                b = nf
+            }
+        }
+        return b
+    }
+
+    /// A random offset (absolute) by the job's distribution (fio's get_next_rand_offset),
+    /// nil when there is none (the map is full, or a zoned_abs zone passes the end).
     @inline(__always) mutating func randomOffset(file fi: Int, dir d: DataDirection) -> UInt64? {
         let di = d.rawValue
         let lastb = lastBlocks(fi)[di]
-        if lastb == 0 { return nil }
         let base = files[fi].fileOffset
         switch mapMode {
-        case .permutation:
-            let f = files + fi
-            if f.pointee.bufPos == f.pointee.bufLen {
-                refillBlocks(fi)
-                if f.pointee.bufLen == 0 { return nil }
-            }
-            let b = storage.blocks[fi &* JobStorage.blockBatch &+ f.pointee.bufPos]
-            f.pointee.bufPos &+= 1
-            return base + b * ba[di]
-        case .uniform:
-            return base + rngOffset.below(lastb) * ba[di]
-        case .bitmap:
-            let unit = files[fi].bitmapUnit
-            let b = rngOffset.below(lastb)
-            var idx = b * ba[di] / unit
-            if files[fi].bitmap!.isSet(idx) {
-                guard let nf = files[fi].bitmap!.nextFree(after: idx) else { return nil }
-                idx = nf
-            }
-            return base + idx * unit
+        case .bitmap, .uniform:
+            if lastb == 0 { return nil }
+            guard let b = uniformBlock(file: fi, lastb: lastb) else { return nil }
+            return base &+ b &* ba[di]
         case .ranked:
-            let f = files + fi
-            let rank = f.pointee.ranked!.next(&f.pointee.distRNG)
-            let block = f.pointee.scatter!.block(ofRank: rank)
-            var off = block * f.pointee.rangeSize
-            off -= off % ba[di]
-            let last = lastb &* ba[di]
-            if off >= last { off = last - ba[di] }
-            return base + off
+            // fio: the rank's range number times the block alignment, checked by the caller.
+            let b = files[fi].rank!.next()
+            let (o, ov) = b.multipliedReportingOverflow(by: ba[di])
+            if ov || o >= files[fi].ioSize { return nil }
+            return base &+ o
         case .zoned:
-            let v = rngZone.percent() - 1
+            if lastb == 0 { return nil }
+            let has = di == 0 ? hasZones.0 : (di == 1 ? hasZones.1 : hasZones.2)
             let zt = zoneTables[di]
+            if !has {
+                guard let b = uniformBlock(file: fi, lastb: lastb) else { return nil }
+                return base &+ b &* ba[di]
+            }
+            let v = rngZone.percent() - 1
             if zt.start[v] == .max {
-                return base + rngOffset.below(lastb) * ba[di]
+                guard let b = uniformBlock(file: fi, lastb: lastb) else { return nil }
+                return base &+ b &* ba[di]
             }
             if zt.absolute {
                 let stotal = zt.start[v] / ba[di]
                 let send = zt.end[v] / ba[di]
-                if send > lastb || send <= stotal { return nil }
-                return base + (stotal + rngOffset.below(send - stotal)) * ba[di]
+                if send > lastb { return nil }
+                guard let b = uniformBlock(file: fi, lastb: send &- stotal) else { return nil }
+                return base &+ (b &+ stotal) &* ba[di]
             }
-            let startB = zt.start[v] * lastb / 100
-            let range = lastb * (zt.end[v] - zt.start[v]) / 100
-            if range == 0 { return base + startB * ba[di] }
-            return base + (startB + rngOffset.below(range)) * ba[di]
+            // fio keeps these percentages in unsigned ints and the product in 64 bits.
+            let stotal = zt.start[v], send = zt.end[v]
+            let off = stotal != 0 ? stotal &* lastb / 100 : 0
+            let range = lastb &* (send &- stotal) / 100
+            guard let b = uniformBlock(file: fi, lastb: range) else { return nil }
+            return base &+ (b &+ off) &* ba[di]
         }
     }
 
-    /// Computes the next blocks of the file's random map in one go. The order is the
-    /// permutation's round function applied to a counter running over the whole 2^b
-    /// domain, keeping the values below n: every block exactly once per pass. The loop is
-    /// branch-free (the keep decision only moves the write cursor), so the rounds of
-    /// successive counters overlap in the CPU.
-    func refillBlocks(_ fi: Int) {
-        let f = files + fi
-        let p = f.pointee.perm
-        let n = f.pointee.permCount
-        let domain = p.domain
-        var i = f.pointee.permIndex
-        let out = storage.blocks + fi &* JobStorage.blockBatch
-        let cap = JobStorage.blockBatch
-        var w = 0
-        if n > 0 {
-            while w < cap && i < domain {
-                let y = p.round(i)
-                out[w] = y
-                w &+= y < n ? 1 : 0
-                i &+= 1
-            }
-        }
-        f.pointee.permIndex = i
-        f.pointee.bufPos = 0
-        f.pointee.bufLen = w
-    }
-
-    /// fio's get_next_buflen: fixed, bsrange (uniform, aligned to the minimum) or bssplit,
-    /// redrawn until the I/O fits in the region. nil when not even the minimum fits.
+    /// fio's get_next_buflen: fixed, bsrange (minimum plus a scaled draw of the maximum,
+    /// aligned down to the minimum) or bssplit (the first entry whose cumulative share the
+    /// draw falls under and that fits), redrawn until the I/O fits in the region. nil when
+    /// not even the minimum fits.
     @inline(__always) mutating func nextLength(file fi: Int, dir d: DataDirection, offset: UInt64) -> UInt64? {
         let di = d.rawValue
         let minbs = minBS[di], maxbs = maxBS[di]
         if minbs == maxbs { return minbs }
         let end = files[fi].fileOffset + files[fi].ioSize
-        if offset + minbs > end { return nil }
+        if offset > end || end - offset < minbs { return nil }
+        let room = end - offset
         let split = splits[di]
         var tries = 0
         while true {
-            let u: Double
+            var r: UInt64
+            let range: Double
             switch d {
-            case .read: u = rngBS.0.nextDouble()
-            case .write: u = rngBS.1.nextDouble()
-            case .trim: u = rngBS.2.nextDouble()
+            case .read: r = rngBS.0.next(); range = rngBS.0.range
+            case .write: r = rngBS.1.next(); range = rngBS.1.range
+            case .trim: r = rngBS.2.next(); range = rngBS.2.range
             }
             var buflen: UInt64
             if split.isEmpty {
-                buflen = minbs + UInt64(Double(maxbs) * u)
+                buflen = minbs &+ FioRand.toUInt64(Double(maxbs) * (Double(r) / range))
             } else {
+                // frand_max / 100, and r / cumulative percent, in integers as fio has them.
+                let cut = (range == 4_294_967_296.0 ? UInt64(UInt32.max) : UInt64.max) / 100
                 buflen = minbs
-                var perc = 0
-                let x = u * 100
+                var perc: UInt64 = 0
                 for s in split where s.percent > 0 {
                     buflen = s.bs
-                    perc += s.percent
-                    if x < Double(perc) && offset + buflen <= end { break }
+                    perc += UInt64(s.percent)
+                    if r / perc <= cut && buflen <= room { break }
                 }
+                r = 0
             }
             if !job.bsUnaligned {
                 if minbs & (minbs - 1) == 0 { buflen &= ~(minbs - 1) } else { buflen -= buflen % minbs }
             }
             if buflen > maxbs { buflen = maxbs }
-            if buflen > 0 && offset + buflen <= end { return buflen }
+            if buflen <= room { return buflen }
             tries += 1
-            if tries > 64 {
-                // Only sizes that the draw rarely picks fit: take the largest that does.
+            if tries > 1_000_000 {
+                // fio would go on drawing; only sizes the draw almost never picks fit.
                 var best: UInt64 = minbs
-                for s in split where s.bs > best && offset + s.bs <= end { best = s.bs }
-                if split.isEmpty { best = min(maxbs, (end - offset) / minbs * minbs) }
+                for s in split where s.bs > best && s.bs <= room { best = s.bs }
+                if split.isEmpty { best = min(maxbs, room / minbs * minbs) }
                 return best
             }
         }

@@ -29,9 +29,10 @@ extension JobState {
                 endPass(stopJob: false)
                 continue
             }
-            // A sync due after the N-th write goes to the file picked for the next I/O (fio).
-            if let op = pendingSync {
-                pendingSync = nil
+            // fio's get_rw_ddir: while the writes issued are a multiple of fsync (fdatasync)
+            // and the last I/O was not a sync, the next I/O is one, in the file picked for
+            // it; so a mixed job syncs again before each read that follows the N-th write.
+            if let op = dueSync() {
                 emitSync(op, file: fi, &r)
                 lastWasSync = true
                 return true
@@ -44,15 +45,33 @@ extension JobState {
                 }
                 return true
             }
-            // No offset left in this file: it is done (fio closes it and moves on).
+            // No offset left in this file: it is done (fio closes it and moves on); with a
+            // non-uniform file service it starts over instead.
+            if nonUniformService {
+                resetFile(fi)
+                serviceFails += 1
+                if serviceFails < 1024 &+ 64 &* fileCount { continue }
+                // fio would retry for ever: no file can give an I/O.
+            }
             files[fi].done = true
             doneFiles += 1
             if job.timeBased {
                 // time_based: the region starts over (a new random order), as in fio.
-                resetFile(fi, newKey: rngOffset.next())
+                resetFile(fi)
                 doneFiles -= 1
             }
         }
+    }
+
+    /// fio's should_fsync and the fsync/fdatasync checks of get_rw_ddir.
+    @inline(__always) func dueSync() -> TraceOp? {
+        // trimwrite: set_rw_ddir replaces the sync with the trim or write that is due.
+        if lastWasSync || !job.rw.writes || trimWrite { return nil }
+        let w = ioIssues[1]
+        if w == 0 { return nil }
+        if fsyncEvery > 0 && w % fsyncEvery == 0 { return .sync }
+        if fdatasyncEvery > 0 && w % fdatasyncEvery == 0 { return .datasync }
+        return nil
     }
 
     /// fio's io_bytes for the io_size limit: reads+writes for mixed jobs, else the job's
@@ -92,15 +111,18 @@ extension JobState {
         return false
     }
 
+    /// fio's clear_io_state: counters (rwmix_issues too) and files reset, and with
+    /// randrepeat every state re-seeded (in 64 bits if fio switched the job to tausworthe64).
     mutating func startPass() {
         passBytes = 0
         lastWasSync = false
         doneFiles = 0
-        if job.randRepeat { reseed() }
-        for i in 0..<fileCount {
-            let key = job.randRepeat ? SplitMix64.mix(seed, 0x9E7, UInt64(i)) : rngOffset.next()
-            resetFile(i, newKey: key)
+        rwmixIssues = 0
+        if randRepeat {
+            if switchTo64 { use64 = true }
+            reseed()
         }
+        for i in 0..<fileCount { resetFile(i) }
     }
 
     // MARK: files
@@ -123,10 +145,16 @@ extension JobState {
                 nextFile = nextFile + 1 >= n ? 0 : nextFile + 1
                 if !files[c].done { f = c; break }
             }
+        case .zipf, .pareto, .normal:
+            // __get_next_fileno_rand: the rank's range number shifted down by 10.
+            while true {
+                let c = Int(truncatingIfNeeded: rngFileRank!.next() >> 10)
+                if c < n && !files[c].done { f = c; break }
+            }
         case .random:
             while true {
-                let c = Int(rngFile.below(UInt64(n)))
-                if !files[c].done { f = c; break }
+                let c = Int(rngFile.scaled(UInt64(n)))
+                if c < n && !files[c].done { f = c; break }
             }
         }
         if f < 0 { return nil }
@@ -143,9 +171,23 @@ extension JobState {
         }
         var d = singleDir
         if mixed {
-            d = rngMix.percent() <= job.rwmixRead ? .read : .write
+            // fio's get_rw_ddir: a new draw only once the current direction has issued
+            // its share; on a change, the share is the I/Os the other direction has issued
+            // so far scaled by the new direction's percentage.
+            if ioIssues[rwmixDir] >= rwmixIssues {
+                let nd = rngMix.percent() <= job.rwmixRead ? 0 : 1
+                if nd != rwmixDir {
+                    let diff = UInt64(nd == 0 ? job.rwmixRead : 100 - job.rwmixRead)
+                    rwmixIssues = ioIssues[rwmixDir] &* diff / 100
+                }
+                rwmixDir = nd
+            }
+            d = rwmixDir == 0 ? .read : .write
         }
-        if rateLimited { d = rateDirection(d) }
+        if rateLimited {
+            d = rateDirection(d)
+            if mixed { rwmixDir = d.rawValue }
+        }
         return d
     }
 

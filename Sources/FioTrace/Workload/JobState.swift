@@ -1,9 +1,18 @@
 /// One job's generator: fio's do_io / get_io_u / fill_io_u, without the I/O.
 struct JobState {
-    enum MapMode { case permutation, bitmap, uniform, ranked, zoned }
+    /// How a random offset is drawn: fio's uniform draw checked against its random map
+    /// (`bitmap`) or not (`uniform`), a zipf/pareto/normal rank, or a zoned split.
+    enum MapMode { case bitmap, uniform, ranked, zoned }
 
     let job: JobSpec
     let seed: UInt64
+    /// fio's rand_seeds[] of this job, and whether a new pass re-seeds (randrepeat).
+    let fioSeeds: FioSeeds
+    let randRepeat: Bool
+    /// random_generator=tausworthe64 (fio switches to it by itself only from the second
+    /// pass of a job whose file holds more than 2^32 - 1 blocks: see `reseed`).
+    var use64: Bool
+    let switchTo64: Bool
     /// The record `stream`: the job's index, or nil when the trace has one job.
     let stream: UInt32?
     let dataFlags: TraceFlags
@@ -12,6 +21,11 @@ struct JobState {
     let fixedBS: Bool
     let mapMode: MapMode
     let zoneTables: [ZoneTable]
+    /// Per direction: the zoned split has zones (fio's zone_split_nr != 0).
+    let hasZones: (Bool, Bool, Bool)
+    /// fio's rw_min_bs: the smallest minimum block size of the three directions (the
+    /// random map's unit).
+    let rwMinBS: UInt64
     let isRandom: Bool
     let mixed: Bool
     let trimWrite: Bool
@@ -44,14 +58,30 @@ struct JobState {
     var serviceLeft = 0
     var doneFiles = 0
 
-    // RNG streams (fio's separate random states)
-    var rngOffset: Xoshiro256
-    var rngBS: (Xoshiro256, Xoshiro256, Xoshiro256)
-    var rngMix: Xoshiro256
-    var rngSeqRand: (Xoshiro256, Xoshiro256, Xoshiro256)
-    var rngFile: Xoshiro256
-    var rngZone: Xoshiro256
+    // fio's separate random states (td->random_state, bsrange_state[], rwmix_state,
+    // seq_rand_state[], next_file_state, zone_state); poisson gaps are the timing model's.
+    var rngOffset: FioRand
+    var rngBS: (FioRand, FioRand, FioRand)
+    var rngMix: FioRand
+    var rngSeqRand: (FioRand, FioRand, FioRand)
+    var rngFile: FioRand
+    var rngZone: FioRand
+    /// fio's next_file_zipf / next_file_gauss (file_service_type=zipf|pareto|normal).
+    var rngFileRank: FioRankState?
+    /// Non-uniform file service: a file whose offsets run out starts over instead of
+    /// being done (fio's __FIO_FSERVICE_NONUNIFORM).
+    let nonUniformService: Bool
     var rngPoisson: (Xoshiro256, Xoshiro256, Xoshiro256)
+    /// fio's rwmix_ddir and rwmix_issues: a mixed job draws a direction only once the
+    /// current one has issued its share.
+    var rwmixDir = 0
+    var rwmixIssues: UInt64 = 0
+    /// The offset of the last data I/O: fio logs a sync with the offset its io_u still
+    /// holds, which at iodepth 1 is that one.
+    var lastDataOffset: UInt64 = 0
+    /// Fills that failed in a row with a non-uniform file service (a guard against fio's
+    /// endless retry when no file can give an I/O).
+    var serviceFails = 0
 
     // counters
     var passBytes: UInt64 = 0
@@ -78,7 +108,6 @@ struct JobState {
     var cumBytes: UInt64 = 0
     var ddirSeqCounter = 1
     var loopsLeft: Int
-    var pendingSync: TraceOp?
     var lastWasSync = false
     var endSyncFile = -1      // next file to end-of-pass fsync, or -1
     var finished = false
@@ -92,10 +121,14 @@ struct JobState {
 
     var endTime: UInt64 { max(clock, maxCompletion) }
 
-    init(job: JobSpec, files setups: [WorkloadGenerator.FileSetup], seed: UInt64,
+    init(job: JobSpec, files setups: [WorkloadGenerator.FileSetup], seed: UInt64, fioSeeds: FioSeeds, randRepeat: Bool,
          timing: GeneratorOptions.Timing, groupStart: UInt64, singleJob: Bool, runtimeByConsumer: Bool = false) {
         self.job = job
         self.seed = seed
+        self.fioSeeds = fioSeeds
+        nonUniformService = job.fileServiceDistribution != nil
+            && (job.fileService == .zipf || job.fileService == .pareto || job.fileService == .normal)
+        self.randRepeat = randRepeat
         stream = singleJob ? nil : UInt32(truncatingIfNeeded: job.index)
         var df: TraceFlags = []
         if job.direct { df.insert(.direct) }
@@ -127,9 +160,10 @@ struct JobState {
         // the random map off.
         let randomMap = job.randomMap && !baDiffers && job.randomDistribution.isUniform
         var zt: [ZoneTable] = []
+        var hz = (false, false, false)
         switch job.randomDistribution {
         case .random:
-            mapMode = !isRandom ? .uniform : (randomMap ? (fixedBS ? .permutation : .bitmap) : .uniform)
+            mapMode = isRandom && randomMap ? .bitmap : .uniform
         case .ranked:
             mapMode = .ranked
         case .zoned(let z, let absolute):
@@ -137,47 +171,49 @@ struct JobState {
             for d in DataDirection.allCases {
                 zt.append(ZoneTable(zones: z[d].zones.map { ($0.access, $0.size) }, absolute: absolute))
             }
+            hz = (!z.read.zones.isEmpty, !z.write.zones.isEmpty, !z.trim.zones.isEmpty)
         }
         zoneTables = zt
+        hasZones = hz
+        var rmb = UInt64.max
+        for d in DataDirection.allCases { rmb = min(rmb, mn[d.rawValue]) }
+        rwMinBS = max(1, rmb)
+        use64 = job.randomGenerator == .tausworthe64
+        var big = false
 
         var fs: [FileState] = []
-        for (i, s) in setups.enumerated() {
+        for s in setups {
             var lb = Lanes4<UInt64>(repeating: 0)
             for d in DataDirection.allCases {
                 var maxSize = s.ioSize
                 if mn[d.rawValue] > al[d.rawValue] { maxSize -= min(maxSize, mn[d.rawValue] - al[d.rawValue]) }
                 lb[d.rawValue] = maxSize / al[d.rawValue]
             }
-            let dseed = SplitMix64.mix(seed, 0xD157, UInt64(i))
             var f = FileState(index: s.globalIndex, fileOffset: s.fileOffset, ioSize: s.ioSize,
-                              realSize: s.fileOffset + s.ioSize,
-                              lastBlocks: lb, distRNG: Xoshiro256(seed: dseed), distSeed: dseed)
+                              realSize: s.fileOffset + s.ioSize, lastBlocks: lb)
+            if isRandom && s.ioSize / rwMinBS > UInt64(UInt32.max) { big = true }
             if case .ranked(let kind, let center) = job.randomDistribution {
+                // fio's __init_rand_distribution: ranges of the smaller of the read and write
+                // minimum sizes; the state is seeded from the file's name and the job number
+                // (randrepeat), else from the offsets' seed, once per job (not per pass).
                 let range = min(mn[0], mn[1])
                 // Rounded up without `ioSize + range - 1`, which overflows near 2^64.
                 let n = max(1, s.ioSize / range + (s.ioSize % range != 0 ? 1 : 0))
-                f.rangeSize = range
-                f.ranked = RankSampler(kind: kind, n: n)
-                var off: UInt64
-                switch kind {
-                case .normal:
-                    if let c = center {
-                        off = c >= 0.5 ? Self.scaled(n, by: c - 0.5) % n : (n - Self.scaled(n, by: 0.5 - c) % n) % n
-                    } else { off = 0 }
-                default:
-                    if let c = center { off = Self.scaled(n, by: c) % n } else { off = SplitMix64.mix(dseed, 0x0FF) % n }
-                }
-                f.scatter = RankScatter(n: n, key: SplitMix64.mix(dseed, 0x5CA7), offset: off)
+                let rseed = fioSeeds.fixedBlockSeed
+                    ? FioHash.jhash(Array(s.path.utf8)) &* UInt32(truncatingIfNeeded: UInt64(job.index) + 1)
+                    : UInt32(truncatingIfNeeded: fioSeeds[FioSeeds.block])
+                f.rank = FioRankState(kind, center: center, nranges: n, seed: rseed)
             }
             if mapMode == .bitmap {
-                var unit = UInt64.max
-                for d in dirs { unit = min(unit, al[d.rawValue]) }
-                f.bitmapUnit = unit
-                f.bitmap = BlockBitmap(count: max(1, s.ioSize / unit))
+                f.bitmap = BlockBitmap(count: max(1, s.ioSize / rwMinBS))
             }
             fs.append(f)
         }
         let fileStates = fs
+        // fio's check_rand_gen_limits: more blocks than the 32-bit generator reaches switch
+        // the job to tausworthe64 unless random_generator was given; the states already
+        // seeded keep 32 bits until a pass re-seeds them.
+        switchTo64 = big && job.randomGenerator == nil
 
         // Limits (fio's do_io and keep_running).
         let sizeTotal = setups.reduce(0) { $0 + $1.ioSize }
@@ -193,7 +229,13 @@ struct JobState {
         var pt = size
         if job.rw.writes && isRandom && !randomMap { pt = max(pt, ioLimit) }
         if trimWrite { pt += sizeTotal }
-        passTotal = pt
+        // fio's do_io adds an I/O to the pass's bytes only when the engine queues it (async
+        // engines, or null above depth 1); with synchronous completions (psync, the default,
+        // or null at depth 1) it never does, and a pass ends at the job's total or when no
+        // offset is left (the random map is full, the region is done).
+        let engine = (job.ioengine ?? "psync").lowercased()
+        let asyncEngines: Set<String> = ["libaio", "io_uring", "io_uring_cmd", "posixaio", "solarisaio", "windowsaio", "rdma"]
+        passTotal = asyncEngines.contains(engine) || (engine == "null" && job.iodepth > 1) ? pt : .max
         keepRunningLimit = ioLimit
         let (cl, o1) = ioLimit.multipliedReportingOverflow(by: UInt64(max(1, job.loops)))
         cumulativeLimit = o1 ? .max : cl
@@ -241,12 +283,13 @@ struct JobState {
         thinktimeBlocks = UInt64(max(1, job.thinktimeBlocks))
         poisson = job.rateProcess == .poisson
 
-        rngOffset = Xoshiro256(seed: 0)
-        rngBS = (Xoshiro256(seed: 0), Xoshiro256(seed: 0), Xoshiro256(seed: 0))
-        rngMix = Xoshiro256(seed: 0)
-        rngSeqRand = (Xoshiro256(seed: 0), Xoshiro256(seed: 0), Xoshiro256(seed: 0))
-        rngFile = Xoshiro256(seed: 0)
-        rngZone = Xoshiro256(seed: 0)
+        let z = FioRand(seed: 0, use64: false)
+        rngOffset = z
+        rngBS = (z, z, z)
+        rngMix = z
+        rngSeqRand = (z, z, z)
+        rngFile = z
+        rngZone = z
         rngPoisson = (Xoshiro256(seed: 0), Xoshiro256(seed: 0), Xoshiro256(seed: 0))
         reseed()
         // Rate schedules start at the job's start; poisson's first I/O is at 0, like fio's.
@@ -265,49 +308,42 @@ struct JobState {
         for i in 0..<fileStates.count {
             for d in 0..<4 { lastBlocks(i)[d] = fileStates[i].lastBlocks[d] }
         }
-        for i in 0..<fileCount { resetFile(i, newKey: SplitMix64.mix(seed, 0x9E7, UInt64(i))) }
+        for i in 0..<fileCount { resetFile(i) }
     }
 
-    /// fio's td_fill_rand_seeds: every stream from the job's seed.
-    /// `n * fraction` (fraction in [0, 1]) as an integer: Double(n) rounds up to 2^64 when
-    /// n nears UInt64.max, which UInt64(_:) would trap on.
-    static func scaled(_ n: UInt64, by fraction: Double) -> UInt64 {
-        let v = Double(n) * fraction
-        if !(v > 0) { return 0 }
-        return v >= 18_446_744_073_709_551_616.0 ? .max : UInt64(v)
-    }
-
+    /// fio's td_fill_rand_seeds: every state from the job's seeds (at the start, and at
+    /// each new pass with randrepeat). verify makes writes draw sizes as reads do; trimwrite
+    /// makes trims draw as writes do.
     mutating func reseed() {
-        rngOffset = Xoshiro256(seed: SplitMix64.mix(seed, 1))
-        rngBS = (Xoshiro256(seed: SplitMix64.mix(seed, 2, 0)), Xoshiro256(seed: SplitMix64.mix(seed, 2, 1)),
-                 Xoshiro256(seed: SplitMix64.mix(seed, 2, 2)))
-        rngMix = Xoshiro256(seed: SplitMix64.mix(seed, 3))
-        rngSeqRand = (Xoshiro256(seed: SplitMix64.mix(seed, 4, 0)), Xoshiro256(seed: SplitMix64.mix(seed, 4, 1)),
-                      Xoshiro256(seed: SplitMix64.mix(seed, 4, 2)))
-        rngFile = Xoshiro256(seed: SplitMix64.mix(seed, 5))
-        rngZone = Xoshiro256(seed: SplitMix64.mix(seed, 6))
-        rngPoisson = (Xoshiro256(seed: SplitMix64.mix(seed, 7, 0)), Xoshiro256(seed: SplitMix64.mix(seed, 7, 1)),
-                      Xoshiro256(seed: SplitMix64.mix(seed, 7, 2)))
-        for i in 0..<fileCount { files[i].distRNG = Xoshiro256(seed: files[i].distSeed) }
+        let s = fioSeeds
+        let u = use64
+        var ws = s[FioSeeds.bsWrite], ts = s[FioSeeds.bsTrim]
+        if job.verify != nil { ws = s[FioSeeds.bsRead] }
+        if trimWrite { ts = ws }
+        rngBS = (FioRand(seed: s[FioSeeds.bsRead], use64: u), FioRand(seed: ws, use64: u), FioRand(seed: ts, use64: u))
+        rngMix = FioRand(seed: s[FioSeeds.mix], use64: false)
+        rngFile = FioRand(seed: s[FioSeeds.file], use64: u)
+        if nonUniformService, let dist = job.fileServiceDistribution {
+            // init_rand_file_service: nr_files << 10 ranges, unhashed, the file seed.
+            rngFileRank = FioRankState(dist, center: job.fileServiceCenter, nranges: UInt64(max(1, fileCount)) << 10,
+                                       seed: UInt32(truncatingIfNeeded: s[FioSeeds.file]), hashed: false)
+        }
+        rngZone = FioRand(seed: s[FioSeeds.zone], use64: false)
+        rngOffset = FioRand(seed: s[FioSeeds.block], use64: u)
+        let sr = FioRand(seed: s[FioSeeds.seqRandRead], use64: false)
+        rngSeqRand = (sr, sr, sr)
+        rngPoisson = (Xoshiro256(seed: s[FioSeeds.poisson]), Xoshiro256(seed: s[FioSeeds.poisson2]),
+                      Xoshiro256(seed: s[FioSeeds.poisson3]))
     }
 
-    mutating func resetFile(_ i: Int, newKey: UInt64) {
+    /// fio's fio_file_reset: positions back to the start, the random map cleared.
+    mutating func resetFile(_ i: Int) {
         files[i].done = false
         for d in 0..<4 {
             lastPos(i)[d] = files[i].fileOffset
             lastStart(i)[d] = noStart
         }
-        files[i].permIndex = 0
-        files[i].bufPos = 0
-        files[i].bufLen = 0
-        if mapMode == .permutation {
-            let n = lastBlocks(i)[singleDirForMap.rawValue]
-            files[i].perm = BlockPermutation(count: max(1, n), key: newKey)
-            files[i].permCount = n
-        }
         if mapMode == .bitmap { files[i].bitmap?.reset() }
     }
-
-    var singleDirForMap: DataDirection { job.rw.directions.first ?? .read }
 
 }

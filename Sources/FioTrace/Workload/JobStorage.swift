@@ -21,23 +21,10 @@ struct FileState {
     var done = false
     /// fio's last_block per direction (blocks of `ba` that fit).
     var lastBlocks: Lanes4<UInt64>  // constant after setup (read rarely)
-    // random map
-    /// Next permutation index to compute into the file's block buffer.
-    var permIndex: UInt64 = 0
-    /// Read position and fill of the file's slice of `JobStorage.blocks`.
-    var bufPos = 0
-    var bufLen = 0
-    /// Blocks in the permutation (0: no permutation).
-    var permCount: UInt64 = 0
-    var perm = BlockPermutation(count: 1, key: 0)
+    // random map: fio's axmap, one bit per `rw_min_bs` block (nil: no map)
     var bitmap: BlockBitmap?
-    var bitmapUnit: UInt64 = 0
-    // zipf / pareto / normal
-    var ranked: RankSampler?
-    var scatter: RankScatter?
-    var rangeSize: UInt64 = 0
-    var distRNG: Xoshiro256
-    var distSeed: UInt64
+    // zipf / pareto / normal: fio's per-file rank state
+    var rank: FioRankState?
 }
 
 /// A job's per-file states and service-model slots, in raw memory so the per-I/O path
@@ -48,9 +35,6 @@ final class JobStorage {
     let fileCount: Int
     let ring: UnsafeMutablePointer<UInt64>
     let depth: Int
-    /// Per file, `blockBatch` precomputed random-map blocks (see `refillBlocks`).
-    let blocks: UnsafeMutablePointer<UInt64>
-    static let blockBatch = 64
     /// Per file and direction: fio's last_pos (at [f*12 + d]), last_start (at [f*12 + 4 + d])
     /// and last_block (at [f*12 + 8 + d]).
     let dirs: UnsafeMutablePointer<UInt64>
@@ -68,8 +52,6 @@ final class JobStorage {
         self.depth = max(1, depth)
         ring = .allocate(capacity: self.depth)
         ring.initialize(repeating: start, count: self.depth)
-        blocks = .allocate(capacity: max(1, fs.count) * JobStorage.blockBatch)
-        blocks.initialize(repeating: 0, count: max(1, fs.count) * JobStorage.blockBatch)
         dirs = .allocate(capacity: max(1, fs.count) * 12)
         dirs.initialize(repeating: 0, count: max(1, fs.count) * 12)
         counters = .allocate(capacity: 16)
@@ -85,8 +67,6 @@ final class JobStorage {
         depth = o.depth
         ring = .allocate(capacity: depth)
         ring.initialize(from: o.ring, count: depth)
-        blocks = .allocate(capacity: max(1, fileCount) * JobStorage.blockBatch)
-        blocks.initialize(from: o.blocks, count: max(1, fileCount) * JobStorage.blockBatch)
         dirs = .allocate(capacity: max(1, fileCount) * 12)
         dirs.initialize(from: o.dirs, count: max(1, fileCount) * 12)
         counters = .allocate(capacity: 16)
@@ -102,7 +82,6 @@ final class JobStorage {
         files.deallocate()
         ring.deinitialize(count: depth)
         ring.deallocate()
-        blocks.deallocate()
         dirs.deallocate()
         counters.deallocate()
         consts.deallocate()

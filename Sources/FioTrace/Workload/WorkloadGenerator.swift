@@ -130,6 +130,34 @@ public struct WorkloadGenerator: TraceSource {
         startGroup(0, at: 0)
     }
 
+    /// fio's rand_seeds[] for a job: from randseed (fio's default 0x89), the job number
+    /// (1-based, clones counted) and randrepeat. As in fio, with randrepeat=1 (the default)
+    /// the offsets' seed is fio's fixed one times the job number whatever randseed says;
+    /// randseed moves the offsets only with randrepeat=0. randrepeat=0 without a randseed
+    /// takes fio's system-random seeds: here the clock-derived `base`.
+    ///
+    /// `--seed N` (override) seeds every stream, offsets included, from N, as fio's
+    /// `randseed=N randrepeat=0` does; the job's randrepeat still decides whether each pass
+    /// starts over from those seeds.
+    static func fioSeeds(_ job: JobSpec, _ override: UInt64?, _ base: UInt64) -> (FioSeeds, randRepeat: Bool) {
+        let thread = UInt64(job.index) + 1
+        var s: FioSeeds
+        if let o = override {
+            s = FioSeeds(randSeed: o, threadNumber: thread, randRepeat: false)
+        } else if let r = job.randSeed {
+            s = FioSeeds(randSeed: r, threadNumber: thread, randRepeat: job.randRepeat)
+        } else if job.randRepeat {
+            s = FioSeeds(randSeed: FioSeeds.defaultRandSeed, threadNumber: thread, randRepeat: true)
+        } else {
+            s = FioSeeds(randSeed: base, threadNumber: thread, randRepeat: false)
+        }
+        if job.allRandRepeat && override == nil {
+            for i in 0..<FioSeeds.count { s.values[i] = FioSeeds.fioRandSeed &* thread &+ UInt64(i) }
+            if job.randRepeat { s.values[FioSeeds.block] = FioSeeds.fioRandSeed &* thread }
+        }
+        return (s, job.randRepeat)
+    }
+
     static func jobSeed(_ job: JobSpec, _ override: UInt64?, _ base: UInt64) -> UInt64 {
         if let o = override { return SplitMix64.mix(o, UInt64(job.index)) }
         if let s = job.randSeed { return SplitMix64.mix(s, UInt64(job.index)) }
@@ -146,8 +174,10 @@ public struct WorkloadGenerator: TraceSource {
         heap = Heap()
         for ji in groups[g] {
             let job = jobs[ji]
+            let fs = WorkloadGenerator.fioSeeds(job, options.seed, seed)
             let st = JobState(job: job, files: fileSetup[ji],
                               seed: WorkloadGenerator.jobSeed(job, options.seed, seed),
+                              fioSeeds: fs.0, randRepeat: fs.randRepeat,
                               timing: options.timing, groupStart: time, singleJob: jobs.count == 1,
                               runtimeByConsumer: options.runtimeByConsumer)
             states.append(st)
