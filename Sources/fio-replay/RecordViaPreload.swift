@@ -8,7 +8,7 @@ import Glibc
 
 extension RecordCommand {
     /// `record --via preload`: runs `cmd` with the preload library, reads its events from a
-    /// unix datagram socket as they come, and writes records in issue order as they leave
+    /// unix socket as they come, and writes records in issue order as they leave
     /// the decoder's ordering window (memory: the window, not the recording). Returns the
     /// command's exit status.
     func recordViaPreload(_ cmd: [String], format: TraceFormat) throws -> Int32 {
@@ -61,8 +61,9 @@ extension RecordCommand {
             forwardInterrupt(to: p.processIdentifier)
         }
         p.waitUntilExit()
-        // What the command's processes sent before they ended is queued: take all of it.
-        channel.receive(waitMs: 0) { decoder.consume($0) }
+        // What the command's processes sent before they ended is queued: take all of it
+        // (connections made since the last pass included).
+        for _ in 0..<3 { channel.receive(waitMs: 0) { decoder.consume($0) } }
         decoder.closeAll()
         pass(final: true)
         let wall = Date().timeIntervalSince(started)
@@ -112,12 +113,14 @@ func forwardInterrupt(to pid: Int32) {
     kill(pid, sig)
 }
 
-/// The recorder's end of the preload library's channel: a unix datagram socket bound in a
-/// private directory (removed at the end). Datagrams arrive whole, one thread buffer each.
+/// The recorder's end of the preload library's channel: a unix SOCK_SEQPACKET socket bound
+/// in a private directory (removed at the end); each recorded process connects once (its
+/// forked children share the connection) and sends whole packets, one thread buffer each.
 final class EventSocket {
     let path: String
     private let dir: String
-    private let fd: Int32
+    private let listener: Int32
+    private var connections: [Int32] = []
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
     init() throws {
@@ -127,8 +130,8 @@ final class EventSocket {
         }
         dir = String(cString: made)
         path = dir + "/events"
-        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TraceError(.cannotOpen, "cannot create the recorder's socket: \(String(cString: strerror(errno)))") }
+        listener = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard listener >= 0 else { throw TraceError(.cannotOpen, "cannot create the recorder's socket: \(String(cString: strerror(errno)))") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -140,30 +143,49 @@ final class EventSocket {
             raw[bytes.count] = 0
         }
         let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard ok == 0 else { throw TraceError(.cannotOpen, "\(path): cannot bind the recorder's socket: \(String(cString: strerror(errno)))") }
-        // A deep queue: senders wait only when the recorder falls this far behind.
-        var size: Int32 = 16 << 20
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        guard ok == 0, listen(listener, 512) == 0 else {
+            throw TraceError(.cannotOpen, "\(path): cannot listen on the recorder's socket: \(String(cString: strerror(errno)))")
         }
     }
 
     deinit {
-        close(fd)
+        for c in connections { close(c) }
+        close(listener)
         unlink(path)
         rmdir(dir)
     }
 
-    /// Hands every datagram queued to `body`, waiting up to `waitMs` for the first.
+    /// Accepts new connections and hands every packet queued on any of them to `body`,
+    /// waiting up to `waitMs` for the first; a connection its processes closed is dropped.
     func receive(waitMs: Int32, _ body: (UnsafeRawBufferPointer) -> Void) {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, waitMs) > 0 else { return }
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        for c in connections { fds.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }
+        guard poll(&fds, nfds_t(fds.count), waitMs) > 0 else { return }
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n <= 0 { return }
-            buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            let c = accept(listener, nil, nil)
+            if c < 0 { break }
+            _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(c, F_SETFL, O_NONBLOCK)
+            connections.append(c)
+        }
+        var gone: Set<Int32> = []
+        for c in connections {
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(c, $0.baseAddress, $0.count, 0) }
+                if n > 0 {
+                    buffer.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    continue
+                }
+                if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { gone.insert(c) }
+                if n < 0 && errno == EINTR { continue }
+                break
+            }
+        }
+        if !gone.isEmpty {
+            for c in gone { close(c) }
+            connections.removeAll { gone.contains($0) }
         }
     }
 }

@@ -2,7 +2,7 @@ import HeapModule
 
 /// Turns the binary events of `record --via preload`'s LD_PRELOAD library into records.
 ///
-/// The library (Sources/fio-replay/Preload/preload.c) sends datagrams of back-to-back
+/// The library (Sources/fio-replay/Preload/preload.c) sends packets of back-to-back
 /// events: a 56-byte header (t0, t1, off, len u64; res i64; pid, tid u32; fd i32; kind,
 /// pathlen u16; host byte order) and, for opens and adoptions, the path padded to 8 bytes.
 ///
@@ -15,6 +15,10 @@ import HeapModule
 ///   time order: records wait in a heap until events `windowNs` newer have arrived (or at
 ///   most `maxHeld` records are held), then leave in issue-time order, each with the
 ///   per-file depth (calls on that file in flight at its issue, itself included).
+/// - Streams are lanes, not thread ids: a thread takes the lowest lane no running thread
+///   holds, and gives it back when it (or its process image) ends. Threads that ran one
+///   after another (`sh -c "dd ...; dd ..."`) share a lane, so a replay with one thread per
+///   stream keeps their order; threads that overlapped get lanes of their own.
 /// - Memory: the open descriptors, the file table and the held records.
 public final class PreloadEventDecoder {
     /// Bytes of one event header.
@@ -52,6 +56,33 @@ public final class PreloadEventDecoder {
         }
     }
 
+    private var lanes: [UInt32: UInt32] = [:]        // tid -> lane
+    private var threadsOf: [UInt32: Set<UInt32>] = [:] // pid -> tids holding lanes
+    private var freeLanes = Heap<UInt32>()
+    private var nextLane: UInt32 = 1
+
+    /// The lane of thread `tid` of process `pid`, taking the lowest free one for a new thread.
+    private func lane(_ pid: UInt32, _ tid: UInt32) -> UInt32 {
+        if let l = lanes[tid] { return l }
+        let l: UInt32
+        if let f = freeLanes.popMin() { l = f } else { l = nextLane; nextLane &+= 1 }
+        lanes[tid] = l
+        threadsOf[pid, default: []].insert(tid)
+        return l
+    }
+
+    private func endThread(_ pid: UInt32, _ tid: UInt32) {
+        guard let l = lanes.removeValue(forKey: tid) else { return }
+        freeLanes.insert(l)
+        threadsOf[pid]?.remove(tid)
+    }
+
+    private func endProcess(_ pid: UInt32) {
+        for tid in threadsOf.removeValue(forKey: pid) ?? [] {
+            if let l = lanes.removeValue(forKey: tid) { freeLanes.insert(l) }
+        }
+    }
+
     private var fdTables: [UInt32: [Int32: Description]] = [:]
     private var openCount: [String: Int] = [:]
     private var opened: Set<UInt32> = []
@@ -62,6 +93,10 @@ public final class PreloadEventDecoder {
         var absTime: UInt64
         var seq: UInt64
         var record: TraceRecord
+        /// The process and thread (the record's stream until its lane is known at drain).
+        var pid: UInt32 = 0
+        /// 0: a record; 1: thread `record.stream` ended; 2: process `pid` ended.
+        var marker: UInt8 = 0
         static func < (a: Held, b: Held) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
         static func == (a: Held, b: Held) -> Bool { a.absTime == b.absTime && a.seq == b.seq }
     }
@@ -91,7 +126,7 @@ public final class PreloadEventDecoder {
 
     // MARK: - Decoding
 
-    /// Decodes one datagram; a truncated or unknown event is counted in `malformed`.
+    /// Decodes one packet; a truncated or unknown event is counted in `malformed`.
     public func consume(_ bytes: UnsafeRawBufferPointer) {
         var at = 0
         while at + Self.eventSize <= bytes.count {
@@ -115,8 +150,8 @@ public final class PreloadEventDecoder {
         if at != bytes.count { malformed += 1 }
     }
 
-    private func hold(_ r: TraceRecord, at t: UInt64) {
-        held.insert(Held(absTime: t, seq: seq, record: r))
+    private func hold(_ r: TraceRecord, at t: UInt64, pid: UInt32 = 0, marker: UInt8 = 0) {
+        held.insert(Held(absTime: t, seq: seq, record: r, pid: pid, marker: marker))
         seq += 1
     }
 
@@ -125,7 +160,7 @@ public final class PreloadEventDecoder {
             fdTables[pid]?[fd] = nil
             openCount[old.path, default: 1] -= 1
             if openCount[old.path] == 0 && wanted(old.path) {
-                hold(TraceRecord(time: 0, op: .close, file: table.id(for: old.path), latency: latency, result: result, stream: tid), at: time)
+                hold(TraceRecord(time: 0, op: .close, file: table.id(for: old.path), latency: latency, result: result, stream: tid), at: time, pid: pid)
             }
         }
         guard let d else { return }
@@ -145,10 +180,10 @@ public final class PreloadEventDecoder {
         if size > 0 { sizes[f] = max(sizes[f] ?? 0, UInt64(size)) }
         if !opened.contains(f) {
             opened.insert(f)
-            hold(TraceRecord(time: 0, op: .add, file: f), at: time)
+            hold(TraceRecord(time: 0, op: .add, file: f), at: time, pid: pid)
         }
         if !wasOpen {
-            hold(TraceRecord(time: 0, op: .open, file: f, latency: latency, result: 0, stream: tid), at: time)
+            hold(TraceRecord(time: 0, op: .open, file: f, latency: latency, result: 0, stream: tid), at: time, pid: pid)
         }
     }
 
@@ -165,6 +200,10 @@ public final class PreloadEventDecoder {
                        pid: UInt32, tid: UInt32, fd: Int32, path: String) {
         newest = max(newest, t1)
         let latency = t1 >= t0 ? t1 - t0 : 0
+        if kind == 19 { // a thread ended: its lane is free from then on
+            hold(TraceRecord(time: 0, op: .close, file: 0, stream: tid), at: t0, pid: pid, marker: 1)
+            return
+        }
         func desc() -> Description? { fdTables[pid]?[fd] }
         func record(_ op: TraceOp, _ d: Description, offset: UInt64, length: UInt64) {
             guard wanted(d.path) else { return }
@@ -174,7 +213,7 @@ public final class PreloadEventDecoder {
                 if !over { sizes[f] = max(sizes[f] ?? 0, end) }
             }
             hold(TraceRecord(time: 0, op: op, file: f, offset: offset, length: length, latency: latency,
-                             result: res, stream: tid), at: t0)
+                             result: res, stream: tid), at: t0, pid: pid)
         }
         let done = res > 0 ? UInt64(res) : 0
         switch kind {
@@ -234,6 +273,7 @@ public final class PreloadEventDecoder {
             ioUringSeen += max(0, res)
             eventsLost &+= UInt64(UInt32(bitPattern: fd))
             dropProcess(pid, time: t0)
+            hold(TraceRecord(time: 0, op: .close, file: 0), at: t0, pid: pid, marker: 2)
         default:
             malformed += 1
         }
@@ -247,7 +287,14 @@ public final class PreloadEventDecoder {
         let limit = newest > windowNs ? newest - windowNs : 0
         while let top = held.min, final || top.absTime <= limit || held.count > maxHeld {
             let h = held.removeMin()
+            switch h.marker {
+            case 1: endThread(h.pid, h.record.stream ?? 0); continue
+            case 2: endProcess(h.pid); continue
+            default: break
+            }
             var r = h.record
+            // Lanes are given in issue order, so that "ran after" is decided by time.
+            if h.marker == 0, let tid = r.stream { r.stream = lane(h.pid, tid) }
             let b = base ?? h.absTime
             base = b
             r.time = h.absTime > b ? h.absTime - b : 0

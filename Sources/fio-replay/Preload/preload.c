@@ -1,13 +1,15 @@
 /* The recorder's LD_PRELOAD library: wraps libc's file I/O calls in every process of a
  * recorded command and hands each call, as a fixed-size binary event (fiot_preload_event.h),
- * to `fio-replay record --via preload` over a unix datagram socket.
+ * to `fio-replay record --via preload` over a unix socket.
  *
  * Why this shape:
  * - No lock on the fast path: each thread appends events to its own buffer (thread-local,
  *   initial-exec TLS) and sends the buffer with one send() when it is full (about 73
  *   events), when its oldest event is 20 ms old, and at thread exit, process exit, _exit,
- *   exec and fork. A datagram is delivered whole, so processes and threads never interleave
- *   inside one.
+ *   exec and fork. The socket is a unix SOCK_SEQPACKET connection per process (shared by
+ *   its threads and forked children): a packet is delivered whole, so writers never
+ *   interleave inside one, and a sender waits only when its socket buffer (about 200 KB)
+ *   is full, not when ten packets are queued as with a datagram socket.
  * - Only regular files, directories and block devices are recorded: a descriptor's type is
  *   learnt once (at open or first use) and kept in a byte per descriptor, so reads of
  *   /dev/zero or writes to a pipe cost one table lookup.
@@ -42,7 +44,7 @@
 #include <unistd.h>
 
 /* ---- Wire format ----
- * Between this library and `fio-replay record --via preload`: datagrams of back-to-back events, each a fixed 56-byte header
+ * Between this library and `fio-replay record --via preload`: packets of back-to-back events, each a fixed 56-byte header
  * followed, for events that name a file, by `pathlen` path bytes padded to 8 bytes.
  * Host byte order: both ends run on the same machine.
  * The Swift side (PreloadEvents.swift) reads the same layout. */
@@ -69,6 +71,7 @@ enum fiot_ev_kind {
     FIOT_EV_FTRUNCATE = 16,  /* off = new size */
     FIOT_EV_BYE = 17,      /* process image ends: off = read/write calls seen, len = read+write syscalls made (from /proc/self/io, its reaped children's included), res = io_uring descriptors open, fd = events lost */
     FIOT_EV_APPEND = 18,   /* an O_APPEND write: off = where it landed, len; the position moves past it */
+    FIOT_EV_THREAD_END = 19, /* a thread that sent events ends */
 };
 
 struct fiot_ev {
@@ -85,9 +88,9 @@ struct fiot_ev {
 };
 
 #define FIOT_EV_SIZE 56
-/** Bytes per datagram at most (one per-thread buffer). */
+/** Bytes per packet at most (one per-thread buffer). */
 #define FIOT_EV_BUFFER 4096
-/** The environment variable naming the recorder's unix datagram socket. */
+/** The environment variable naming the recorder's unix socket (SOCK_SEQPACKET). */
 #define FIOT_SOCKET_ENV "FIOTRACE_RECORD_SOCKET"
 
 _Static_assert(sizeof(struct fiot_ev) == FIOT_EV_SIZE, "event layout");
@@ -181,7 +184,7 @@ static inline uint64_t now_ns(void) {
 }
 
 static void connect_socket(void) {
-    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
     if (s < 0) return;
     if (connect(s, (struct sockaddr *)&peer, peer_len) != 0) { real.close(s); return; }
     /* Out of the way of descriptors programs number themselves (exec 3>..., fd 3 expected). */
@@ -193,7 +196,7 @@ static void connect_socket(void) {
     if (s < FDK_MAX) fdk[s] = FDK_IGNORED;
 }
 
-/** Sends this thread's buffer (one datagram). Called with in_hook set. */
+/** Sends this thread's buffer (one packet). Called with in_hook set. */
 static void flush(void) {
     if (tb.seen) { __atomic_fetch_add(&seen_total, tb.seen, __ATOMIC_RELAXED); tb.seen = 0; }
     if (tb.used == 0) return;
@@ -210,8 +213,14 @@ static void flush(void) {
     tb.used = 0;
 }
 
+static void emit(uint16_t kind, int fd, uint64_t t0, uint64_t t1, uint64_t off, uint64_t len, int64_t res,
+                 const char *path, size_t pathlen);
+
+/** A thread that recorded something ends: say so (its stream can be reused) and send. */
 static void thread_exit(void *unused) {
     (void)unused;
+    uint64_t t = now_ns();
+    emit(FIOT_EV_THREAD_END, -1, t, t, 0, 0, 0, NULL, 0);
     in_hook++;
     flush();
     in_hook--;
