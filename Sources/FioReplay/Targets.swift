@@ -188,9 +188,12 @@ struct TargetTable {
         var created = false
         var flags: Int32 = readOnly ? O_RDONLY : O_RDWR
         if direct { flags |= cfio_o_direct() }
-        if path.hasSuffix("/") || (stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR) {
-            // A directory (a recording's path for one ends in "/"): opened to be fsynced,
-            // as databases do after creating a file in it; made when missing.
+        let recordedDirectory = path.hasSuffix("/")
+            || fileTarget.indices.contains { fileTarget[$0] == t && $0 < files.count && files[$0].path.hasSuffix("/") }
+        if recordedDirectory {
+            // A directory the trace recorded (its path ends in "/"): opened to be fsynced,
+            // as databases do after creating a file in it; made when missing. (A directory
+            // given as the target of a file is still refused below.)
             try openDirectory(t)
             return
         }
