@@ -56,9 +56,15 @@ extension RecordCommand {
             }
         }
         while p.isRunning {
-            channel.receive(waitMs: 50) { decoder.consume($0) }
+            var got = false
+            channel.receive(waitMs: 50) { got = true; decoder.consume($0) }
             pass(final: false)
             forwardInterrupt(to: p.processIdentifier)
+            // Take packets in batches: waking for each one (73 events) costs the machine a
+            // context switch per packet, which the recorded program pays for on a busy
+            // machine. A process's socket buffer holds about 50 packets (3,600 events):
+            // at 100,000 calls/s, 5 ms of them wait there without blocking the sender.
+            if got { usleep(5_000) }
         }
         p.waitUntilExit()
         // What the command's processes sent before they ended is queued: take all of it

@@ -299,7 +299,7 @@ public final class PreloadEventDecoder {
             base = b
             r.time = h.absTime > b ? h.absTime - b : 0
             if !r.op.isFileEvent {
-                var q = inFlight[r.file] ?? Heap<UInt64>()
+                var q = inFlight.removeValue(forKey: r.file) ?? Heap<UInt64>() // no copy on write
                 while let e = q.min, e <= h.absTime { _ = q.removeMin() }
                 r.depth = UInt32(clamping: q.count + 1)
                 q.insert(h.absTime &+ (r.latency ?? 0))
