@@ -53,7 +53,11 @@ let package = Package(
                 "FioTrace", "FioReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ]
+            ],
+            // `record --via preload`'s LD_PRELOAD library, as C source in the binary: built
+            // with the machine's C compiler at first use (a SwiftPM dynamic library would
+            // bring the Swift runtime into every recorded process).
+            resources: [.embedInCode("Preload/preload.c")]
         ),
         .executableTarget(
             name: "fio-gen",

@@ -27,17 +27,40 @@ public struct TargetMapping: Sendable {
     }
     /// The target path for trace file `index`.
     public func path(for file: TraceFile, index: Int) -> String {
-        if let p = map[file.path] ?? map[String(index)] { return p }
+        if let p = map[file.path] ?? map[String(index)] ?? underMappedDirectory(file.path) { return p }
         return all ?? file.path
     }
     /// Whether trace file `index` goes to the path the trace names (no `all`, no `map` entry).
     public func usesTracePath(for file: TraceFile, index: Int) -> Bool {
-        all == nil && map[file.path] == nil && map[String(index)] == nil
+        all == nil && map[file.path] == nil && map[String(index)] == nil && underMappedDirectory(file.path) == nil
     }
-    /// `map` keys that name none of `files` (neither a path nor an index), sorted.
+    /// `map` keys that name none of `files` (neither a path nor an index nor a directory
+    /// holding one), sorted.
     public func unmatchedKeys(files: [TraceFile]) -> [String] {
         let paths = Set(files.map(\.path))
-        return map.keys.filter { k in !paths.contains(k) && !(Int(k).map { $0 >= 0 && $0 < files.count } ?? false) }.sorted()
+        return map.keys.filter { k in
+            !paths.contains(k) && !(Int(k).map { $0 >= 0 && $0 < files.count } ?? false)
+                && !files.contains { Self.isUnder($0.path, directory: k) }
+        }.sorted()
+    }
+    /// A `map` key that is a directory prefix of `path` (`/var/lib/app` for
+    /// `/var/lib/app/db/x`; the longest wins) sends `path` to the same place under its value.
+    /// A recorded directory's path ends in `/`.
+    func underMappedDirectory(_ path: String) -> String? {
+        var best: (key: String, value: String)?
+        for (k, v) in map where k.hasPrefix("/") && Self.isUnder(path, directory: k) {
+            if best == nil || k.count > best!.key.count { best = (k, v) }
+        }
+        guard let best else { return nil }
+        let base = best.key.hasSuffix("/") ? String(best.key.dropLast()) : best.key
+        let rest = path.dropFirst(base.count) // starts with "/"
+        let to = best.value.hasSuffix("/") ? String(best.value.dropLast()) : best.value
+        return to + rest
+    }
+    static func isUnder(_ path: String, directory k: String) -> Bool {
+        guard k.hasPrefix("/"), k != "/" else { return false }
+        let base = k.hasSuffix("/") ? String(k.dropLast()) : k
+        return path.count > base.count && path.hasPrefix(base + "/")
     }
 }
 
@@ -128,6 +151,35 @@ struct TargetTable {
         return n
     }
 
+    /// Opens directory target `t` read-only, creating it (and its parents) when missing and
+    /// the replay may write.
+    mutating func openDirectory(_ t: Int) throws {
+        let path = targets[t].path
+        var st = stat()
+        if stat(path, &st) != 0 {
+            let e = errno
+            guard e == ENOENT, !readOnly else {
+                throw ReplayError(.targetUnavailable, "cannot open directory target \(path): \(ReplayError.errnoString(e))", errno: e)
+            }
+            if mapping.protectTracePaths && !targets[t].named {
+                throw ReplayError(.refusedDestructive, "refusing to create directory \(path) at the path the trace names", remedy: .createInPlace)
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw ReplayError(.targetUnavailable, "cannot create directory target \(path): \(error.localizedDescription)")
+            }
+            notes.append("created directory \(path)")
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw ReplayError(.targetUnavailable, "cannot open directory target \(path): \(ReplayError.errnoString(e))", errno: e)
+        }
+        targets[t].fd = fd
+        targets[t].size = 0
+    }
+
     /// Opens target `t` if it is not open. Throws a `ReplayError` a user can act on.
     mutating func open(_ t: Int, files: [TraceFile]) throws {
         if targets[t].fd >= 0 { return }
@@ -136,6 +188,15 @@ struct TargetTable {
         var created = false
         var flags: Int32 = readOnly ? O_RDONLY : O_RDWR
         if direct { flags |= cfio_o_direct() }
+        let recordedDirectory = path.hasSuffix("/")
+            || fileTarget.indices.contains { fileTarget[$0] == t && $0 < files.count && files[$0].path.hasSuffix("/") }
+        if recordedDirectory {
+            // A directory the trace recorded (its path ends in "/"): opened to be fsynced,
+            // as databases do after creating a file in it; made when missing. (A directory
+            // given as the target of a file is still refused below.)
+            try openDirectory(t)
+            return
+        }
         if stat(path, &st) != 0 {
             let e = errno
             guard e == ENOENT else {
@@ -152,7 +213,17 @@ struct TargetTable {
                     remedy: .createInPlace)
             }
         }
-        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+        var fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == ENOENT && created && targets[t].named {
+            // A file the user mapped into a directory that does not exist yet (a recording
+            // replayed onto an empty copy): make the directory.
+            let parent = (path as NSString).deletingLastPathComponent
+            if (try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)) != nil {
+                fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+            } else {
+                errno = ENOENT
+            }
+        }
         if fd < 0 {
             let e = errno
             var remedy: ReplayError.Remedy?

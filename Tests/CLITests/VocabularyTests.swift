@@ -76,7 +76,8 @@ struct VocabularyTests {
     func recordMetadata() throws {
         let dir = makeTempDir("vocab")
         defer { cleanup(dir) }
-        let r = try run("fio-replay", ["record", "-o", dir + "/rec.fiot", "--paths", dir, "--",
+        // The strace back end (preload, the default since issue 13, writes "preload" and "ns").
+        let r = try run("fio-replay", ["record", "--via", "strace", "-o", dir + "/rec.fiot", "--paths", dir, "--",
                                        "sh", "-c", "echo hello > \(dir)/f"])
         #expect(r.status == 0, "\(r.stderr)")
         let src = try openTraceSource(path: dir + "/rec.fiot")

@@ -249,8 +249,17 @@ public final class StraceReader: TraceSource {
             if name.hasPrefix("fcntl") {
                 guard args.count > 1, args[1].hasPrefix("F_DUPFD") else { return }
             }
-            guard ok, let r = ret, let d = description(0) else { return }
+            guard ok, let r = ret else { return }
+            let replaced = table(pid)[Int(r)]
+            // A descriptor the trace does not follow (a pipe) may still replace one it does.
+            let d = description(0)
+            guard d != nil || replaced != nil else { return }
             setFD(pid, Int(r), d)
+            // dup2/dup3 onto an open descriptor closes it: the file's last one closes it.
+            if let replaced, replaced !== d, wanted(replaced.path) && (openCount[replaced.path] ?? 0) == 0 {
+                batch.append(TraceRecord(time: time, op: .close, file: fileID(replaced.path), latency: latency,
+                                         result: 0, stream: UInt32(truncatingIfNeeded: pid)))
+            }
         case "lseek", "_llseek":
             guard ok, let r = ret, let d = description(0) else { return }
             guard r >= 0 else { throw fail(line, "\(name) returned \(r), not a file offset") }
