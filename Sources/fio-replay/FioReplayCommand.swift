@@ -9,7 +9,7 @@ struct FioReplayCommand: ParsableCommand {
         abstract: "Replay, inspect and convert I/O traces (native .fiot, fio iolog v2/v3, blktrace).",
         subcommands: [InfoCommand.self, ConvertCommand.self, CatCommand.self, RecordCommand.self, ReplayCommand.self,
                       RunCommand.self, VerifyCommand.self, CompareCommand.self, FitCommand.self, AnonymizeCommand.self,
-                      ReportCommand.self]
+                      ReportCommand.self, MergeCommand.self]
     )
 
     static func main() {

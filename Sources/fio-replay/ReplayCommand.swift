@@ -77,6 +77,7 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup(title: "Verify") var verifyFlags: VerifyFlags
 
+    @OptionGroup(title: "Many hosts (docs/multi-host.md)") var sharding: ShardOptions
 
 
 
@@ -86,7 +87,18 @@ struct ReplayCommand: ParsableCommand {
 
 
 
-    func run() throws {
+
+    mutating func run() throws {
+        // Every rank of a launcher runs the same command line: {shard} names its own files.
+        let shard = try sharding.resolve()?.0
+        common.output = common.output.map { ShardOptions.expand($0, shard: shard) }
+        common.writeIolog = common.writeIolog.map { ShardOptions.expand($0, shard: shard) }
+        common.writeTimeseries = common.writeTimeseries.map { ShardOptions.expand($0, shard: shard) }
+        verifyFlags.state = verifyFlags.state.map { ShardOptions.expand($0, shard: shard) }
+        try replay()
+    }
+
+    func replay() throws {
         guard let engineKind = EngineKind(rawValue: engine) else {
             throw ValidationError("unknown engine \"\(engine)\" (known: \(EngineRegistry.choices))")
         }
@@ -101,6 +113,8 @@ struct ReplayCommand: ParsableCommand {
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be > 0") }
         if let d = iodepth, d < 1 || d > 65536 { throw ValidationError("--iodepth must be 1...65536") }
         guard loops >= 1 else { throw ValidationError("--loops must be >= 1") }
+        let shardSpec = try sharding.resolve()
+        let startAtNs = try sharding.startInstant()
 
         var o = ReplayOptions()
         o.timing = timingMode
@@ -131,16 +145,55 @@ struct ReplayCommand: ParsableCommand {
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
         o.realtimePriority = try common.rtPriority()
         o.autoRealtime = common.autoRealtime(streams: 1)
-        o.pinCPU = true
+        o.pinCPU = ProcessInfo.processInfo.environment["H17_PIN"] != "0"
         o.payload = try writeData.payload()
         o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
 
         let openOpts = try input.openOptions()
         let path = trace
-        let open: () throws -> any TraceSource = {
+        let openWhole: () throws -> any TraceSource = {
             if path.hasSuffix(".fiot") && openOpts.format == nil { return try FiotReader(path: path, skipBadBlocks: openOpts.skipBadBlocks) }
             return try openTraceSource(path: path, options: openOpts)
         }
+        // Sharded (or with placeholders in the targets): one pass plans the shards, then the
+        // replay reads only this shard's records (docs/multi-host.md).
+        let placeholders = (target ?? "").contains("{") || maps.contains { $0.contains("{") }
+        var shardInfo: ShardRunInfo? = nil
+        var open = openWhole
+        if sharding.active || placeholders {
+            let spec = shardSpec?.0 ?? ShardSpec(index: 0, count: 1, unit: .volume)
+            var whole = try reportingErrors { try openWhole() }
+            let plan = try reportingErrors { try ShardPlan.scan(&whole, spec: spec) }
+            o.targets = try expandTargets(target: target, maps: try sharding.mapEntries(maps), files: plan.files,
+                                          owned: plan.owns(file:), shard: shardSpec?.0)
+            o.targets.protectTracePaths = !inPlace
+            if shardSpec != nil {
+                open = { ShardFilterSource(try openWhole(), plan: plan) }
+                warn("fio-replay: \(plan.summary) (from \(shardSpec!.1))")
+            }
+            if sharding.active {
+                var info = ShardRunInfo()
+                if let (spec, source) = shardSpec {
+                    (info.index, info.count, info.unit, info.source) = (spec.index, spec.count, spec.unit.rawValue, source)
+                }
+                info.files = plan.files.indices.filter(plan.owns(file:)).map { plan.files[$0].path }
+                info.startAtNs = startAtNs
+                shardInfo = info
+            }
+        }
+        // --start-at: the schedule starts at that wall-clock instant (an instant already past,
+        // with --allow-past-start: at once).
+        let wallStart = startAtNs.flatMap { $0 > realtimeNs() ? WallClockStart(atNs: $0) : nil }
+        if let at = startAtNs, wallStart == nil {
+            // Checked again here: the instant may have passed while the shard was planned.
+            let ago = Double(realtimeNs() - at) / 1e9
+            guard sharding.allowPastStart else {
+                warn(String(format: "fio-replay: error: --start-at passed %.3f s ago, while the replay was being prepared; give a later instant (or --allow-past-start to start at once)", ago))
+                throw ExitCode(1)
+            }
+            warn(String(format: "fio-replay: --start-at passed %.3f s ago; starting at once", ago))
+        }
+        if let w = wallStart { o.startAt = { w.monotonicInstant() } }
 
         // Pre-scan only when the answer matters: no depth to go by, or a target to create.
         var first: any TraceSource = try reportingErrors { try open() }
@@ -184,8 +237,8 @@ struct ReplayCommand: ParsableCommand {
         // table names is checked (and created) now, so that a refusal is one line, not an
         // error at record 0 after a report.
         let files = knownFiles(first)
-        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state) + (readonly ? [] : targetFiles(files)),
-                                   inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files) : []))
+        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state) + (readonly ? [] : targetFiles(files, mapping: o.targets)),
+                                   inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files, mapping: o.targets) : []))
         for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
 
         let showProgress = !common.noProgress && isatty(2) == 1
@@ -219,7 +272,8 @@ struct ReplayCommand: ParsableCommand {
             if let vo = try verifyFlags.options() {
                 o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: true)
             }
-            try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress)
+            try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress,
+                              shard: shardInfo, wallStart: wallStart)
             return
         }
 
@@ -233,7 +287,7 @@ struct ReplayCommand: ParsableCommand {
             o.verifier = try makeVerifier(vo, statePath: verifyFlags.state, concurrent: false)
         }
         let scheduler = Scheduler(options: o)
-        let result = try reportingErrors {
+        var result = try reportingErrors {
             try scheduler.run(engine: engineKind, note: { warn("fio-replay: \($0)") }) {
                 if let s = pristine { pristine = nil; return s }
                 return try open()
@@ -241,6 +295,8 @@ struct ReplayCommand: ParsableCommand {
         }
         if showProgress { warn("") }
         for n in result.notes { warn("fio-replay: \(n)") }
+        if wallStart?.interrupted == true { result.interrupted = true }
+        result.shard = shardInfo.map { finishShardInfo($0, stats: result.stats, wallStart: wallStart) }
         // The cap came from no recorded depth at all, and it made the schedule slip: say so.
         let late = result.stats.lateness.count
         if iodepth == nil && o.depthHint == nil && first.metadata[MetadataKey.iodepth] == nil && late > 0
@@ -260,6 +316,7 @@ struct ReplayCommand: ParsableCommand {
         var meta = recordingMetadata()
         meta.ioengine = result.engineName
         meta.iodepth = result.iodepth
+        addShardMetadata(&meta, recorder: recorder, shard: result.shard, wallStart: wallStart)
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
     }
@@ -273,21 +330,11 @@ struct ReplayCommand: ParsableCommand {
 
     /// The targets the trace's files go to, one entry per file (several trace files may
     /// share one).
-    func targetFiles(_ files: [TraceFile]) -> [NamedFile] {
+    func targetFiles(_ files: [TraceFile], mapping: TargetMapping) -> [NamedFile] {
         var paths: [(String, String)] = []
-        if let target { paths.append(("--target", target)) }
-        let mapping = TargetMapping(all: target, map: mapDictionary)
+        if let target = mapping.all { paths.append(("--target", target)) }
         for (i, f) in files.enumerated() { paths.append(("the target of trace file \(i)", mapping.path(for: f, index: i))) }
         return distinctFiles(paths.map { NamedFile(role: $0.0, path: $0.1) })
-    }
-
-    /// --map as ORIG -> NEW (validated in `run`).
-    var mapDictionary: [String: String] {
-        var map: [String: String] = [:]
-        for m in maps {
-            if let eq = m.firstIndex(of: "=") { map[String(m[..<eq])] = String(m[m.index(after: eq)...]) }
-        }
-        return map
     }
 
     /// The metadata of a replay's recording (engine and depth are the caller's).
@@ -314,7 +361,8 @@ extension ReplayCommand {
     /// cap (the stream's recorded depth unless --iodepth), all on one clock; reports one
     /// job per stream and their group, as `run` does.
     func replayStreams(_ list: [(id: UInt32, depth: Int?)], options base: ReplayOptions, engine: EngineKind,
-                       files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool) throws {
+                       files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool,
+                       shard: ShardRunInfo?, wallStart: WallClockStart?) throws {
         for n in try reportingErrors({ try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) }) {
             warn("fio-replay: \(n)")
         }
@@ -350,7 +398,15 @@ extension ReplayCommand {
             tasks.append(StreamTask(options: o, engine: engine, name: "stream \(id)", open: opener,
                                     finished: { progress?.finished(k) }))
         }
-        let results = runConcurrently(tasks, note: { warn("fio-replay: \($0)") })
+        var results = runConcurrently(tasks, startAt: wallStart.map { w in { w.monotonicInstant() } }, note: { warn("fio-replay: \($0)") })
+        if let shard {
+            // Each stream's report carries the shard's facts and its own merge data; the skew
+            // line is the shard's (its earliest first issue).
+            var all = ReplayStats()
+            for r in results { all.merge(r.stats) }
+            let info = finishShardInfo(shard, stats: all, wallStart: wallStart)
+            for k in results.indices { results[k].shard = info }
+        }
         if showProgress { warn("") }
         var reports: [JobReport] = []
         for (k, r) in results.enumerated() {
@@ -372,7 +428,34 @@ extension ReplayCommand {
         meta.ioengine = Array(Set(results.map(\.engineName))).sorted().joined(separator: ",")
         meta.iodepth = results.reduce(0) { $0 + $1.iodepth }
         meta.streams = zip(list, results).map { RecordingMetadata.Stream(id: $0.id, iodepth: $1.iodepth) }
+        addShardMetadata(&meta, recorder: recorder, shard: results.first?.shard, wallStart: wallStart)
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension ReplayCommand {
+    /// The shard's wall-clock facts from its run, and the skew line for the user.
+    func finishShardInfo(_ base: ShardRunInfo, stats: ReplayStats, wallStart: WallClockStart?) -> ShardRunInfo {
+        var info = base
+        let offset = wallStart.map { $0.offsetNs != 0 ? $0.offsetNs : realtimeMinusMonotonic() } ?? realtimeMinusMonotonic()
+        info.setTimes(stats, realtimeMinusMonotonic: offset, speed: timing == "original" ? speed : 1)
+        if let skew = info.startSkewNs {
+            let who = info.index.map { "shard \($0)/\(info.count ?? 1)" } ?? "replay"
+            warn(String(format: "fio-replay: %@: start skew %+.1f us (first I/O against --start-at plus its trace time)", who, Double(skew) / 1000))
+        }
+        return info
+    }
+}
+
+extension ReplayCommand {
+    /// A shard's recording says which shard it is and when, on the wall clock, its time 0
+    /// was (`merge` orders several shards' recordings on that clock).
+    func addShardMetadata(_ meta: inout RecordingMetadata, recorder: ReplayRecorder?, shard: ShardRunInfo?, wallStart: WallClockStart?) {
+        guard let shard, let recorder, recorder.epochNs != 0 else { return }
+        let offset = wallStart.map { $0.offsetNs != 0 ? $0.offsetNs : realtimeMinusMonotonic() } ?? realtimeMinusMonotonic()
+        meta.extra[RecordingMerge.epochKey] = String(UInt64(clamping: Int64(clamping: recorder.epochNs) &+ offset))
+        if let i = shard.index, let n = shard.count { meta.extra["shard"] = "\(i)/\(n)"; meta.extra["shard.by"] = shard.unit ?? "volume" }
+        if let at = shard.startAtNs { meta.extra["start_at_ns"] = String(at) }
     }
 }
