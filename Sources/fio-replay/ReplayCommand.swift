@@ -145,7 +145,7 @@ struct ReplayCommand: ParsableCommand {
         o.maxSpinNs = UInt64(max(0, common.maxSpinUs) * 1000)
         o.realtimePriority = try common.rtPriority()
         o.autoRealtime = common.autoRealtime(streams: 1)
-        o.pinCPU = ProcessInfo.processInfo.environment["H17_PIN"] != "0"
+        o.pinCPU = true
         o.payload = try writeData.payload()
         o.timeSeriesIntervalNs = try common.timeseriesIntervalNs()
 
