@@ -92,6 +92,107 @@ final class MultiHostTests: XCTestCase {
         try checkShards(trace: trace, dir: dir, startAt: at, label: "mpirun")
     }
 
+    /// A one-node Slurm (munged, slurmctld, slurmd as root, everything under `dir`, ports of
+    /// its own) for the length of a test; `stop` ends the daemons it started.
+    struct OneNodeSlurm {
+        var dir: String
+        var conf: String { dir + "/slurm.conf" }
+
+        init(dir: String) throws {
+            self.dir = dir
+            let host = try CLITests.run("hostname", ["-s"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let cpus = ProcessInfo.processInfo.activeProcessorCount
+            let port = 20000 + Int(getpid() % 20000)
+            for d in ["state", "spool", "munge"] { try FileManager.default.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true) }
+            chmod(dir, 0o755)
+            chmod(dir + "/munge", 0o700)
+            let k = try CLITests.run("mungekey", ["-c", "-k", dir + "/munge/munge.key"])
+            guard k.status == 0 else { throw MergeFailure("mungekey: \(k.stderr)") }
+            try Self.daemon(["munged", "--force", "-S", dir + "/munge/socket", "--key-file", dir + "/munge/munge.key",
+                             "--pid-file", dir + "/munge/munged.pid", "--log-file", dir + "/munge/munged.log",
+                             "--seed-file", dir + "/munge/seed"], log: dir + "/munge/start.log")
+            let text = """
+            ClusterName=fiotrace
+            SlurmctldHost=\(host)
+            SlurmUser=root
+            SlurmdUser=root
+            AuthType=auth/munge
+            AuthInfo=socket=\(dir)/munge/socket
+            StateSaveLocation=\(dir)/state
+            SlurmdSpoolDir=\(dir)/spool
+            SlurmctldPidFile=\(dir)/slurmctld.pid
+            SlurmdPidFile=\(dir)/slurmd.pid
+            SlurmctldLogFile=\(dir)/slurmctld.log
+            SlurmdLogFile=\(dir)/slurmd.log
+            SlurmctldPort=\(port)
+            SlurmdPort=\(port + 1)
+            ProctrackType=proctrack/linuxproc
+            TaskPlugin=task/none
+            MpiDefault=none
+            ReturnToService=2
+            NodeName=\(host) CPUs=\(cpus) State=UNKNOWN
+            PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
+
+            """
+            try text.write(toFile: conf, atomically: true, encoding: .utf8)
+            try Self.daemon(["slurmctld", "-f", conf, "-i"], log: dir + "/slurmctld.start.log")
+            try Self.daemon(["slurmd", "-f", conf], log: dir + "/slurmd.start.log")
+            // Wait for the node to come up (sinfo says idle).
+            for _ in 0..<100 {
+                let i = try CLITests.run("env", ["SLURM_CONF=" + conf, "sinfo", "-h", "-o", "%t"])
+                if i.stdout.contains("idle") { return }
+                usleep(100_000)
+            }
+            throw MergeFailure("the Slurm node did not come up: \((try? String(contentsOfFile: dir + "/slurmd.log", encoding: .utf8)) ?? "")")
+        }
+
+        /// Starts a daemon that forks into the background: its output goes to `log`, not to a
+        /// pipe the test would wait on for ever.
+        static func daemon(_ args: [String], log: String) throws {
+            // Not Foundation's Process: it learns of an exit when every holder of a descriptor
+            // it hands the child has gone, and a daemon keeps it. system(3) waits for the
+            // starter alone.
+            let status = system("timeout 30 " + args.joined(separator: " ") + " </dev/null >" + log + " 2>&1")
+            guard status == 0 else {
+                throw MergeFailure("\(args[0]) did not start: " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
+            }
+        }
+
+        /// Ends the daemons this test started (by their pid files).
+        func stop() {
+            for f in ["slurmd.pid", "slurmctld.pid", "munge/munged.pid"] {
+                if let t = try? String(contentsOfFile: dir + "/" + f, encoding: .utf8), let pid = Int32(t.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                    kill(pid, SIGTERM)
+                    for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+                }
+            }
+        }
+    }
+
+    struct MergeFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    func testSlurmSrunFourShards() throws {
+        for tool in ["srun", "slurmd", "slurmctld", "munged", "mungekey"] where !haveTool(tool) {
+            XCTFail("\(tool) is missing: scripts/setup.sh installs slurmd, slurmctld, slurm-client and munge")
+            return
+        }
+        let dir = makeTempDir("multihost-slurm")
+        defer { cleanup(dir) }
+        let slurm = try OneNodeSlurm(dir: dir + "/slurm")
+        defer { slurm.stop() }
+        let trace = try makeTrace(dir)
+        let at = instant(in: 3)
+        let r = try CLITests.run("env", ["SLURM_CONF=" + slurm.conf, "timeout", "120", "srun", "-n", "4", "--overcommit", binDir + "/fio-replay"]
+                                 + shardArgs(trace, dir, shard: "auto", startAt: at))
+        XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
+        for k in 0..<4 { XCTAssertTrue(r.stderr.contains("shard \(k)/4 by volume"), r.stderr) }
+        XCTAssertTrue(r.stderr.contains("(from SLURM_PROCID/SLURM_NTASKS)"), r.stderr)
+        try checkShards(trace: trace, dir: dir, startAt: at, label: "srun")
+    }
+
     /// What four shards' outputs in `dir` must show against the trace and a single-host replay.
     func checkShards(trace: String, dir: String, startAt: UInt64, label: String) throws {
         let (single, singleRec) = try singleHost(trace, dir)
