@@ -98,69 +98,81 @@ struct MergeCommand: ParsableCommand {
     func mergeReports() throws {
         let format = outputFormat ?? ((output ?? "").hasSuffix(".json") ? "json" : "normal")
         guard ["json", "json+", "normal"].contains(format) else { throw ValidationError("--output-format wants json, json+ or normal") }
-        let shards: [ShardJobs]
-        do { shards = try inputs.map(readReport) } catch let e as MergeError {
+        // One input at a time: memory holds the merged statistics and one line per shard,
+        // not every shard's histograms. Jobs merge by name (a replay is one job "replay"; a
+        // multi-stream one a job per stream).
+        struct Merged {
+            var result: ReplayResult
+            var info = ShardRunInfo()
+            var options: [String: String]
+            var sum = [Double](repeating: 0, count: 6) // iops and bw (bytes/s) per data op
+            var lines: [JSONValue] = []
+            var text: [String] = []
+            var parts = 0
+        }
+        var names: [String] = []
+        var acc: [String: Merged] = [:]
+        do {
+            for path in inputs {
+                for job in try readReport(path).jobs {
+                    let r = job.result, sh = r.shard!
+                    var m = acc[job.name] ?? Merged(result: r, options: job.options)
+                    if acc[job.name] == nil {
+                        names.append(job.name)
+                    } else {
+                        m.result.stats.merge(r.stats)
+                        m.result.iodepth += r.iodepth
+                        if !m.result.engineName.split(separator: ",").contains(Substring(r.engineName)) { m.result.engineName += "," + r.engineName }
+                        m.result.interrupted = m.result.interrupted || r.interrupted
+                        if m.result.error == nil { m.result.error = r.error }
+                    }
+                    m.info.files += sh.files.filter { !m.info.files.contains($0) }
+                    m.info.splits += sh.splits
+                    m.info.startWallNs = m.parts == 0 ? sh.startWallNs : min(m.info.startWallNs, sh.startWallNs)
+                    if let f = sh.firstIssueWallNs, m.info.firstIssueWallNs.map({ f < $0 }) ?? true {
+                        m.info.firstIssueWallNs = f
+                        m.info.firstIssueTraceNs = sh.firstIssueTraceNs
+                    }
+                    m.info.startAtNs = m.parts == 0 ? sh.startAtNs : (m.info.startAtNs == sh.startAtNs ? sh.startAtNs : nil)
+                    let rtMs = Double(max(r.stats.runtimeNs / 1_000_000, 1))
+                    for (j, op) in [StatOp.read, .write, .trim].enumerated() where r.stats[op].ios > 0 {
+                        m.sum[2 * j] += Double(r.stats[op].ios) * 1000 / rtMs
+                        m.sum[2 * j + 1] += Double(r.stats[op].bytes) * 1000 / rtMs
+                    }
+                    m.lines.append(Self.shardJSON(path, r))
+                    m.text.append(shardLine(path, job.name, r))
+                    m.parts += 1
+                    acc[job.name] = m
+                }
+            }
+        } catch let e as MergeError {
             warn("fio-replay: error: \(e)")
             throw ExitCode(1)
         }
-        // Jobs merge by name (a replay is one job "replay"; a multi-stream one a job per stream).
-        var names: [String] = []
-        for s in shards { for j in s.jobs where !names.contains(j.name) { names.append(j.name) } }
         var reports: [JobReport] = []
-        var sums: [[Double]] = [] // per job: iops and bw (bytes/s) per data op, summed over shards
         for (k, name) in names.enumerated() {
-            let parts = shards.flatMap { s in s.jobs.filter { $0.name == name }.map { (s.path, $0) } }
-            var merged = parts[0].1.result
-            var info = ShardRunInfo()
-            info.count = shards.count
-            info.host = ""
-            var sum = [Double](repeating: 0, count: 6)
-            for (i, (_, job)) in parts.enumerated() {
-                let r = job.result
-                if i > 0 {
-                    merged.stats.merge(r.stats)
-                    merged.iodepth += r.iodepth
-                    if !merged.engineName.split(separator: ",").contains(Substring(r.engineName)) { merged.engineName += "," + r.engineName }
-                    merged.interrupted = merged.interrupted || r.interrupted
-                    if merged.error == nil { merged.error = r.error }
-                }
-                let sh = r.shard!
-                info.files += sh.files.filter { !info.files.contains($0) }
-                info.splits += sh.splits
-                info.startWallNs = i == 0 ? sh.startWallNs : min(info.startWallNs, sh.startWallNs)
-                if let f = sh.firstIssueWallNs, info.firstIssueWallNs.map({ f < $0 }) ?? true {
-                    info.firstIssueWallNs = f
-                    info.firstIssueTraceNs = sh.firstIssueTraceNs
-                }
-                info.startAtNs = i == 0 ? sh.startAtNs : (info.startAtNs == sh.startAtNs ? sh.startAtNs : nil)
-                let rtMs = Double(max(r.stats.runtimeNs / 1_000_000, 1))
-                for (j, op) in [StatOp.read, .write, .trim].enumerated() where r.stats[op].ios > 0 {
-                    sum[2 * j] += Double(r.stats[op].ios) * 1000 / rtMs
-                    sum[2 * j + 1] += Double(r.stats[op].bytes) * 1000 / rtMs
-                }
-            }
-            info.speed = merged.speed
-            merged.shard = info
-            reports.append(JobReport(jobIndex: k, name: name, result: merged, options: parts[0].1.options))
-            sums.append(sum)
+            var m = acc[name]!
+            m.info.count = inputs.count
+            m.info.host = ""
+            m.info.speed = m.result.speed
+            m.result.shard = m.info
+            reports.append(JobReport(jobIndex: k, name: name, result: m.result, options: m.options))
+            acc[name] = m
         }
         var text: String
         if format == "normal" {
             text = TextReport().render(reports, label: "Merged replay")
-            text += "\nShards (\(shards.count)):\n"
-            for s in shards {
-                for j in s.jobs { text += "  " + shardLine(s.path, j.name, j.result) + "\n" }
-            }
-            for (k, r) in reports.enumerated() {
+            text += "\nShards (\(inputs.count)):\n"
+            for name in names { for l in acc[name]!.text { text += "  " + l + "\n" } }
+            for name in names {
+                let sum = acc[name]!.sum
                 text += String(format: "  all%@: read IOPS=%.1f BW=%.1fKiB/s, write IOPS=%.1f BW=%.1fKiB/s (summed over shards)\n",
-                               names.count > 1 ? " \(r.name)" : "", sums[k][0], sums[k][1] / 1024, sums[k][2], sums[k][3] / 1024)
+                               names.count > 1 ? " \(name)" : "", sum[0], sum[1] / 1024, sum[2], sum[3] / 1024)
             }
         } else {
             var tree = FioJSONReport(plus: format == "json+").json(reports)
             tree = Self.edit(tree, jobs: { jobs in
-                jobs.enumerated().map { (k, job) in
-                    Self.editJob(job, sums: sums[k], shards: shards.flatMap { s in s.jobs.filter { $0.name == names[k] }.map { (s.path, $0) } })
-                }
+                jobs.enumerated().map { (k, job) in Self.editJob(job, sums: acc[names[k]]!.sum, lines: acc[names[k]]!.lines) }
             })
             text = tree.render() + "\n"
         }
@@ -196,9 +208,33 @@ struct MergeCommand: ParsableCommand {
         })
     }
 
+    /// One shard's line under replay.shards.
+    static func shardJSON(_ path: String, _ r: ReplayResult) -> JSONValue {
+        let s = r.stats, sh = r.shard!
+        let rtMs = Double(max(s.runtimeNs / 1_000_000, 1))
+        var o: [(String, JSONValue)] = [("report", .string(path))]
+        if let idx = sh.index { o.append(("shard", .int(Int64(idx)))) }
+        o.append(("host", .string(sh.host)))
+        for op in [StatOp.read, .write, .trim, .sync] {
+            o.append((op.fioKey + "_ios", .uint(s[op].ios)))
+            if op != .sync { o.append((op.fioKey + "_bytes", .uint(s[op].bytes))) }
+        }
+        o.append(("iops", .double(Double(s.read.ios + s.write.ios + s.trim.ios) * 1000 / rtMs)))
+        o.append(("bw_bytes", .int(Int64(Double(s.read.bytes + s.write.bytes + s.trim.bytes) * 1000 / rtMs))))
+        o.append(("runtime_ms", .uint(s.runtimeNs / 1_000_000)))
+        o.append(("start_wall_ns", .uint(sh.startWallNs)))
+        if let f = sh.firstIssueWallNs { o.append(("first_issue_wall_ns", .uint(f))) }
+        if let skew = sh.startSkewNs { o.append(("start_skew_ns", .int(skew))) }
+        if s.lateness.count > 0 {
+            o.append(("lateness_p99_ns", .uint(s.lateness.percentile(99) ?? 0)))
+            o.append(("lateness_max_ns", .uint(s.lateness.max)))
+        }
+        return .object(o)
+    }
+
     /// A merged job: IOPS and bandwidth summed over the shards (each shard's over its own
     /// runtime), and one line per shard under replay.shards.
-    static func editJob(_ job: JSONValue, sums: [Double], shards: [(String, (name: String, options: [String: String], result: ReplayResult))]) -> JSONValue {
+    static func editJob(_ job: JSONValue, sums: [Double], lines: [JSONValue]) -> JSONValue {
         guard case .object(var kv) = job else { return job }
         for (i, (key, value)) in kv.enumerated() {
             if let j = ["read", "write", "trim"].firstIndex(of: key), case .object(var op) = value {
@@ -213,28 +249,6 @@ struct MergeCommand: ParsableCommand {
                 kv[i].1 = .object(op)
             }
             if key == "replay", case .object(var rep) = value {
-                let lines: [JSONValue] = shards.map { path, job in
-                    let s = job.result.stats, sh = job.result.shard!
-                    let rtMs = Double(max(s.runtimeNs / 1_000_000, 1))
-                    var o: [(String, JSONValue)] = [("report", .string(path))]
-                    if let idx = sh.index { o.append(("shard", .int(Int64(idx)))) }
-                    o.append(("host", .string(sh.host)))
-                    for op in [StatOp.read, .write, .trim, .sync] {
-                        o.append((op.fioKey + "_ios", .uint(s[op].ios)))
-                        if op != .sync { o.append((op.fioKey + "_bytes", .uint(s[op].bytes))) }
-                    }
-                    o.append(("iops", .double(Double(s.read.ios + s.write.ios + s.trim.ios) * 1000 / rtMs)))
-                    o.append(("bw_bytes", .int(Int64(Double(s.read.bytes + s.write.bytes + s.trim.bytes) * 1000 / rtMs))))
-                    o.append(("runtime_ms", .uint(s.runtimeNs / 1_000_000)))
-                    o.append(("start_wall_ns", .uint(sh.startWallNs)))
-                    if let f = sh.firstIssueWallNs { o.append(("first_issue_wall_ns", .uint(f))) }
-                    if let skew = sh.startSkewNs { o.append(("start_skew_ns", .int(skew))) }
-                    if s.lateness.count > 0 {
-                        o.append(("lateness_p99_ns", .uint(s.lateness.percentile(99) ?? 0)))
-                        o.append(("lateness_max_ns", .uint(s.lateness.max)))
-                    }
-                    return .object(o)
-                }
                 rep.append(("shards", .array(lines)))
                 kv[i].1 = .object(rep)
             }
