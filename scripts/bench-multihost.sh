@@ -73,4 +73,5 @@ print(f"fio-replay --start-at, 4 shards under mpirun: worst |start skew| per tri
 print(f"fio 3.33, 4 processes under mpirun (no common start): spread of schedule starts (ms resolution, us): {[round(x/1000) for x in peer]}")
 mo, mp = statistics.median(ours), statistics.median(peer)
 print(f"median: ours {mo/1000:.1f} us, fio {mp/1000:.0f} us, ratio fio/ours {mp/max(mo,1):.1f}x")
+print(f"bar: every shard's first issue within 1 ms of --start-at in every trial: {'PASS' if max(ours) <= 1_000_000 else 'FAIL'} (worst {max(ours)/1000:.1f} us)")
 EOF
