@@ -460,9 +460,11 @@ public struct StreamTask: @unchecked Sendable {
 /// Runs `tasks` at once, one thread each, and returns their results in order. The streams
 /// start on one clock: each schedule counts from the same instant, just after the last
 /// stream is ready to issue (`StartGate`), so their I/Os keep the offsets the trace gives them.
-public func runConcurrently(_ tasks: [StreamTask], note: @escaping @Sendable (String) -> Void) -> [ReplayResult] {
+/// `startAt`, when given, is the start instant (monotonic ns; it may wait for it, as
+/// `WallClockStart.monotonicInstant` does), taken when the last stream is ready.
+public func runConcurrently(_ tasks: [StreamTask], startAt: (() -> UInt64)? = nil, note: @escaping @Sendable (String) -> Void) -> [ReplayResult] {
     let box = ResultBox(count: tasks.count)
-    let gate = StartGate(count: tasks.count)
+    let gate = StartGate(count: tasks.count, at: startAt)
     let done = DispatchGroup()
     var threads: [Thread] = []
     for (k, task) in tasks.enumerated() {
@@ -508,13 +510,14 @@ final class StartGate: @unchecked Sendable {
     private var waiting: Int
     private var arrived: Set<UInt64> = []
     private var start: UInt64 = 0
-    init(count: Int) { waiting = count }
+    private let at: (() -> UInt64)?
+    init(count: Int, at: (() -> UInt64)? = nil) { waiting = count; self.at = at }
     private func arrive() -> Bool {
         let me = UInt64(pthread_self())
         guard arrived.insert(me).inserted else { return false }
         waiting -= 1
         if waiting <= 0 {
-            start = monotonicNs() + 500_000
+            start = at.map { $0() } ?? monotonicNs() + 500_000
             cond.broadcast()
         }
         return true

@@ -69,6 +69,40 @@ public struct LatencyStat {
         guard count > 0, tracksPercentiles else { return nil }
         return Double(hist.count(within: 0...v)) / Double(hist.totalCount)
     }
+
+    /// A stat rebuilt from its parts (a shard's report read back by `merge`): `bins` are the
+    /// histogram's buckets as (lowest value of the bucket, count); the buckets holding the
+    /// smallest and the largest value are recorded at those exact values, so the rebuilt
+    /// histogram has the original's buckets, minimum and maximum, and so its percentiles.
+    public init(count: UInt64, min: UInt64, max: UInt64, sum: Double, sumSquares: Double, bins: [(UInt64, UInt64)]?) {
+        self.init(percentiles: bins != nil)
+        self.count = count
+        self.min = count > 0 ? min : .max
+        self.max = max
+        self.sum = sum
+        self.sumSquares = sumSquares
+        guard let bins, !bins.isEmpty else { return }
+        let lo = Swift.min(min, Self.highestTrackable), hi = Swift.min(max, Self.highestTrackable)
+        let loBin = hist.lowestEquivalentForValue(lo), hiBin = hist.lowestEquivalentForValue(hi)
+        for (v, n) in bins where n > 0 {
+            if v == loBin && v == hiBin {
+                hist.record(lo, count: n - 1)
+                hist.record(hi, count: 1)
+            } else if v == loBin {
+                hist.record(lo, count: n)
+            } else if v == hiBin {
+                hist.record(hi, count: n)
+            } else {
+                hist.record(v, count: n)
+            }
+        }
+    }
+
+    /// The histogram's buckets holding values, as (lowest value of the bucket, count).
+    public var bins: [(UInt64, UInt64)] {
+        guard tracksPercentiles else { return [] }
+        return hist.recordedValues().map { (hist.lowestEquivalentForValue($0.value), UInt64($0.count)) }
+    }
 }
 
 /// Running statistics of per-interval samples (bandwidth in KiB/s or IOPS).
@@ -89,6 +123,14 @@ public struct SampleStat {
     public var mean: Double { count == 0 ? 0 : sum / Double(count) }
     public var stddev: Double { sampleStdDev(count: count, sum: sum, sumSquares: sumSquares) }
     public var minValue: Double { count == 0 ? 0 : min }
+    /// A stat rebuilt from its parts (a shard's report read back by `merge`).
+    public init(count: UInt64, min: Double, max: Double, sum: Double, sumSquares: Double) {
+        self.count = count
+        self.min = count > 0 ? min : .infinity
+        self.max = max
+        self.sum = sum
+        self.sumSquares = sumSquares
+    }
 
     /// fio's group sum of two jobs' samples (its sum_stat with pure_sum): minimums,
     /// maximums and means add (the group's bandwidth is the jobs' together); the deviations
@@ -213,6 +255,9 @@ public struct ReplayStats {
     public var skipped: UInt64 = 0
     /// Largest in-flight count observed.
     public var maxInFlight: Int = 0
+    /// The first issue (monotonic ns) and its record's trace time (ns); 0 before any.
+    public var firstIssueNs: UInt64 = 0
+    public var firstIssueTraceNs: UInt64 = 0
     /// Scheduler thread CPU (ns) and the part of the wall time spent spinning (ns).
     public var cpuUserNs: UInt64 = 0
     public var cpuSystemNs: UInt64 = 0
@@ -320,6 +365,10 @@ public struct ReplayStats {
         traceDurationNs = Swift.max(traceDurationNs, o.traceDurationNs)
         recordsRead += o.recordsRead; issued += o.issued; skipped += o.skipped
         maxInFlight = Swift.max(maxInFlight, o.maxInFlight)
+        if o.firstIssueNs != 0 && (firstIssueNs == 0 || o.firstIssueNs < firstIssueNs) {
+            firstIssueNs = o.firstIssueNs
+            firstIssueTraceNs = o.firstIssueTraceNs
+        }
         cpuUserNs += o.cpuUserNs; cpuSystemNs += o.cpuSystemNs; spinNs += o.spinNs
         contextSwitches += o.contextSwitches; majorFaults += o.majorFaults; minorFaults += o.minorFaults
     }

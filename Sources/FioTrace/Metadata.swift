@@ -125,7 +125,7 @@ public struct RecordingMetadata: Sendable {
 }
 
 /// This machine's host name (empty if the system gives none).
-func hostName() -> String {
+public func hostName() -> String {
     var buf = [CChar](repeating: 0, count: 256)
     guard gethostname(&buf, buf.count - 1) == 0 else { return "" }
     return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -13,7 +13,7 @@ struct FioReplayCommand: ParsableCommand {
         version: "fio-replay-\(fioTraceVersion)",
         subcommands: [InfoCommand.self, ConvertCommand.self, CatCommand.self, RecordCommand.self, ReplayCommand.self,
                       RunCommand.self, VerifyCommand.self, CompareCommand.self, FitCommand.self, AnonymizeCommand.self,
-                      ReportCommand.self]
+                      ReportCommand.self, MergeCommand.self]
     )
 
     static func main() {

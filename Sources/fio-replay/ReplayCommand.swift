@@ -85,6 +85,8 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup(title: "fio log files") var logFlags: FioLogFlags
 
+    @OptionGroup(title: "Many hosts (docs/multi-host.md)") var sharding: ShardOptions
+
 
 
 
@@ -95,6 +97,16 @@ struct ReplayCommand: ParsableCommand {
 
 
     mutating func run() throws {
+        // Every rank of a launcher runs the same command line: {shard} names its own files.
+        let shard = try sharding.resolve()?.0
+        common.output = common.output.map { ShardOptions.expand($0, shard: shard) }
+        common.writeIolog = common.writeIolog.map { ShardOptions.expand($0, shard: shard) }
+        common.writeTimeseries = common.writeTimeseries.map { ShardOptions.expand($0, shard: shard) }
+        verifyFlags.state = verifyFlags.state.map { ShardOptions.expand($0, shard: shard) }
+        try replay()
+    }
+
+    mutating func replay() throws {
         guard var engineKind = EngineKind(rawValue: engine ?? "auto") else {
             throw ValidationError("unknown engine \"\(engine ?? "")\" (known: \(EngineRegistry.choices))")
         }
@@ -110,6 +122,8 @@ struct ReplayCommand: ParsableCommand {
         guard scale > 0, scale.isFinite else { throw ValidationError("--scale must be > 0") }
         if let d = iodepth, d < 1 || d > 65536 { throw ValidationError("--iodepth must be 1...65536") }
         guard loops >= 1 else { throw ValidationError("--loops must be >= 1") }
+        let shardSpec = try sharding.resolve()
+        let startAtNs = try sharding.startInstant()
 
         var o = ReplayOptions()
         o.timing = timingMode
@@ -147,10 +161,49 @@ struct ReplayCommand: ParsableCommand {
 
         let openOpts = try input.openOptions()
         let path = trace
-        let open: () throws -> any TraceSource = {
+        let openWhole: () throws -> any TraceSource = {
             if path.hasSuffix(".fiot") && openOpts.format == nil { return try FiotReader(path: path, skipBadBlocks: openOpts.skipBadBlocks) }
             return try openTraceSource(path: path, options: openOpts)
         }
+        // Sharded (or with placeholders in the targets): one pass plans the shards, then the
+        // replay reads only this shard's records (docs/multi-host.md).
+        let placeholders = (target ?? "").contains("{") || maps.contains { $0.contains("{") }
+        var shardInfo: ShardRunInfo? = nil
+        var open = openWhole
+        if sharding.active || placeholders {
+            let spec = shardSpec?.0 ?? ShardSpec(index: 0, count: 1, unit: .volume)
+            var whole = try reportingErrors { try openWhole() }
+            let plan = try reportingErrors { try ShardPlan.scan(&whole, spec: spec) }
+            o.targets = try expandTargets(target: target, maps: try sharding.mapEntries(maps), files: plan.files,
+                                          owned: plan.owns(file:), shard: shardSpec?.0)
+            o.targets.protectTracePaths = !inPlace
+            if shardSpec != nil {
+                open = { ShardFilterSource(try openWhole(), plan: plan) }
+                warn("fio-replay: \(plan.summary) (from \(shardSpec!.1))")
+            }
+            if sharding.active {
+                var info = ShardRunInfo()
+                if let (spec, source) = shardSpec {
+                    (info.index, info.count, info.unit, info.source) = (spec.index, spec.count, spec.unit.rawValue, source)
+                }
+                info.files = plan.files.indices.filter(plan.owns(file:)).map { plan.files[$0].path }
+                info.startAtNs = startAtNs
+                shardInfo = info
+            }
+        }
+        // --start-at: the schedule starts at that wall-clock instant (an instant already past,
+        // with --allow-past-start: at once).
+        let wallStart = startAtNs.flatMap { $0 > realtimeNs() ? WallClockStart(atNs: $0) : nil }
+        if let at = startAtNs, wallStart == nil {
+            // Checked again here: the instant may have passed while the shard was planned.
+            let ago = Double(realtimeNs() - at) / 1e9
+            guard sharding.allowPastStart else {
+                warn(String(format: "fio-replay: error: --start-at passed %.3f s ago, while the replay was being prepared; give a later instant (or --allow-past-start to start at once)", ago))
+                throw ExitCode(1)
+            }
+            warn(String(format: "fio-replay: --start-at passed %.3f s ago; starting at once", ago))
+        }
+        if let w = wallStart { o.startAt = { w.monotonicInstant() } }
 
         // Pre-scan only when the answer matters: no depth to go by, or a target to create.
         var first: any TraceSource = try reportingErrors { try open() }
@@ -213,9 +266,10 @@ struct ReplayCommand: ParsableCommand {
         let files = knownFiles(first)
         let logSettings = try reportingErrors { try logFlags.settings() }
         let logNames = (1...max(1, streamCountHint(first, scanned))).flatMap { logSettings.fileNames(jobNumber: $0) }
-        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state) + (readonly ? [] : targetFiles(files))
+        try refuseOverlappingFiles(outputs: common.outputFiles(recording: common.writeIolog, verifyState: verifyFlags.state)
+                                       + (readonly ? [] : targetFiles(files, mapping: o.targets))
                                        + logNames.map { NamedFile(role: "a log file", path: $0) },
-                                   inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files) : []))
+                                   inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files, mapping: o.targets) : []))
         for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
 
         let showProgress = common.progressWanted()
@@ -252,7 +306,7 @@ struct ReplayCommand: ParsableCommand {
             }
             let logWriter: FioLogWriter? = logSettings.isEmpty ? nil : try reportingErrors { try FioLogWriter() }
             try replayStreams(streamList, options: o, engine: engineKind, files: first.files, open: open, showProgress: showProgress,
-                              logs: logWriter.map { ($0, logSettings) })
+                              shard: shardInfo, wallStart: wallStart, logs: logWriter.map { ($0, logSettings) })
             return
         }
 
@@ -271,8 +325,8 @@ struct ReplayCommand: ParsableCommand {
             return w
         }
         let scheduler = Scheduler(options: o)
-        let disks = DiskUtilTracker(paths: targetFiles(first.files).map(\.path))
-        let result = try reportingErrors {
+        let disks = DiskUtilTracker(paths: targetFiles(first.files, mapping: o.targets).map(\.path))
+        var result = try reportingErrors {
             try scheduler.run(engine: engineKind, note: { warn("fio-replay: \($0)") }) {
                 if let s = pristine { pristine = nil; return s }
                 return try open()
@@ -280,6 +334,8 @@ struct ReplayCommand: ParsableCommand {
         }
         if showProgress { warn("") }
         for n in result.notes { warn("fio-replay: \(n)") }
+        if wallStart?.interrupted == true { result.interrupted = true }
+        result.shard = shardInfo.map { finishShardInfo($0, stats: result.stats, wallStart: wallStart) }
         // The cap came from no recorded depth at all, and it made the schedule slip: say so.
         let late = result.stats.lateness.count
         if iodepth == nil && o.depthHint == nil && first.metadata[MetadataKey.iodepth] == nil && late > 0
@@ -302,6 +358,7 @@ struct ReplayCommand: ParsableCommand {
         meta.extra[MetadataKey.direct] = direct ? "1" : "0"
         meta.ioengine = result.engineName
         meta.iodepth = result.iodepth
+        addShardMetadata(&meta, recorder: recorder, shard: result.shard, wallStart: wallStart)
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
     }
@@ -315,21 +372,11 @@ struct ReplayCommand: ParsableCommand {
 
     /// The targets the trace's files go to, one entry per file (several trace files may
     /// share one).
-    func targetFiles(_ files: [TraceFile]) -> [NamedFile] {
+    func targetFiles(_ files: [TraceFile], mapping: TargetMapping) -> [NamedFile] {
         var paths: [(String, String)] = []
-        if let target { paths.append(("--target", target)) }
-        let mapping = TargetMapping(all: target, map: mapDictionary)
+        if let target = mapping.all { paths.append(("--target", target)) }
         for (i, f) in files.enumerated() { paths.append(("the target of trace file \(i)", mapping.path(for: f, index: i))) }
         return distinctFiles(paths.map { NamedFile(role: $0.0, path: $0.1) })
-    }
-
-    /// --map as ORIG -> NEW (validated in `run`).
-    var mapDictionary: [String: String] {
-        var map: [String: String] = [:]
-        for m in maps {
-            if let eq = m.firstIndex(of: "=") { map[String(m[..<eq])] = String(m[m.index(after: eq)...]) }
-        }
-        return map
     }
 
     /// The metadata of a replay's recording (engine and depth are the caller's).
@@ -358,13 +405,14 @@ extension ReplayCommand {
     /// job per stream and their group, as `run` does.
     func replayStreams(_ list: [(id: UInt32, depth: Int?)], options base: ReplayOptions, engine: EngineKind,
                        files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool,
+                       shard: ShardRunInfo?, wallStart: WallClockStart?,
                        logs: (writer: FioLogWriter, settings: FioLogSettings)? = nil) throws {
         for n in try reportingErrors({ try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) }) {
             warn("fio-replay: \(n)")
         }
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: true)
         let timeSeries = try common.openTimeSeries()
-        let disks = DiskUtilTracker(paths: targetFiles(files).map(\.path))
+        let disks = DiskUtilTracker(paths: targetFiles(files, mapping: base.targets).map(\.path))
         let progress = showProgress ? ProgressAggregator(streams: list.count, sink: base.progress) : nil
         // A timed replay decodes the trace once, on one reader thread that hands each stream
         // its records; untimed streams run at their own speeds, so each reads its own pass.
@@ -396,7 +444,15 @@ extension ReplayCommand {
             tasks.append(StreamTask(options: o, engine: engine, name: "stream \(id)", open: opener,
                                     finished: { progress?.finished(k) }))
         }
-        let results = runConcurrently(tasks, note: { warn("fio-replay: \($0)") })
+        var results = runConcurrently(tasks, startAt: wallStart.map { w in { w.monotonicInstant() } }, note: { warn("fio-replay: \($0)") })
+        if let shard {
+            // Each stream's report carries the shard's facts and its own merge data; the skew
+            // line is the shard's (its earliest first issue).
+            var all = ReplayStats()
+            for r in results { all.merge(r.stats) }
+            let info = finishShardInfo(shard, stats: all, wallStart: wallStart)
+            for k in results.indices { results[k].shard = info }
+        }
         if showProgress { warn("") }
         var reports: [JobReport] = []
         for (k, r) in results.enumerated() {
@@ -420,6 +476,7 @@ extension ReplayCommand {
         meta.ioengine = Array(Set(results.map(\.engineName))).sorted().joined(separator: ",")
         meta.iodepth = results.reduce(0) { $0 + $1.iodepth }
         meta.streams = zip(list, results).map { RecordingMetadata.Stream(id: $0.id, iodepth: $1.iodepth) }
+        addShardMetadata(&meta, recorder: recorder, shard: results.first?.shard, wallStart: wallStart)
         try common.finishRecorder(recorder, path: common.writeIolog, metadata: meta)
         if status != 0 { throw ExitCode(status) }
     }
@@ -431,5 +488,31 @@ extension ReplayCommand {
     func streamCountHint(_ first: any TraceSource, _ scanned: TracePrescan?) -> Int {
         guard streams != "off" else { return 1 }
         return max(1, traceStreams(metadata: first.metadata, prescan: scanned).count)
+    }
+}
+
+extension ReplayCommand {
+    /// The shard's wall-clock facts from its run, and the skew line for the user.
+    func finishShardInfo(_ base: ShardRunInfo, stats: ReplayStats, wallStart: WallClockStart?) -> ShardRunInfo {
+        var info = base
+        let offset = wallStart.map { $0.offsetNs != 0 ? $0.offsetNs : realtimeMinusMonotonic() } ?? realtimeMinusMonotonic()
+        info.setTimes(stats, realtimeMinusMonotonic: offset, speed: timing == "original" ? speed : 1)
+        if let skew = info.startSkewNs {
+            let who = info.index.map { "shard \($0)/\(info.count ?? 1)" } ?? "replay"
+            warn(String(format: "fio-replay: %@: start skew %+.1f us (first I/O against --start-at plus its trace time)", who, Double(skew) / 1000))
+        }
+        return info
+    }
+}
+
+extension ReplayCommand {
+    /// A shard's recording says which shard it is and when, on the wall clock, its time 0
+    /// was (`merge` orders several shards' recordings on that clock).
+    func addShardMetadata(_ meta: inout RecordingMetadata, recorder: ReplayRecorder?, shard: ShardRunInfo?, wallStart: WallClockStart?) {
+        guard let shard, let recorder, recorder.epochNs != 0 else { return }
+        let offset = wallStart.map { $0.offsetNs != 0 ? $0.offsetNs : realtimeMinusMonotonic() } ?? realtimeMinusMonotonic()
+        meta.extra[RecordingMerge.epochKey] = String(UInt64(clamping: Int64(clamping: recorder.epochNs) &+ offset))
+        if let i = shard.index, let n = shard.count { meta.extra["shard"] = "\(i)/\(n)"; meta.extra["shard.by"] = shard.unit ?? "volume" }
+        if let at = shard.startAtNs { meta.extra["start_at_ns"] = String(at) }
     }
 }

@@ -238,6 +238,7 @@ public struct FioJSONReport {
             if let rec = e.record { kv.append(("error_record", .uint(rec))) }
         }
         kv.append(("interrupted", .bool(r.interrupted)))
+        if let shard = r.shard { kv += [("shard", shard.json), ("merge", MergeData.json(s))] }
         return .object(kv)
     }
 }

@@ -151,5 +151,8 @@ public struct ReplayResult {
     public var notes: [String]
     /// How the scheduler thread ran: "other" or "fifo N".
     public var schedulerPolicy = "other"
+    /// A shard's (or a mergeable replay's) own facts; when set, the JSON report carries them
+    /// and the merge data (`MergeData`) in its `replay` object.
+    public var shard: ShardRunInfo? = nil
 }
 

@@ -121,6 +121,7 @@ extension SchedulerCore {
                 inflight += 1
                 s.pointee.depth = UInt32(truncatingIfNeeded: inflight)
                 stats.accountIssue(inflight: inflight)
+                if stats.firstIssueNs == 0 { stats.firstIssueNs = now; stats.firstIssueTraceNs = r.time }
                 if r.op == .write && payload != nil {
                     payload!.fill(s.pointee.buffer, length: Int(len), offset: off)
                 }
