@@ -202,14 +202,23 @@ struct BlockBitmap {
         var n: UInt64 = 0
         var i = start
         while n < max && i < count {
-            // A whole free word inside the run: 64 blocks at once (an I/O of many small
-            // blocks, e.g. bsrange down to 1 byte, would otherwise cost a call per block).
-            if i & 63 == 0 && max - n >= 64 && count - i >= 64 && levels[0][Int(i >> 6)] == 0 {
-                levels[0][Int(i >> 6)] = .max
-                if levels.count > 1 { setBit(i >> 6, level: 1) }
-                n += 64
-                i += 64
-                continue
+            // Whole free words inside the run, 64 blocks each, marked in one range (an I/O
+            // of many small blocks, e.g. bsrange down to 1 byte, would otherwise cost a call
+            // per block or per word).
+            if i & 63 == 0 && max - n >= 64 && count - i >= 64 {
+                let first = Int(i >> 6)
+                let most = Int(Swift.min((max - n) / 64, (count - i) / 64))
+                let free = levels[0].withUnsafeBufferPointer { w in
+                    var k = 0
+                    while k < most && w[first + k] == 0 { k += 1 }
+                    return k
+                }
+                if free > 0 {
+                    setRange(level: 0, from: i, count: UInt64(free) * 64)
+                    n += UInt64(free) * 64
+                    i += UInt64(free) * 64
+                    continue
+                }
             }
             if isSet(i) { break }
             setBit(i)
@@ -217,6 +226,31 @@ struct BlockBitmap {
             i += 1
         }
         return n
+    }
+
+    /// Sets bits [from, from+n) of `level` and, for the words that fill up, their bits on
+    /// the levels above (in runs, so a long run costs a pass per level, not a call per word).
+    private mutating func setRange(level l: Int, from: UInt64, count n: UInt64) {
+        if n == 0 || l >= levels.count { return }
+        let end = from + n
+        let firstWord = Int(from >> 6), lastWord = Int((end - 1) >> 6)
+        levels[l].withUnsafeMutableBufferPointer { w in
+            var i = from
+            while i < end {
+                let wi = Int(i >> 6), lo = i & 63
+                let hi = Swift.min(64, lo + (end - i))
+                w[wi] |= (hi == 64 ? UInt64.max : (UInt64(1) << hi) - 1) & (UInt64.max << lo)
+                i = UInt64(wi + 1) << 6
+            }
+        }
+        var k = firstWord
+        while k <= lastWord {
+            if levels[l][k] != .max { k += 1; continue }
+            var e = k
+            while e < lastWord && levels[l][e + 1] == .max { e += 1 }
+            setRange(level: l + 1, from: UInt64(k), count: UInt64(e - k + 1))
+            k = e + 1
+        }
     }
 
     /// The first free block at index >= `from` on `level`, or nil.
