@@ -110,4 +110,20 @@ import Testing
         let loop = try run("fio-gen", [dir + "/jobs/loop.fio", "-o", dir + "/l.fiot"])
         #expect(loop.status != 0 && loop.stderr.contains("nested includes"), "\(loop.stderr)")
     }
+
+    /// A random map past 2^32 blocks (512 MiB of bitmap) is refused in one line that names
+    /// its size and the ways out, before anything is allocated (fuzz finding: 7 GiB in
+    /// 1-byte blocks took 1.36 GB); a smaller map (2^29 blocks) is generated, and norandommap
+    /// lifts the limit.
+    @Test func randomMapTooLargeIsRefused() throws {
+        let dir = makeTempDir("map"); defer { cleanup(dir) }
+        let big = try run("fio-gen", ["--name=z", "--rw=randread", "--size=7g", "--bsrange=1-102k", "--number_ios=10", "-o", dir + "/z.fiot"])
+        #expect(big.status != 0 && lines(big.stderr).count == 1, "\(big.stderr)")
+        #expect(big.stderr.contains("the random map of 7516192768 blocks needs 896 MiB") && big.stderr.contains("norandommap=1"), "\(big.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/z.fiot"))
+        let none = try run("fio-gen", ["--name=z", "--rw=randread", "--size=7g", "--bsrange=1-102k", "--number_ios=10", "--norandommap=1", "-o", dir + "/n.fiot"])
+        #expect(none.status == 0, "\(none.stderr)")
+        let edge = try run("fio-gen", ["--name=z", "--rw=randread", "--size=512m", "--bsrange=1-4k", "--number_ios=10", "-o", dir + "/e.fiot"])
+        #expect(edge.status == 0, "\(edge.stderr)")
+    }
 }

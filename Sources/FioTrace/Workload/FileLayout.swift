@@ -113,9 +113,11 @@ extension WorkloadGenerator {
     /// Most blocks one file's region may hold: block indexes, permutations and ranks are
     /// 64-bit with a spare bit (a region that large needs size near 2^64 in 1-byte blocks).
     static let maxRegionBlocks: UInt64 = 1 << 63
-    /// Most blocks the random map's bitmap may track (fio's axmap, one bit per block):
-    /// 2^33 blocks is 1 GiB of bitmap.
-    static let maxBitmapBlocks: UInt64 = 1 << 33
+    /// Most blocks the random map's bitmap may track per file (fio's axmap, one bit per
+    /// block): 2^32 blocks is 512 MiB of bitmap. fio would try to allocate more (7 GiB in
+    /// 1-byte blocks is 896 MiB); past this, the job is refused with the figure and the
+    /// ways out (fuzz finding: bsrange=102k-1 on size=7g).
+    static let maxBitmapBlocks: UInt64 = 1 << 32
 
     /// Refuses a file region the generator cannot address or whose random map would not
     /// fit in memory, with the job and the figures, instead of trapping or allocating.
