@@ -26,6 +26,8 @@ let package = Package(
             path: "Sources/CChecksum",
             linkerSettings: [.linkedLibrary("isal"), .linkedLibrary("crypto"), .linkedLibrary("xxhash")]
         ),
+        // CPU hints Swift cannot spell (prefetch), inline in a header.
+        .target(name: "CFioTraceSupport", path: "Sources/CFioTraceSupport"),
         .target(
             name: "CFioLinux",
             path: "Sources/CFioLinux",
@@ -34,7 +36,7 @@ let package = Package(
         .target(
             name: "FioTrace",
             dependencies: [
-                "CZstd", "CZlib", "CXXHash",
+                "CZstd", "CZlib", "CXXHash", "CFioTraceSupport",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]

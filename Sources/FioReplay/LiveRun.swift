@@ -416,14 +416,16 @@ public struct LiveRun {
         o.verifier = options.verifier
         o.timeSeriesIntervalNs = options.timeSeriesIntervalNs
         o.fioLogs = j < options.fioLogTaps.count ? options.fioLogTaps[j] : nil
-        if let logs = o.fioLogs {
-            // fio: a job that logs averaged bandwidth (IOPS) without bwavgtime (iopsavgtime)
-            // takes log_avg_msec as its averaging interval, so its report's bw/iops samples are
-            // the log's windows.
-            let w = logs.settings.prefix[.bw] != nil ? logs.settings.bwWindowMsec
-                : logs.settings.prefix[.iops] != nil ? logs.settings.iopsWindowMsec : 0
-            if w > 0 { o.sampleIntervalNs = w * 1_000_000 }
-        }
+        // The report's bandwidth and IOPS samples: every bwavgtime (iopsavgtime) ms, 500 by
+        // default; a job that logs averaged bandwidth (IOPS) without setting it takes
+        // log_avg_msec instead (fio's setup_log), so its samples are the log's windows.
+        // (The options were checked when the run was planned.)
+        let settings = (try? FioLogSettings.from(options: job.options, jobName: job.name, origin: job.origin)) ?? FioLogSettings()
+        var bwMsec = settings.bwAvgMsec ?? 500, iopsMsec = settings.iopsAvgMsec ?? 500
+        if settings.bwAvgMsec == nil && settings.prefix[.bw] != nil && settings.avgMsec > 0 { bwMsec = settings.avgMsec }
+        if settings.iopsAvgMsec == nil && settings.prefix[.iops] != nil && settings.avgMsec > 0 { iopsMsec = settings.avgMsec }
+        o.sampleIntervalNs = max(1, bwMsec) * 1_000_000
+        o.iopsSampleIntervalNs = max(1, iopsMsec) * 1_000_000
         o.jobName = "\(job.name).\(job.jobNumber)"
         o.recorderStream = jobs.count > 1 ? UInt32(j) : nil
         o.recorderFileMap = fileMaps[j]

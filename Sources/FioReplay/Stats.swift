@@ -455,17 +455,27 @@ extension ReplayStats {
         return late
     }
 
-    /// Closes one bandwidth/IOPS averaging interval of `elapsedNs` (fio's bw_avg_time).
-    mutating func closeSampleInterval(elapsedNs: UInt64) {
+    /// Closes one bandwidth averaging interval of `elapsedNs` (fio's bwavgtime): a KiB/s
+    /// sample per direction that has done I/O.
+    mutating func closeBandwidthInterval(elapsedNs: UInt64) {
         guard elapsedNs > 0 else { return }
         let secs = Double(elapsedNs) / 1e9
         for k in 0..<3 { // read, write, trim (a loop over raw values allocates no array)
             let op = StatOp(rawValue: k)!
             guard self[op].ios > 0 else { continue }
-            let b = self[op].intervalBytes, n = self[op].intervalIOs
-            self[op].bwSamples.record(Double(b) / 1024 / secs)
-            self[op].iopsSamples.record(Double(n) / secs)
+            self[op].bwSamples.record(Double(self[op].intervalBytes) / 1024 / secs)
             self[op].intervalBytes = 0
+        }
+    }
+
+    /// Closes one IOPS averaging interval of `elapsedNs` (fio's iopsavgtime).
+    mutating func closeIOPSInterval(elapsedNs: UInt64) {
+        guard elapsedNs > 0 else { return }
+        let secs = Double(elapsedNs) / 1e9
+        for k in 0..<3 {
+            let op = StatOp(rawValue: k)!
+            guard self[op].ios > 0 else { continue }
+            self[op].iopsSamples.record(Double(self[op].intervalIOs) / secs)
             self[op].intervalIOs = 0
         }
     }

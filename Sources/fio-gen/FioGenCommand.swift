@@ -112,20 +112,37 @@ struct FioGenCommand: ParsableCommand {
             }
             fmt = t
         }
-        var gen = try WorkloadGenerator(jobs: jobs, options: GeneratorOptions(seed: seed, timing: timing, jobText: jobText))
+        let gen = try WorkloadGenerator(jobs: jobs, options: GeneratorOptions(seed: seed, timing: timing, jobText: jobText))
         var t0 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t0)
         guard discard || output != nil else { throw ValidationError("give the output trace with -o PATH") }
         let output = discard ? "(discarded)" : output!
-        var sink: any TraceSink = discard ? DiscardSink() : try openTraceSink(path: output, format: fmt, files: gen.files, metadata: gen.metadata,
+        let sink: any TraceSink = discard ? DiscardSink() : try openTraceSink(path: output, format: fmt, files: gen.files, metadata: gen.metadata,
                                                                             fileID: Self.fileID(gen.metadata))
-        let n = try writeAll(&gen, to: &sink)
+        let jobCount = gen.jobs.count, fileCount = gen.files.count, seedUsed = gen.seed
+        // The generator runs one stage ahead on its own thread while this one encodes,
+        // compresses and writes: on 2 cores the two halves overlap. --discard measures the
+        // generator alone, on this thread.
+        let n: UInt64
+        if discard {
+            var g = gen
+            let buffer = UnsafeMutableBufferPointer<TraceRecord>.allocate(capacity: Self.batchSize)
+            buffer.initialize(repeating: TraceRecord(time: 0, op: .read, file: 0))
+            defer { buffer.deallocate() }
+            n = try writeAll(to: sink, next: {
+                let k = g.nextRecords(into: buffer)
+                return k > 0 ? UnsafeBufferPointer(rebasing: buffer[0..<k]) : nil
+            }, metadata: { g.metadata })
+        } else {
+            let ahead = try GenerateAhead(gen, batchRecords: Self.batchSize)
+            n = try writeAll(to: sink, next: { ahead.next() }, metadata: { ahead.metadata })
+        }
         var t1 = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t1)
         if !quiet && output != "-" {
             let secs = Double(t1.tv_sec - t0.tv_sec) + Double(t1.tv_nsec - t0.tv_nsec) / 1e9
             let rate = secs > 0 ? Double(n) / secs / 1e6 : 0
-            var line = "fio-gen: \(n) records, \(gen.jobs.count) job\(gen.jobs.count == 1 ? "" : "s"), \(gen.files.count) file\(gen.files.count == 1 ? "" : "s"), seed \(gen.seed) -> \(output)"
+            var line = "fio-gen: \(n) records, \(jobCount) job\(jobCount == 1 ? "" : "s"), \(fileCount) file\(fileCount == 1 ? "" : "s"), seed \(seedUsed) -> \(output)"
             line += " (\(String(format1(secs))) s, \(format1(rate)) M records/s)\n"
             printError(line)
         }
@@ -135,19 +152,20 @@ struct FioGenCommand: ParsableCommand {
     /// of copying it into its own buffer (measured faster than cache-sized 4096 batches).
     static let batchSize = 65536
 
-    func writeAll(_ gen: inout WorkloadGenerator, to sink: inout any TraceSink) throws -> UInt64 {
-        var batch: [TraceRecord] = []
-        batch.reserveCapacity(Self.batchSize)
+    /// Writes every batch `next` hands out to `sink`, then finishes it with `metadata()`
+    /// and the record count. Returns the records written.
+    func writeAll(to sink: any TraceSink, next: () throws -> UnsafeBufferPointer<TraceRecord>?,
+                  metadata: () -> [String: String]) throws -> UInt64 {
         var n: UInt64 = 0
         let progress = ProgressMeter.onTerminal(label: "fio-gen", quiet: quiet || noProgress)
         defer { progress.finish() }
-        while gen.nextBatch(&batch, maxCount: Self.batchSize) {
-            try batch.withUnsafeBufferPointer { try sink.write($0) }
+        while let batch = try next() {
+            try sink.write(batch)
             n += UInt64(batch.count)
             progress.add(batch.count)
         }
         progress.finish()
-        var md = gen.metadata
+        var md = metadata()
         md[MetadataKey.genRecords] = String(n)
         try sink.finish(metadata: md)
         return n

@@ -443,6 +443,28 @@ func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
         }
     }
 
+    /// fio's bwavgtime and iopsavgtime set the report's own bandwidth and IOPS sampling
+    /// (bw_samples, iops_samples), each on its own clock; without them both are 500 ms.
+    /// Ground truth: a 1 s run has runtime / interval samples (a trailing half interval or
+    /// more counts). The samples' values are checked against the rate elsewhere
+    /// (`rateLimitedTimeBasedJobHoldsItsRate`); here, under a loaded test run, uneven
+    /// intervals would make their mean a timing test.
+    @Test func bwavgtimeAndIopsavgtimeSetTheReportSampling() throws {
+        func runJob(_ extra: [String]) throws -> [String: Any] {
+            let r = try run("fio-replay", ["run", "--name=t", "--ioengine=null", "--rw=read", "--bs=4k", "--size=1g",
+                                           "--time_based", "--runtime=1", "--rate_iops=2000"] + extra
+                                          + ["--output-format", "json", "--no-progress"])
+            #expect(r.status == 0, "\(r.stderr)")
+            return opStats(try json(r), "read")
+        }
+        let set = try runJob(["--bwavgtime=100", "--iopsavgtime=250"])
+        #expect((9...11).contains(int(set["bw_samples"])), "bw_samples \(set["bw_samples"] ?? "")")
+        #expect((3...5).contains(int(set["iops_samples"])), "iops_samples \(set["iops_samples"] ?? "")")
+        let plain = try runJob([])
+        #expect((1...3).contains(int(plain["bw_samples"])), "default bw_samples \(plain["bw_samples"] ?? "")")
+        #expect((1...3).contains(int(plain["iops_samples"])), "default iops_samples \(plain["iops_samples"] ?? "")")
+    }
+
     /// Long waits still see the runtime end and other jobs' exitall; startdelay counts in
     /// neither the runtime nor the ramp.
     @Test func longWaitsHonourRuntimeExitallAndStartdelay() throws {

@@ -15,7 +15,8 @@ struct BlockBitmapTests {
 
     @Test(arguments: [1, 63, 64, 65, 1000, 4096, 70_001] as [UInt64])
     func runsMatchABlockByBlockModel(count: UInt64) {
-        var map = BlockBitmap(count: count)
+        let map = BlockBitmap(count: count)
+        defer { map.deallocate() }
         var model = [Bool](repeating: false, count: Int(count))
         var rng = Mix(s: count)
         for _ in 0..<400 {
@@ -38,9 +39,42 @@ struct BlockBitmapTests {
     }
 
     @Test func wholeMapInOneRunThenNothingIsFree() {
-        var map = BlockBitmap(count: 64 * 64 * 3 + 5)
+        let map = BlockBitmap(count: 64 * 64 * 3 + 5)
+        defer { map.deallocate() }
         #expect(map.setRun(from: 0, max: .max) == 64 * 64 * 3 + 5)
         #expect(map.nextFree(after: 0) == nil)
         #expect(map.setRun(from: 17, max: 10) == 0)
+    }
+
+    /// `markFree` (the fixed-block fast path) against `setRun(max: 1)` on a copy, block by
+    /// block in a scattered order, with the summary levels checked through `nextFree`; and
+    /// a copy is independent of its original.
+    @Test(arguments: [1, 64, 4097, 300_000] as [UInt64])
+    func markFreeEqualsSetRunAndCopiesAreIndependent(count: UInt64) {
+        let a = BlockBitmap(count: count)
+        defer { a.deallocate() }
+        let b = a.copy()
+        defer { b.deallocate() }
+        var rng = Mix(s: count &+ 99)
+        var order = Array(0..<count)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        for (k, blk) in order.enumerated() {
+            a.markFree(blk)
+            #expect(b.setRun(from: blk, max: 1) == 1)
+            if k % 97 == 0 || k == order.count - 1 {
+                let probe = rng.next() % count
+                #expect(a.nextFree(after: probe) == b.nextFree(after: probe), "after \(k + 1) marks, probe \(probe)")
+            }
+        }
+        #expect(a.nextFree(after: 0) == nil)
+        let c = BlockBitmap(count: count)
+        defer { c.deallocate() }
+        let d = c.copy()
+        defer { d.deallocate() }
+        c.markFree(0)
+        #expect(c.isSet(0) && !d.isSet(0))
+        #expect(d.nextFree(after: count - 1) == 0)
+        c.reset()
+        #expect(!c.isSet(0))
     }
 }

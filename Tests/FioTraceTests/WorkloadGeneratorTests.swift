@@ -267,6 +267,35 @@ struct WorkloadGeneratorTests {
         _ = g3.nextBatch(&x, maxCount: 10)
         _ = g4.nextBatch(&y, maxCount: 10)
         #expect(x == y)
+        // To the end: the random map is copied with the job state, never shared (a shared map
+        // would hand the second copy other blocks, or none, once the first had marked them).
+        #expect(wlDrain(&g3, batch: 33) == wlDrain(&g4, batch: 64))
+    }
+
+    @Test("generating ahead on a thread hands out exactly the generator's own records and metadata; dropping it early stops the thread")
+    func generateAhead() throws {
+        let job = "[a]\nrw=randrw\nbs=4k\nsize=64m\nnumjobs=2\n[b]\nrw=randread\nbs=4k\nsize=8m\nfsync=7\n"
+        var g = try wlGenerator(job)
+        let serial = wlDrain(&g, batch: 1000)
+        #expect(serial.count > 30_000)
+        let ahead = try GenerateAhead(try wlGenerator(job), batchRecords: 1000, buffers: 2)
+        var got: [TraceRecord] = []
+        var batches = 0
+        while let b = ahead.next() {
+            got.append(contentsOf: b)
+            batches += 1
+        }
+        #expect(got == serial)
+        #expect(batches == (serial.count + 999) / 1000)
+        #expect(ahead.recordCount == UInt64(serial.count))
+        #expect(ahead.metadata == g.metadata)
+        #expect(ahead.next() == nil)
+        // Dropped after one batch, with the generator thread blocked on a full set of
+        // buffers: deinit wakes and joins it (a hang here fails the run).
+        for _ in 0..<20 {
+            let early = try GenerateAhead(try wlGenerator(job), batchRecords: 100, buffers: 2)
+            #expect(early.next()?.count == 100)
+        }
     }
 
     @Test("limits: number_ios stops early and never extends, loops repeat the region")

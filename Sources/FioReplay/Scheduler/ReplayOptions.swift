@@ -44,8 +44,10 @@ public struct ReplayOptions {
     public var maxSpinNs: UInt64 = 200_000
     /// Records pulled from the trace per batch.
     public var batchSize = 16384
-    /// Interval of bandwidth/IOPS samples (fio's bw_avg_time; ns).
+    /// Interval of the report's bandwidth samples (fio's bwavgtime; ns).
     public var sampleIntervalNs: UInt64 = 500_000_000
+    /// Interval of the report's IOPS samples (fio's iopsavgtime; ns).
+    public var iopsSampleIntervalNs: UInt64 = 500_000_000
     /// Track percentiles (HdrHistogram).
     public var percentiles = true
     /// Initial buffer size per slot (bytes); buffers grow for longer records.

@@ -57,7 +57,9 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     var nextTickNs: UInt64 = 0
     let runtimeNs: UInt64
     let batchSize: Int
+    /// Bandwidth and IOPS sampling intervals (fio's bwavgtime, iopsavgtime; ns).
     let sampleIntervalNs: UInt64
+    let iopsSampleIntervalNs: UInt64
     let offsets: OffsetMapping
     let skipMask: UInt32
     let progress: ((ReplayProgress) -> Void)?
@@ -76,6 +78,8 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     var stop = false
     var nextSampleNs: UInt64 = 0
     var lastSampleNs: UInt64 = 0
+    var nextIopsSampleNs: UInt64 = 0
+    var lastIopsSampleNs: UInt64 = 0
     var nextProgressNs: UInt64 = 0
     var lastProgressCompleted: UInt64 = 0
     var worstLateness: UInt64 = 0
@@ -116,6 +120,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         runtimeNs = o.runtimeNs ?? 0
         batchSize = max(1, o.batchSize)
         sampleIntervalNs = max(1_000_000, o.sampleIntervalNs)
+        iopsSampleIntervalNs = max(1_000_000, o.iopsSampleIntervalNs)
         offsets = o.offsets
         var mask: UInt32 = 0
         for op in o.skipOps { mask |= 1 << UInt32(op.rawValue) }

@@ -30,6 +30,8 @@ extension SchedulerCore {
         }
         nextSampleNs = stats.startNs + sampleIntervalNs
         lastSampleNs = stats.startNs
+        nextIopsSampleNs = stats.startNs + iopsSampleIntervalNs
+        lastIopsSampleNs = stats.startNs
         nextProgressNs = stats.startNs + 1_000_000_000
         nextSpinCheckNs = stats.startNs + 100_000_000
         lastSpinCheckNs = stats.startNs
@@ -42,7 +44,7 @@ extension SchedulerCore {
     }
 
     mutating func updateNextTick() {
-        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs,
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextIopsSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs,
                          runtimeEndNs == 0 ? .max : runtimeEndNs)
     }
 
@@ -54,14 +56,26 @@ extension SchedulerCore {
         else if spin > spinNs { spin -= (spin - spinNs) / 64 + 1 }
     }
 
-    /// Closes fio's bandwidth/IOPS averaging interval (`sampleIntervalNs`).
+    /// Closes fio's bandwidth averaging interval (`sampleIntervalNs`) and its IOPS one
+    /// (`iopsSampleIntervalNs`) when they are due, or at the end (`final`).
     mutating func closeSampleInterval(now: UInt64, final: Bool = false) {
-        let elapsed = now &- lastSampleNs
         // fio drops a trailing partial interval; keep it only if it is at least half an interval.
-        if final && elapsed < sampleIntervalNs / 2 { return }
-        stats.closeSampleInterval(elapsedNs: elapsed)
-        lastSampleNs = now
-        nextSampleNs = now + sampleIntervalNs
+        if final || now >= nextSampleNs {
+            let elapsed = now &- lastSampleNs
+            if !(final && elapsed < sampleIntervalNs / 2) {
+                stats.closeBandwidthInterval(elapsedNs: elapsed)
+                lastSampleNs = now
+                nextSampleNs = now + sampleIntervalNs
+            }
+        }
+        if final || now >= nextIopsSampleNs {
+            let elapsed = now &- lastIopsSampleNs
+            if !(final && elapsed < iopsSampleIntervalNs / 2) {
+                stats.closeIOPSInterval(elapsedNs: elapsed)
+                lastIopsSampleNs = now
+                nextIopsSampleNs = now + iopsSampleIntervalNs
+            }
+        }
     }
 
     /// Everything that happens about every 100 ms (never per I/O): the spin budget, the
@@ -98,7 +112,7 @@ extension SchedulerCore {
         }
         if let s = stopSignal, s.isRaised { stop = true }
         if runtimeEndNs != 0 && now >= runtimeEndNs { stop = true }
-        if now >= nextSampleNs { closeSampleInterval(now: now) }
+        if now >= min(nextSampleNs, nextIopsSampleNs) { closeSampleInterval(now: now) }
         if now >= nextProgressNs {
             if let p = progress {
                 p(ReplayProgress(elapsedNs: now - stats.startNs, issued: stats.issued, completed: completed,
@@ -120,6 +134,8 @@ extension SchedulerCore {
         stats.startNs = now
         lastSampleNs = now
         nextSampleNs = now + sampleIntervalNs
+        lastIopsSampleNs = now
+        nextIopsSampleNs = now + iopsSampleIntervalNs
         spinAtLastTick = 0
         runtimeEndNs = runtimeNs > 0 ? now + runtimeNs : 0
         cpu.start()

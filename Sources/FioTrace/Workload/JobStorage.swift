@@ -21,7 +21,9 @@ struct FileState {
     var done = false
     /// fio's last_block per direction (blocks of `ba` that fit).
     var lastBlocks: Lanes4<UInt64>  // constant after setup (read rarely)
-    // random map: fio's axmap, one bit per `rw_min_bs` block (nil: no map)
+    /// The random map: fio's axmap, one bit per `rw_min_bs` block (nil: no map). Raw
+    /// memory owned by the `JobStorage` that holds this state (freed in its deinit,
+    /// deep-copied by `clone`).
     var bitmap: BlockBitmap?
     // zipf / pareto / normal: fio's per-file rank state
     var rank: FioRankState?
@@ -64,6 +66,7 @@ final class JobStorage {
         fileCount = o.fileCount
         files = .allocate(capacity: max(1, o.fileCount))
         files.initialize(from: o.files, count: o.fileCount)
+        for i in 0..<o.fileCount { files[i].bitmap = o.files[i].bitmap?.copy() }
         depth = o.depth
         ring = .allocate(capacity: depth)
         ring.initialize(from: o.ring, count: depth)
@@ -78,6 +81,7 @@ final class JobStorage {
     func clone() -> JobStorage { JobStorage(copying: self) }
 
     deinit {
+        for i in 0..<fileCount { files[i].bitmap?.deallocate() }
         files.deinitialize(count: fileCount)
         files.deallocate()
         ring.deinitialize(count: depth)

@@ -202,20 +202,29 @@ public struct WorkloadGenerator: TraceSource {
             batch.removeAll(keepingCapacity: true)
             return false
         }
-        // Copies of a generator share job storage until one of them moves on.
-        for k in 0..<states.count where !isKnownUniquelyReferenced(&states[k].storage) {
-            states[k].storage = states[k].storage.clone()
-        }
         // Reuse the caller's elements as slots (filling placeholders costs more than
         // generating): only grow or shrink to maxCount, then overwrite.
         if batch.count > maxCount { batch.removeLast(batch.count - maxCount) }
         if batch.count < maxCount {
             batch.append(contentsOf: repeatElement(TraceRecord(time: 0, op: .read, file: 0), count: maxCount - batch.count))
         }
-        let n = batch.withUnsafeMutableBufferPointer { fill($0) }
+        let n = batch.withUnsafeMutableBufferPointer { nextRecords(into: $0) }
         batch.removeLast(maxCount - n)
-        recordCount += UInt64(n)
         return n > 0
+    }
+
+    /// Writes up to `out.count` next records into `out` (initialized memory, overwritten)
+    /// and returns how many; 0 at the end. For callers that keep their own buffers
+    /// (`GenerateAhead`): no array, so no placeholders to write first.
+    public mutating func nextRecords(into out: UnsafeMutableBufferPointer<TraceRecord>) -> Int {
+        if out.isEmpty || finished { return 0 }
+        // Copies of a generator share job storage until one of them moves on.
+        for k in 0..<states.count where !isKnownUniquelyReferenced(&states[k].storage) {
+            states[k].storage = states[k].storage.clone()
+        }
+        let n = fill(out)
+        recordCount += UInt64(n)
+        return n
     }
 
     private mutating func fill(_ out: UnsafeMutableBufferPointer<TraceRecord>) -> Int {

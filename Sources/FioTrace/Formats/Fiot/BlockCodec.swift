@@ -16,6 +16,11 @@ public struct FiotBlockEncoder: ~Copyable {
     /// Smallest and largest record time of the last block encoded, ns (0 for an empty block).
     public private(set) var minTime: UInt64 = 0
     public private(set) var maxTime: UInt64 = 0
+    /// Largest file index in the last block encoded (0 for an empty block).
+    public private(set) var maxFile: UInt32 = 0
+    /// Whether a record time in the last block was below the one before it (the block's
+    /// first record compared with `firstTime`).
+    public private(set) var timeDecreased = false
 
     public init(level: Int32 = 3) {
         cols = .allocate(capacity: 1)
@@ -47,14 +52,18 @@ public struct FiotBlockEncoder: ~Copyable {
             cols = .allocate(capacity: n * (Self.columnCount + 1))
         }
         let op = col(0), file = col(1), len = col(2), off = col(3), tim = col(4), flg = col(5)
+        let lat = col(6), res = col(7), dep = col(8), str = col(9)
         let scratch = col(Self.columnCount)
 
-        // One pass over the records: op, file, length, flags raw; time as the delta from
-        // the previous record; which optional fields occur; the time range.
+        // One pass over the records: every column's value (the optional ones 0 where
+        // absent, with a count of those present), time as the delta from the previous
+        // record, the time range, the largest file index and whether time ever decreased.
+        // Later passes read the columns, never the (80-byte) records again.
         var maxFile: UInt32 = 0
         var prev = firstTime
-        var anyLat = false, anyRes = false, anyDep = false, anyStr = false
+        var nLat = 0, nRes = 0, nDep = 0, nStr = 0
         var lowT = UInt64.max, highT: UInt64 = 0
+        var decreased = false
         for i in 0..<n {
             let r = records[i]
             op[i] = UInt64(r.op.rawValue)
@@ -63,17 +72,24 @@ public struct FiotBlockEncoder: ~Copyable {
             flg[i] = UInt64(r.flags.rawValue)
             off[i] = r.offset
             tim[i] = zigzag(Int64(bitPattern: r.time &- prev))
+            decreased = decreased || r.time < prev
             prev = r.time
             if r.file > maxFile { maxFile = r.file }
-            anyLat = anyLat || r.latency != nil
-            anyRes = anyRes || r.result != nil
-            anyDep = anyDep || r.depth != nil
-            anyStr = anyStr || r.stream != nil
+            lat[i] = r.latency ?? 0
+            nLat &+= r.latency != nil ? 1 : 0
+            res[i] = r.result.map { zigzag($0 &- (r.op.isData ? Int64(bitPattern: r.length) : 0)) } ?? 0
+            nRes &+= r.result != nil ? 1 : 0
+            dep[i] = UInt64(r.depth ?? 0)
+            nDep &+= r.depth != nil ? 1 : 0
+            str[i] = UInt64(r.stream ?? 0)
+            nStr &+= r.stream != nil ? 1 : 0
             lowT = Swift.min(lowT, r.time)
             highT = Swift.max(highT, r.time)
         }
         minTime = n == 0 ? 0 : lowT
         maxTime = highT
+        self.maxFile = maxFile
+        timeDecreased = decreased
         writeValues(op, n, transform: .raw)
         writeValues(file, n, transform: .raw)
         writeValues(len, n, transform: .raw)
@@ -105,12 +121,10 @@ public struct FiotBlockEncoder: ~Copyable {
         writeValues(flg, n, transform: .raw)
 
         // Optional columns: presence, then values (0 where absent).
-        writeOptional(anyLat, records) { $0.latency }
-        writeOptional(anyRes, records) { r in
-            r.result.map { zigzag($0 &- (r.op.isData ? Int64(bitPattern: r.length) : 0)) }
-        }
-        writeOptional(anyDep, records) { $0.depth.map(UInt64.init) }
-        writeOptional(anyStr, records) { $0.stream.map(UInt64.init) }
+        writeOptional(lat, present: nLat, records) { $0.latency != nil }
+        writeOptional(res, present: nRes, records) { $0.result != nil }
+        writeOptional(dep, present: nDep, records) { $0.depth != nil }
+        writeOptional(str, present: nStr, records) { $0.stream != nil }
 
         // Compress.
         let bound = ZSTD_compressBound(payload.count)
@@ -128,28 +142,21 @@ public struct FiotBlockEncoder: ~Copyable {
         return payload.count
     }
 
-    private mutating func writeOptional(_ any: Bool, _ records: UnsafeBufferPointer<TraceRecord>,
-                                        _ get: (TraceRecord) -> UInt64?) {
-        guard any else {
+    /// One optional column: its presence (none, all, or a flag per record, read from the
+    /// records only in that mixed case), then its `values` if any is present.
+    private mutating func writeOptional(_ values: UnsafeMutablePointer<UInt64>, present: Int,
+                                        _ records: UnsafeBufferPointer<TraceRecord>,
+                                        _ has: (TraceRecord) -> Bool) {
+        let n = records.count
+        if present == 0 {
             payload.u8(FiotLayout.Presence.none.rawValue)
             return
-        }
-        let n = records.count
-        let values = col(6), flags = col(Self.columnCount)
-        var present = 0
-        for i in 0..<n {
-            if let v = get(records[i]) {
-                values[i] = v
-                flags[i] = 1
-                present += 1
-            } else {
-                values[i] = 0
-                flags[i] = 0
-            }
         }
         if present == n {
             payload.u8(FiotLayout.Presence.all.rawValue)
         } else {
+            let flags = col(Self.columnCount)
+            for i in 0..<n { flags[i] = has(records[i]) ? 1 : 0 }
             payload.u8(FiotLayout.Presence.mixed.rawValue)
             writeValues(flags, n, transform: .raw)
         }

@@ -95,22 +95,30 @@ public final class FiotWriter: TraceSink {
         while i < records.count {
             let take = min(records.count - i, blockSize - pending.count)
             let slice = UnsafeBufferPointer(rebasing: records[i..<(i + take)])
-            for r in slice {
-                if r.file >= files.count {
-                    throw TraceError(.invalidSequence, "\(out.name): record \(recordCount) names file \(r.file) but only \(files.count) are defined")
-                }
-                if r.time < lastTime { timeSorted = false }
-                lastTime = r.time
-            }
-            recordCount += UInt64(take)
             if pending.isEmpty && take == blockSize {
-                // A whole block from the caller's buffer: encode it in place, no copy.
-                try writeBlock(slice)
+                // A whole block from the caller's buffer: encode it in place, no copy; the
+                // encoder's one pass over the records also checks them (`checked`).
+                try writeBlock(slice, checked: false)
+                recordCount += UInt64(take)
             } else {
+                try check(slice)
+                recordCount += UInt64(take)
                 pending.append(contentsOf: slice)
                 if pending.count == blockSize { try flushBlock() }
             }
             i += take
+        }
+    }
+
+    /// Refuses a record naming a file not yet defined (with its number) and notes whether
+    /// record times ever decrease. O(records).
+    private func check(_ records: UnsafeBufferPointer<TraceRecord>) throws {
+        for (k, r) in records.enumerated() {
+            if r.file >= files.count {
+                throw TraceError(.invalidSequence, "\(out.name): record \(recordCount + UInt64(k)) names file \(r.file) but only \(files.count) are defined")
+            }
+            if r.time < lastTime { timeSorted = false }
+            lastTime = r.time
         }
     }
 
@@ -121,8 +129,9 @@ public final class FiotWriter: TraceSink {
         pending.removeAll(keepingCapacity: true)
     }
 
-    /// Encodes, frames and writes one block (the last `block.count` records counted).
-    private func writeBlock(_ block: UnsafeBufferPointer<TraceRecord>) throws {
+    /// Encodes, frames and writes one block. `checked`: the records went through `check`;
+    /// if not, the encoder's figures check them before anything is written.
+    private func writeBlock(_ block: UnsafeBufferPointer<TraceRecord>, checked: Bool = true) throws {
         let first = recordsInBlocks
         let firstTime = block.first?.time ?? 0
         // This block's new files, preceded by a repeat of the previous block's.
@@ -132,6 +141,12 @@ public final class FiotWriter: TraceSink {
         let payloadSize = try encoder.encode(block, newFiles: defined, firstNewFile: firstDefined,
                                              firstTime: firstTime, into: &compressed)
         let minT = encoder.minTime, maxT = encoder.maxTime
+        if !checked && !block.isEmpty {
+            // The slow scan only finds which record is wrong, for the message.
+            if encoder.maxFile >= files.count { try check(block) }
+            if encoder.timeDecreased || block[0].time < lastTime { timeSorted = false }
+            lastTime = block[block.count - 1].time
+        }
         frame.removeAll()
         frame.le(FiotLayout.blockMagic)
         frame.le(UInt32(compressed.count))
