@@ -47,6 +47,9 @@ public struct ReplayError: Error, CustomStringConvertible, Sendable, Equatable {
         case makeWritable
         /// The target's filesystem has no O_DIRECT: drop direct I/O.
         case dropDirect
+        /// Records of the trace ask for O_DIRECT (their direct flag) on a filesystem
+        /// without it: replay every I/O buffered.
+        case replayBuffered
         /// An existing file at a path the trace names would be overwritten: say so, only
         /// read it, or choose other targets.
         case replayInPlace

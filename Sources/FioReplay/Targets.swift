@@ -84,6 +84,9 @@ public struct OffsetMapping: Sendable {
 struct Target {
     var path: String
     var fd: Int32 = -1
+    /// The same file opened the other way round (O_DIRECT when `fd` is buffered, and the
+    /// reverse), for records whose direct flag differs from the table's; -1 until one asks.
+    var altFd: Int32 = -1
     /// Size in bytes; 0 when unknown (a file we could not size), which disables bounds checks.
     var size: UInt64 = 0
     var isBlockDevice = false
@@ -281,8 +284,27 @@ struct TargetTable {
         targets[t].isBlockDevice = isBlock
     }
 
+    /// Opens target `t`'s second descriptor (see `Target.altFd`): the target is open, so
+    /// it exists and has been checked; only the O_DIRECT flag differs.
+    mutating func openAlternate(_ t: Int) throws {
+        if targets[t].altFd >= 0 { return }
+        var flags: Int32 = readOnly ? O_RDONLY : O_RDWR
+        if !direct { flags |= cfio_o_direct() }
+        let path = targets[t].path
+        let fd = Glibc.open(path, flags | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            let way = direct ? "without O_DIRECT" : "with O_DIRECT, as the trace's direct flag asks"
+            throw ReplayError(.targetUnavailable, "cannot open target \(path) \(way): \(ReplayError.errnoString(e))",
+                              remedy: e == EINVAL && !direct ? .replayBuffered : nil, errno: e)
+        }
+        targets[t].altFd = fd
+    }
+
     mutating func close(_ t: Int) {
         if targets[t].fd >= 0 { Glibc.close(targets[t].fd) }
+        if targets[t].altFd >= 0 { Glibc.close(targets[t].altFd) }
+        targets[t].altFd = -1
         targets[t].fd = -1
         targets[t].openCount = 0
     }

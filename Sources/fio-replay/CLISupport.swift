@@ -56,6 +56,7 @@ func describe(_ e: ReplayError) -> String {
     case (.makeWritable, _): advice = "fix its permissions"
     case (.dropDirect, .run): advice = "drop direct=1"
     case (.dropDirect, _): advice = "drop --direct"
+    case (.replayBuffered, _): advice = "pass --buffered to replay every I/O without O_DIRECT"
     case (.replayInPlace, _): advice = "pass --in-place to replay onto it, --readonly to only read it, or choose targets with --target or --map"
     case (.createInPlace, _): advice = "pass --create-targets to create them (--in-place also overwrites existing files), or choose targets with --target or --map"
     }

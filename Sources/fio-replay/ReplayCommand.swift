@@ -43,10 +43,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Maximum I/Os in flight (default: the trace's iodepth metadata, else its deepest recorded depth, else 1).")
     var iodepth: Int?
 
-    @Flag(help: "Open targets with O_DIRECT (the default when the trace was recorded O_DIRECT or its records carry the direct flag).")
+    @Flag(help: "Every I/O with O_DIRECT. Default: as the trace says (recorded O_DIRECT, or each record's direct flag).")
     var direct = false
 
-    @Flag(help: "Open targets buffered, even when the trace was recorded O_DIRECT.")
+    @Flag(help: "Every I/O buffered, even where the trace was recorded O_DIRECT or its records carry the direct flag.")
     var buffered = false
 
     @Flag(name: .customLong("create-targets"), help: "Create the missing files at the paths the trace names whatever their size (else at most 1 GiB in all); existing files are still left alone (see --in-place).")
@@ -214,14 +214,21 @@ struct ReplayCommand: ParsableCommand {
             engineKind = e
             taken.append("ioengine=\(e.rawValue)")
         }
+        // Without --direct or --buffered, each data record's direct flag decides its I/O
+        // (a trace of a direct=1 job beside a buffered one replays both as they ran).
+        o.directPerRecord = !direct && !buffered
         if !direct && !buffered && defaults.direct {
             direct = true
             o.direct = true
             taken.append("direct=1 (\(defaults.directSource))")
         }
+        if o.directPerRecord && defaults.mixedDirect {
+            taken.append("direct per record (\(defaults.directSource))")
+        }
         replayDefaultsFromTrace = taken
         if !taken.isEmpty {
-            let how = (engine == nil && defaults.engine != nil ? ["--engine"] : []) + (o.direct ? ["--buffered"] : [])
+            let how = (engine == nil && defaults.engine != nil ? ["--engine"] : [])
+                + (o.direct || defaults.mixedDirect ? ["--buffered"] : []) + (defaults.mixedDirect ? ["--direct"] : [])
             warn("fio-replay: from the trace: \(taken.joined(separator: ", ")); override with \(how.joined(separator: " or "))")
         }
         // Pre-scan only when the answer matters: no depth to go by, or a target that may

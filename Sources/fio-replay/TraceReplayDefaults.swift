@@ -12,6 +12,9 @@ struct TraceReplayDefaults {
     var engine: EngineKind?
     /// Whether the trace asks for O_DIRECT, and where that came from (for the note).
     var direct = false
+    /// Some data records looked at carry the direct flag and some do not: the replay
+    /// honours each record's (`ReplayOptions.directPerRecord`).
+    var mixedDirect = false
     var directSource = ""
 
     /// Data records looked at when the metadata says nothing about O_DIRECT.
@@ -43,6 +46,9 @@ struct TraceReplayDefaults {
         if seen > 0 && flagged == seen {
             direct = true
             directSource = "its records carry the direct flag"
+        } else if flagged > 0 {
+            mixedDirect = true
+            directSource = "\(flagged) of the first \(seen) data records carry the direct flag"
         }
     }
 }

@@ -22,7 +22,12 @@ public struct ReplayOptions {
     /// Depth the trace records or its latencies imply (`TracePrescan.suggestedDepth`), used
     /// when its metadata has no "iodepth".
     public var depthHint: Int?
+    /// Open targets with O_DIRECT.
     public var direct = false
+    /// Honour each data record's direct flag (fio-gen's `direct=1` jobs, a recording's
+    /// streams): a record whose flag differs from `direct` goes through a second
+    /// descriptor of its target, opened the other way. Off: every I/O follows `direct`.
+    public var directPerRecord = false
     public var targets = TargetMapping()
     public var offsets = OffsetMapping()
     /// Ops not replayed (counted as dropped).

@@ -102,7 +102,7 @@ extension SchedulerCore {
         let op = s.pointee.op
         var hint = ""
         var remedy: ReplayError.Remedy?
-        if e == EINVAL && targets.direct {
+        if e == EINVAL && (targets.direct || directPerRecord) {
             hint = " (O_DIRECT needs offset, length and buffer aligned to the device's logical block size)"
             remedy = .alignForDirect
         } else if e == ENOSPC {

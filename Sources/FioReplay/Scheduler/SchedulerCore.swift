@@ -90,6 +90,11 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     var lastActivityNs: UInt64 = 0
     // Per trace file: fd, size, block flag, target index (cached so the hot path reads locals).
     var fileFd: [Int32] = []
+    /// Per trace file: its target's second descriptor (`Target.altFd`), -1 until opened.
+    var fileAltFd: [Int32] = []
+    /// `ReplayOptions.directPerRecord`, and the flag a record needs to take `fileAltFd`.
+    let directPerRecord: Bool
+    let altDirectFlag: Bool
     var fileSize: [UInt64] = []
     var fileBlock: [Bool] = []
     var files: [TraceFile] = []
@@ -120,6 +125,8 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         runtimeNs = o.runtimeNs ?? 0
         batchSize = max(1, o.batchSize)
         sampleIntervalNs = max(1_000_000, o.sampleIntervalNs)
+        directPerRecord = o.directPerRecord
+        altDirectFlag = !o.direct
         iopsSampleIntervalNs = max(1_000_000, o.iopsSampleIntervalNs)
         offsets = o.offsets
         var mask: UInt32 = 0
@@ -149,6 +156,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         tap.noteFiles(table)
         while fileFd.count < table.count {
             fileFd.append(-1)
+            fileAltFd.append(-1)
             fileSize.append(0)
             fileBlock.append(false)
         }
@@ -158,6 +166,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         if targets.targets[t].fd >= 0 { tap.noteTarget(t, path: targets.targets[t].path) }
         for (i, ti) in targets.fileTarget.enumerated() where ti == t {
             fileFd[i] = targets.targets[t].fd
+            fileAltFd[i] = targets.targets[t].altFd
             fileSize[i] = targets.targets[t].size
             fileBlock[i] = targets.targets[t].isBlockDevice
         }
@@ -188,6 +197,25 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
             var e = e
             e.record = current
             if !e.message.contains("record") { e.message = "record \(current): " + e.message }
+            fail(e)
+            return false
+        } catch {
+            fail(ReplayError(.targetUnavailable, "record \(current): \(error)", record: current))
+            return false
+        }
+        refreshFileCache(target: t)
+        return true
+    }
+
+    /// Opens the second descriptor of trace file `f`'s target (open already). False on error.
+    mutating func openAlternate(_ f: Int) -> Bool {
+        let t = targets.fileTarget[f]
+        do {
+            try targets.openAlternate(t)
+        } catch let e as ReplayError {
+            var e = e
+            e.record = current
+            e.message = "record \(current): " + e.message
             fail(e)
             return false
         } catch {

@@ -81,6 +81,13 @@ extension SchedulerCore {
                     if !openFile(f) { break outer }
                     targets.targets[targets.fileTarget[f]].openCount = max(1, targets.targets[targets.fileTarget[f]].openCount)
                 }
+                // A data record whose direct flag differs from the targets' goes through the
+                // target's other descriptor.
+                var fd = fileFd[f]
+                if directPerRecord && r.op.isData && r.flags.contains(.direct) == altDirectFlag {
+                    if fileAltFd[f] < 0 && !openAlternate(f) { break outer }
+                    fd = fileAltFd[f]
+                }
                 let off: UInt64, len: UInt64
                 switch map(r, file: f) {
                 case .ok(let o, let l): (off, len) = (o, l)
@@ -111,7 +118,7 @@ extension SchedulerCore {
                     break outer
                 }
                 let s = pool.slots + Int(si)
-                fillSlot(s, r, file: f, offset: off, length: len, record: recNo, due: due, now: now)
+                fillSlot(s, r, file: f, fd: fd, offset: off, length: len, record: recNo, due: due, now: now)
                 traceTime = r.time
                 if timed {
                     let late = stats.accountLateness(now: now, due: due, slotFreeNs: slotFreeNs)
@@ -194,9 +201,9 @@ extension SchedulerCore {
 
     /// Sets up slot `s` for record `r` (mapped to `offset`/`length` on file `f`'s target).
     @inline(__always)
-    func fillSlot(_ s: UnsafeMutablePointer<IOSlot>, _ r: TraceRecord, file f: Int, offset: UInt64, length: UInt64,
+    func fillSlot(_ s: UnsafeMutablePointer<IOSlot>, _ r: TraceRecord, file f: Int, fd: Int32, offset: UInt64, length: UInt64,
                   record recNo: UInt64, due: UInt64, now: UInt64) {
-        s.pointee.fd = fileFd[f]
+        s.pointee.fd = fd
         s.pointee.op = r.op
         s.pointee.isBlockDevice = fileBlock[f]
         s.pointee.offset = offset
