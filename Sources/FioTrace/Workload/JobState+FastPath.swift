@@ -59,14 +59,14 @@ extension JobState {
         var ahead = rngOffset
         let aheadLastb = isRandom ? lastBlocks(0)[single] : 0
         if map != nil {
-            for _ in 0..<Self.prefetchAhead { map!.prefetch(ahead.scaled(aheadLastb)) }
+            for _ in 0..<Self.prefetchAhead { map!.prefetch(ahead.roughlyScaled(aheadLastb)) }
         }
         while n < limit {
             var offset: UInt64
             // A mixed job draws its direction as `next` does (fio's rwmix runs).
             let d = mixed ? chooseDirection(file: 0).rawValue : single
             if let map {
-                map.prefetch(ahead.scaled(aheadLastb))
+                map.prefetch(ahead.roughlyScaled(aheadLastb))
                 let lastb = lastBlocks(0)[d]
                 // fio's draw and random map, one block per I/O (bs is the map's unit here).
                 if lastb == 0 { break }
