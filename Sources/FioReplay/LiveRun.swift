@@ -56,6 +56,10 @@ public struct LiveRunOptions {
     public var recorder: ReplayRecorder?
     /// Called about once a second with the totals over the streams that are running.
     public var progress: ((ReplayProgress) -> Void)?
+    /// fio's --status-interval (ns; 0: never): each job's statistics so far, by job index,
+    /// on its scheduler thread (`ReplayOptions.status`).
+    public var statusIntervalNs: UInt64 = 0
+    public var status: ((Int, ReplayStats, Bool) -> Void)?
     /// The run's verifier (jobs with fio's verify options), shared by its streams.
     public var verifier: Verifier?
     /// Per-interval samples of every stream (`--write-timeseries`), and their interval (ns).
@@ -317,6 +321,13 @@ public struct LiveRun {
 
     /// Runs every wave in turn, each stream on its own thread. Never throws for I/O problems:
     /// they come back in each stream's result, with its stats so far.
+    /// A result for a snapshot of job `j`'s statistics (fio's --status-interval), as `run`
+    /// reports it.
+    public func snapshotResult(job j: Int, stats: ReplayStats) -> ReplayResult {
+        ReplayResult(snapshot: stats, engineName: plans[j].engine.rawValue, iodepth: plans[j].iodepth,
+                     timing: plans[j].timing, speed: 1)
+    }
+
     public func run(note: @escaping @Sendable (String) -> Void = { _ in }) -> [JobReport] {
         var results: [ReplayResult?] = Array(repeating: nil, count: jobs.count)
         let exitAll = StopSignal()
@@ -347,9 +358,15 @@ public struct LiveRun {
             let got = runConcurrently(tasks, note: note)
             for (k, j) in members.enumerated() { results[j] = got[k] }
         }
+        return reports(results)
+    }
+
+    /// One report per job that has a result (ungrouped; see `grouped`), with its options as
+    /// fio's report lists them.
+    public func reports(_ results: [ReplayResult?]) -> [JobReport] {
         var out: [JobReport] = []
         for (j, job) in jobs.enumerated() {
-            guard let r = results[j] else { continue }
+            guard j < results.count, let r = results[j] else { continue }
             var opts = job.reportOptions.filter { !job.bareReportOptions.contains($0.key) }
             // The engine that ran, where fio's report lists the job's ioengine (a [global]
             // ioengine stays in "global options").
@@ -426,6 +443,10 @@ public struct LiveRun {
         if settings.iopsAvgMsec == nil && settings.prefix[.iops] != nil && settings.avgMsec > 0 { iopsMsec = settings.avgMsec }
         o.sampleIntervalNs = max(1, bwMsec) * 1_000_000
         o.iopsSampleIntervalNs = max(1, iopsMsec) * 1_000_000
+        if options.statusIntervalNs > 0, let status = options.status {
+            o.statusIntervalNs = options.statusIntervalNs
+            o.status = { s, final in status(j, s, final) }
+        }
         o.jobName = "\(job.name).\(job.jobNumber)"
         o.recorderStream = jobs.count > 1 ? UInt32(j) : nil
         o.recorderFileMap = fileMaps[j]

@@ -227,7 +227,7 @@ struct RunReportOptions: ParsableArguments {
     @Option(name: .customLong("eta-newline"), help: "End the progress line with a newline every TIME (e.g. 5s), as fio's --eta-newline.")
     var etaNewline: String?
 
-    @Option(name: .customLong("status-interval"), help: "fio's periodic full report: not supported (see the message); use --write-timeseries.")
+    @Option(name: .customLong("status-interval"), help: "Print the full report of the statistics so far every TIME (e.g. 1s), as fio's --status-interval; in every --output-format, to stdout or --output.")
     var statusInterval: String?
 
     @Option(help: "Write the report to this file instead of stdout.")
@@ -332,6 +332,11 @@ struct RunReportOptions: ParsableArguments {
     /// Writes the report to --output (whole or not at all: through a temporary name), else
     /// stdout.
     func writeReport(_ text: String) throws {
+        if let output, statusReportsWrittenTo == output {
+            // --status-interval reports are in the file already: the final one follows them.
+            writeStatus(text)
+            return
+        }
         if let output {
             do {
                 try writeAtomically(output) { path in

@@ -93,9 +93,7 @@ extension RunReportOptions {
             throw ValidationError("--eta takes auto, always or never, not \"\(eta)\"")
         }
         if let n = etaNewline, try parseDuration(n) == 0 { throw ValidationError("--eta-newline must be above 0") }
-        if statusInterval != nil {
-            throw ValidationError("--status-interval is not supported: each stream keeps its statistics on its own thread until it ends, so there is no report to print mid-run; --write-timeseries FILE --timeseries-interval N writes the per-interval figures (IOPS, bandwidth, latency percentiles)")
-        }
+        _ = try statusIntervalNs()
     }
 
     /// The report text in every mode asked for, in fio's order.

@@ -331,6 +331,16 @@ struct ReplayCommand: ParsableCommand {
             o.fioLogs = try FioLogTap.make(writer: w, settings: logSettings, jobNumber: 1, rampNs: 0)
             return w
         }
+        let statusReports = try common.statusReports(streams: 1, label: "Replay") { [self, o, engineKind] stats in
+            guard let s = stats[0] else { return [] }
+            let r = ReplayResult(snapshot: s, engineName: engineKind.rawValue, iodepth: o.iodepth ?? o.depthHint ?? 1,
+                                 timing: o.timing, speed: o.speed)
+            return [JobReport(name: "replay", result: r, options: jobOptions(r))]
+        }
+        if let statusReports {
+            o.statusIntervalNs = try common.statusIntervalNs()
+            o.status = { s, final in statusReports.deliver(0, s, final: final) }
+        }
         let scheduler = Scheduler(options: o)
         let disks = DiskUtilTracker(paths: targetFiles(first.files, mapping: o.targets).map(\.path))
         var result = try reportingErrors {
@@ -339,6 +349,7 @@ struct ReplayCommand: ParsableCommand {
                 return try open()
             }
         }
+        statusReports?.close()
         if showProgress { warn("") }
         for n in result.notes { warn("fio-replay: \(n)") }
         if wallStart?.interrupted == true { result.interrupted = true }
@@ -429,9 +440,26 @@ extension ReplayCommand {
                 return try StreamSplitter(streams: list.map(\.id), passes: base.loops, files: files) { try opener.value() }
             }
             : nil
+        let statusReports = try common.statusReports(streams: list.count, label: "Replay") { [self, base, engine] stats in
+            var out: [JobReport] = []
+            for (k, st) in stats.enumerated() {
+                guard let st else { continue }
+                let r = ReplayResult(snapshot: st, engineName: engine.rawValue,
+                                     iodepth: iodepth ?? list[k].depth ?? base.depthHint ?? 1, timing: base.timing, speed: base.speed)
+                var opts = jobOptions(r)
+                opts["stream"] = String(list[k].id)
+                out.append(JobReport(jobIndex: k, name: "replay.s\(list[k].id)", result: r, options: opts))
+            }
+            return out
+        }
+        let statusNs = try common.statusIntervalNs()
         var tasks: [StreamTask] = []
         for (k, s) in list.enumerated() {
             var o = base
+            if let statusReports {
+                o.statusIntervalNs = statusNs
+                o.status = { st, final in statusReports.deliver(k, st, final: final) }
+            }
             o.iodepth = iodepth ?? s.depth ?? base.depthHint
             o.autoRealtime = common.autoRealtime(streams: list.count)
             o.recorder = recorder
@@ -452,6 +480,7 @@ extension ReplayCommand {
                                     finished: { progress?.finished(k) }))
         }
         var results = runConcurrently(tasks, startAt: wallStart.map { w in { w.monotonicInstant() } }, note: { warn("fio-replay: \($0)") })
+        statusReports?.close()
         if let shard {
             // Each stream's report carries the shard's facts and its own merge data; the skew
             // line is the shard's (its earliest first issue).

@@ -186,8 +186,19 @@ struct RunCommand: ParsableCommand {
             try live.openLogs(w)
             return w
         }
+        let snapshotLive = live
+        let statusReports = try common.statusReports(streams: live.jobs.count, label: "Run") { stats in
+            snapshotLive.grouped(snapshotLive.reports(stats.enumerated().map { j, s in
+                s.map { snapshotLive.snapshotResult(job: j, stats: $0) }
+            }))
+        }
+        if let statusReports {
+            live.options.statusIntervalNs = try common.statusIntervalNs()
+            live.options.status = { j, s, final in statusReports.deliver(j, s, final: final) }
+        }
         runStart.value = monotonicNs()
         let results = live.run(note: { warn("fio-replay: \($0)") })
+        statusReports?.close()
         extras.disks = disks.finish()
         if showProgress { warn("") }
         for r in results { for n in r.result.notes { warn("fio-replay: \(r.name): \(n)") } }

@@ -76,6 +76,12 @@ public struct ReplayOptions {
     public var pinCPU = false
     /// Called about once a second on the scheduler thread (keep it cheap).
     public var progress: ((ReplayProgress) -> Void)?
+    /// fio's --status-interval: every this many ns from the start, `status` is called on
+    /// the scheduler thread with a copy of the statistics so far (ending then, CPU use
+    /// included) and `false`; once more at the end with the final statistics and `true`.
+    /// 0: never. Keep the callback cheap: hand the copy to another thread.
+    public var statusIntervalNs: UInt64 = 0
+    public var status: ((ReplayStats, _ final: Bool) -> Void)?
     /// Records every issued I/O with its completion (`--write-iolog`).
     public var recorder: ReplayRecorder?
     /// Stamped as `stream` on every recorded I/O (a live run's job index); nil: none.
@@ -161,5 +167,14 @@ public struct ReplayResult {
     /// A shard's (or a mergeable replay's) own facts; when set, the JSON report carries them
     /// and the merge data (`MergeData`) in its `replay` object.
     public var shard: ShardRunInfo? = nil
+}
+
+extension ReplayResult {
+    /// The result of a run still going on, from its statistics so far (fio's
+    /// --status-interval reports): no error, not interrupted, no notes.
+    public init(snapshot stats: ReplayStats, engineName: String, iodepth: Int, timing: ReplayTiming, speed: Double) {
+        self.init(stats: stats, error: nil, interrupted: false, engineName: engineName, iodepth: iodepth,
+                  timing: timing, speed: speed, notes: [])
+    }
 }
 

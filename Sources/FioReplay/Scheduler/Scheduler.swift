@@ -150,6 +150,7 @@ public struct Scheduler {
         core.closeSampleInterval(now: core.stats.endNs, final: true)
         core.tap.tick(now: core.stats.endNs, final: true)
         core.cpu.end(into: &core.stats)
+        core.status?(core.stats, true)
         core.cancelUnfinished()
         core.targets.closeAll()
         return ReplayResult(stats: core.stats, error: core.error, interrupted: core.interrupted,

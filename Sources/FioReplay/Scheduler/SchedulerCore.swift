@@ -63,6 +63,10 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     let offsets: OffsetMapping
     let skipMask: UInt32
     let progress: ((ReplayProgress) -> Void)?
+    /// `ReplayOptions.status` and its interval (ns), and when it is next due.
+    let status: ((ReplayStats, Bool) -> Void)?
+    let statusIntervalNs: UInt64
+    var nextStatusNs = UInt64.max
     var stats: ReplayStats
     var targets: TargetTable
     let events: FixedBuffer<IOCompletion>
@@ -134,6 +138,8 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         if o.readOnly { mask |= 1 << UInt32(TraceOp.write.rawValue) | 1 << UInt32(TraceOp.trim.rawValue) }
         skipMask = mask
         progress = o.progress
+        status = o.statusIntervalNs > 0 ? o.status : nil
+        statusIntervalNs = o.statusIntervalNs
         stats = ReplayStats(percentiles: o.percentiles)
         targets = TargetTable(mapping: o.targets, direct: o.direct, readOnly: o.readOnly,
                               allowDestructive: o.allowDestructive, requiredSizes: o.requiredSizes,

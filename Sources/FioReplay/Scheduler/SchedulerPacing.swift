@@ -33,6 +33,7 @@ extension SchedulerCore {
         nextIopsSampleNs = stats.startNs + iopsSampleIntervalNs
         lastIopsSampleNs = stats.startNs
         nextProgressNs = stats.startNs + 1_000_000_000
+        nextStatusNs = status != nil ? stats.startNs + statusIntervalNs : .max
         nextSpinCheckNs = stats.startNs + 100_000_000
         lastSpinCheckNs = stats.startNs
         cpuAtLastTick = threadCPUTotal()
@@ -44,7 +45,7 @@ extension SchedulerCore {
     }
 
     mutating func updateNextTick() {
-        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextIopsSampleNs, nextProgressNs, rampEndNs == 0 ? .max : rampEndNs,
+        nextTickNs = min(nextSpinCheckNs, nextSampleNs, nextIopsSampleNs, nextProgressNs, nextStatusNs, rampEndNs == 0 ? .max : rampEndNs,
                          runtimeEndNs == 0 ? .max : runtimeEndNs)
     }
 
@@ -113,6 +114,14 @@ extension SchedulerCore {
         if let s = stopSignal, s.isRaised { stop = true }
         if runtimeEndNs != 0 && now >= runtimeEndNs { stop = true }
         if now >= min(nextSampleNs, nextIopsSampleNs) { closeSampleInterval(now: now) }
+        if now >= nextStatusNs, let status {
+            // fio's --status-interval: the statistics so far, as if the run ended now.
+            var snapshot = stats
+            snapshot.endNs = now
+            cpu.end(into: &snapshot)
+            status(snapshot, false)
+            nextStatusNs = max(nextStatusNs &+ statusIntervalNs, now &+ 1)
+        }
         if now >= nextProgressNs {
             if let p = progress {
                 p(ReplayProgress(elapsedNs: now - stats.startNs, issued: stats.issued, completed: completed,
