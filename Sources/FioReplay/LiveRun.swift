@@ -88,6 +88,7 @@ public struct LiveRunOptions {
 ///   recording print the same report for the same I/Os.
 /// - Files are laid out before the first wave, as fio does: a file that is missing or too
 ///   small is written out (for jobs that read it) or extended (for write-only jobs).
+///   Jobs on the null engine need none (fio's null engine is diskless).
 ///
 /// Memory: per stream O(iodepth × block size + files); nothing grows with the run's length.
 public struct LiveRun {
@@ -263,7 +264,8 @@ public struct LiveRun {
     /// is extended with ftruncate. Block devices are left alone. Calls `note` per file done.
     public func layOut(note: (String) -> Void) throws {
         var need: [String: (size: UInt64, read: Bool)] = [:]
-        for (j, job) in jobs.enumerated() {
+        // fio's null engine is diskless: its jobs need no file.
+        for (j, job) in jobs.enumerated() where plans[j].engine != .null {
             for (k, f) in jobFiles[j].enumerated() {
                 let path = targetPath(files[Int(fileMaps[j][k])])
                 let size = f.size ?? 0
@@ -406,6 +408,7 @@ public struct LiveRun {
     func replayOptions(job j: Int, stop: StopSignal, progress: ProgressAggregator) -> ReplayOptions {
         let job = jobs[j], plan = plans[j]
         var o = ReplayOptions()
+        o.diskless = plan.engine == .null
         o.timing = plan.timing
         o.iodepth = plan.iodepth
         o.submitBatch = plan.submitBatch

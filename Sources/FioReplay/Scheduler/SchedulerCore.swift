@@ -99,6 +99,9 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     /// `ReplayOptions.directPerRecord`, and the flag a record needs to take `fileAltFd`.
     let directPerRecord: Bool
     let altDirectFlag: Bool
+    /// `ReplayOptions.diskless`: files get `disklessFd` instead of an open target.
+    let diskless: Bool
+    static var disklessFd: Int32 { Int32.max }
     var fileSize: [UInt64] = []
     var fileBlock: [Bool] = []
     var files: [TraceFile] = []
@@ -130,6 +133,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         batchSize = max(1, o.batchSize)
         sampleIntervalNs = max(1_000_000, o.sampleIntervalNs)
         directPerRecord = o.directPerRecord
+        diskless = o.diskless
         altDirectFlag = !o.direct
         iopsSampleIntervalNs = max(1_000_000, o.iopsSampleIntervalNs)
         offsets = o.offsets
@@ -181,6 +185,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
     /// Opens every target of the files known so far that is not open yet, ignoring
     /// failures (they are reported at the first record that needs the target).
     mutating func openKnownTargets() {
+        if diskless { return }
         for f in 0..<fileFd.count where fileFd[f] < 0 {
             let t = targets.fileTarget[f]
             if (try? targets.open(t, files: files)) != nil {
@@ -195,6 +200,10 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         guard f < targets.fileTarget.count else {
             fail(ReplayError(.trace, "record \(current) names file \(f), which the trace never defined", record: current))
             return false
+        }
+        if diskless {
+            fileFd[f] = Self.disklessFd
+            return true
         }
         let t = targets.fileTarget[f]
         do {
@@ -215,6 +224,10 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
 
     /// Opens the second descriptor of trace file `f`'s target (open already). False on error.
     mutating func openAlternate(_ f: Int) -> Bool {
+        if diskless {
+            fileAltFd[f] = Self.disklessFd
+            return true
+        }
         let t = targets.fileTarget[f]
         do {
             try targets.openAlternate(t)
