@@ -277,11 +277,7 @@ struct ReplayCommand: ParsableCommand {
                                        + (readonly ? [] : targetFiles(files, mapping: o.targets))
                                        + logNames.map { NamedFile(role: "a log file", path: $0) },
                                    inputs: [NamedFile(role: "the trace", path: trace)] + (readonly ? targetFiles(files, mapping: o.targets) : []))
-        // fio's null engine is diskless: no target is checked, opened or created.
-        o.diskless = engineKind == .null
-        if !o.diskless {
-            for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
-        }
+        for n in try reportingErrors({ try prepareTargets(files: files, options: &o) }) { warn("fio-replay: \(n)") }
 
         let showProgress = common.progressWanted()
         if showProgress {
@@ -429,7 +425,7 @@ extension ReplayCommand {
                        files: [TraceFile], open: @escaping () throws -> any TraceSource, showProgress: Bool,
                        shard: ShardRunInfo?, wallStart: WallClockStart?,
                        logs: (writer: FioLogWriter, settings: FioLogSettings)? = nil) throws {
-        for n in try reportingErrors({ base.diskless ? [] : try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) }) {
+        for n in try reportingErrors({ try createMissingTargets(files: files, mapping: base.targets, requiredSizes: base.requiredSizes) }) {
             warn("fio-replay: \(n)")
         }
         let recorder = try common.openRecorder(path: common.writeIolog, concurrent: true)

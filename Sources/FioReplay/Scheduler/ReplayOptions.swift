@@ -24,8 +24,9 @@ public struct ReplayOptions {
     public var depthHint: Int?
     /// Open targets with O_DIRECT.
     public var direct = false
-    /// fio's null engine is diskless: no target is opened or created (the engine touches no
-    /// file). Set it with the null engine.
+    /// No target is opened or created: `run`'s jobs on fio's null engine, which is diskless
+    /// in fio (a replay on the null engine still opens and checks its targets, as a dry run
+    /// of the real one).
     public var diskless = false
     /// Honour each data record's direct flag (fio-gen's `direct=1` jobs, a recording's
     /// streams): a record whose flag differs from `direct` goes through a second
