@@ -60,23 +60,24 @@ extension SchedulerCore {
     /// Closes fio's bandwidth averaging interval (`sampleIntervalNs`) and its IOPS one
     /// (`iopsSampleIntervalNs`) when they are due, or at the end (`final`).
     mutating func closeSampleInterval(now: UInt64, final: Bool = false) {
-        // fio drops a trailing partial interval; keep it only if it is at least half an interval.
-        if final || now >= nextSampleNs {
-            let elapsed = now &- lastSampleNs
-            if !(final && elapsed < sampleIntervalNs / 2) {
-                stats.closeBandwidthInterval(elapsedNs: elapsed)
-                lastSampleNs = now
-                nextSampleNs = now + sampleIntervalNs
-            }
+        if let e = Self.elapsedIfDue(now: now, final: final, last: &lastSampleNs, next: &nextSampleNs, every: sampleIntervalNs) {
+            stats.closeBandwidthInterval(elapsedNs: e)
         }
-        if final || now >= nextIopsSampleNs {
-            let elapsed = now &- lastIopsSampleNs
-            if !(final && elapsed < iopsSampleIntervalNs / 2) {
-                stats.closeIOPSInterval(elapsedNs: elapsed)
-                lastIopsSampleNs = now
-                nextIopsSampleNs = now + iopsSampleIntervalNs
-            }
+        if let e = Self.elapsedIfDue(now: now, final: final, last: &lastIopsSampleNs, next: &nextIopsSampleNs, every: iopsSampleIntervalNs) {
+            stats.closeIOPSInterval(elapsedNs: e)
         }
+    }
+
+    /// The length of a sampling interval (ns) that is over at `now` (or at the end), moving
+    /// it on; nil when it is not due. fio drops a trailing partial interval: at the end, one
+    /// shorter than half an interval is dropped.
+    static func elapsedIfDue(now: UInt64, final: Bool, last: inout UInt64, next: inout UInt64, every: UInt64) -> UInt64? {
+        guard final || now >= next else { return nil }
+        let elapsed = now &- last
+        if final && elapsed < every / 2 { return nil }
+        last = now
+        next = now + every
+        return elapsed
     }
 
     /// Everything that happens about every 100 ms (never per I/O): the spin budget, the
