@@ -247,6 +247,7 @@ struct WorkloadGeneratorTests {
             "[c]\nrw=randwrite\nbs=4k\nsize=8m\nloops=3\ndirect=1\n",
             "[d]\nrw=read\nbs=4k\nsize=1m\nnumber_ios=100\n",
             "[e]\nrw=randread\nbs=4k\nsize=4m\ntime_based\nruntime=1\n",
+            "[f]\nrw=randrw\nrwmixread=60\nbs=4k\nsize=16m\nnorandommap\nnumber_ios=20000\n",
         ]
         for j in jobs {
             let a = try wlRecords(j, seed: 7), b = try wlRecords(j, seed: 7)

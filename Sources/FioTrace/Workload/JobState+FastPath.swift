@@ -4,15 +4,17 @@ extension JobState {
     static let prefetchAhead = 16
 
     /// Whether `fastFill` may run: one file, fixed block size equal to the alignment, no
-    /// rate, thinktime, syncs, runtime or rw modifiers, full random map or plain
-    /// sequential I/O. It produces exactly what `next` would (same RNG draws, same state).
+    /// rate, thinktime, syncs, runtime or rw modifiers; uniform random I/O (with fio's
+    /// random map or without, norandommap) or plain sequential I/O. It produces exactly
+    /// what `next` would (same RNG draws, same state).
     var fastEligible: Bool {
         guard fileCount == 1, fixedBS, !rateLimited, thinktime == 0, fsyncEvery == 0, fdatasyncEvery == 0,
               endTimeLimit == .max, job.ddirSeqNr == 1, !trimWrite, job.ddirSeqAdd == 0 else { return false }
         let dirs = job.rw.directions
         for d in dirs where ba[d.rawValue] != minBS[d.rawValue] { return false }
         if isRandom {
-            guard mapMode == .bitmap else { return false }
+            // fio's random map, or norandommap's plain draws.
+            guard mapMode == .bitmap || mapMode == .uniform else { return false }
             for d in dirs where percentRandom[d.rawValue] < 100 { return false }
             return true
         }
@@ -65,8 +67,8 @@ extension JobState {
             var offset: UInt64
             // A mixed job draws its direction as `next` does (fio's rwmix runs).
             let d = mixed ? chooseDirection(file: 0).rawValue : single
-            if let map {
-                map.prefetch(ahead.roughlyScaled(aheadLastb))
+            if isRandom {
+                if let map { map.prefetch(ahead.roughlyScaled(aheadLastb)) }
                 let lastb = lastBlocks(0)[d]
                 // fio's draw and random map, one block per I/O (bs is the map's unit here).
                 if lastb == 0 { break }
@@ -80,7 +82,7 @@ extension JobState {
                 offset = base &+ b &* bs
                 // uniformBlock gave a free block, or one past the map (left unmarked, as
                 // setRun would).
-                if b < map.count { map.markFree(b) }
+                if let map, b < map.count { map.markFree(b) }
             } else {
                 if lp[d] &+ bs > end { break }
                 offset = lp[d]
