@@ -8,6 +8,8 @@
 # Each figure is the median of RUNS (default 5) runs. For a recording two walls are given:
 # the whole `fio-replay record` command (recorder start, library, writing the .fiot), and
 # the command's own run as the recorder timed it (record.wall_s: spawn to exit).
+# For dd a third pair: dd's own figure ("copied, T s": first to last block), plain versus
+# recorded with preload ("dd self").
 # Goal: preload <= 1.15x plain at 4 KiB, <= 1.05x at 64 KiB and on sqlite.
 # Usage: scripts/bench-record.sh [WORKDIR]  (default /var/tmp/fio-record-bench)
 # Env: SCRATCH (swift scratch path, default .build-rep), SKIP_BUILD=1, RUNS.
@@ -41,8 +43,14 @@ with open(sys.argv[1], "w") as f:
 PY
 
 now() { date +%s.%N; }
-# wall CMD...: seconds the command takes.
-wall() { local a b; a=$(now); "$@" >/dev/null 2>&1; b=$(now); echo "$b - $a" | bc -l; }
+# wall CMD...: seconds the command takes (dd's own "copied, T s" line, if it prints one, is
+# kept in $W/self).
+wall() {
+  local a b
+  a=$(now); "$@" >/dev/null 2>"$W/err"; b=$(now)
+  sed -n 's/.* copied, \([0-9.e-]*\) s,.*/\1/p' "$W/err" | tail -1 >"$W/self"
+  echo "$b - $a" | bc -l
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # recorded wall of the command inside the last recording (record.wall_s).
 inner() { "$BIN" info "$1" 2>/dev/null | awk '/record.wall_s/ {print $NF}' | tail -1; }
@@ -50,10 +58,10 @@ inner() { "$BIN" info "$1" 2>/dev/null | awk '/record.wall_s/ {print $NF}' | tai
 # case NAME SETUP-CMD -- CMD...: plain vs preload vs strace, RUNS times each (interleaved).
 run_case() {
   local name=$1 setup=$2; shift 3
-  local plain=() pre=() preIn=() st=() stIn=()
+  local plain=() pre=() preIn=() st=() stIn=() plainSelf=() preSelf=()
   for ((i = 0; i < RUNS; i++)); do
-    eval "$setup"; plain+=("$(wall "$@")")
-    eval "$setup"; pre+=("$(wall "$BIN" record --via preload -o "$W/p.fiot" -- "$@")"); preIn+=("$(inner "$W/p.fiot")")
+    eval "$setup"; plain+=("$(wall "$@")"); plainSelf+=("$(cat "$W/self")")
+    eval "$setup"; pre+=("$(wall "$BIN" record --via preload -o "$W/p.fiot" -- "$@")"); preIn+=("$(inner "$W/p.fiot")"); preSelf+=("$(cat "$W/self")")
     eval "$setup"; st+=("$(wall "$BIN" record --via strace -o "$W/s.fiot" -- "$@")"); stIn+=("$(inner "$W/s.fiot")")
   done
   local P R RI S SI
@@ -63,10 +71,15 @@ run_case() {
   printf '%-22s plain %8.3f s | preload %8.3f s (%5.2fx), command %8.3f s (%5.2fx), %s records | strace %8.3f s (%6.2fx), command %8.3f s (%6.2fx)\n' \
     "$name" "$P" "$R" "$(echo "$R / $P" | bc -l)" "$RI" "$(echo "$RI / $P" | bc -l)" "$recs" \
     "$S" "$(echo "$S / $P" | bc -l)" "$SI" "$(echo "$SI / $P" | bc -l)"
+  if [[ -n "${plainSelf[0]}" && -n "${preSelf[0]}" ]]; then
+    local PS RS
+    PS=$(median "${plainSelf[@]}"); RS=$(median "${preSelf[@]}")
+    printf '%-22s dd self: plain %8.3f s | preload %8.3f s (%5.2fx)\n' "" "$PS" "$RS" "$(echo "$RS / $PS" | bc -l)"
+  fi
 }
 
 F="$W/dd.dat"
-run_case "dd bs=4k x50000" "rm -f $F" -- dd if=/dev/zero of="$F" bs=4k count=50000 status=none
-run_case "dd bs=64k x$COUNT64" "rm -f $F" -- dd if=/dev/zero of="$F" bs=64k count="$COUNT64" status=none
+run_case "dd bs=4k x50000" "rm -f $F" -- dd if=/dev/zero of="$F" bs=4k count=50000
+run_case "dd bs=64k x$COUNT64" "rm -f $F" -- dd if=/dev/zero of="$F" bs=64k count="$COUNT64"
 rm -f "$F"
 run_case "sqlite3 $INSERTS inserts" "rm -rf $SHM/db $SHM/db-wal $SHM/db-shm" -- sqlite3 "$SHM/db" ".read $W/s.sql"

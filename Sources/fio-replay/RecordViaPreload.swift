@@ -19,7 +19,13 @@ extension RecordCommand {
         recording.extra = [MetadataKey.recordCommand: cmd.joined(separator: " "), MetadataKey.sourceFormat: "preload"]
         if !paths.isEmpty { recording.extra[MetadataKey.recordPaths] = paths.joined(separator: ":") }
         let meta = recording.dictionary
-        let writer = RecordingWriter(sink: try openTraceSink(path: output, format: format, metadata: meta))
+        // Blocks of 16,384 records (not 65,536): they are encoded and compressed as the
+        // command runs, on the recorder's low-priority writer thread, so that little is left
+        // to do when it exits (the whole command's time).
+        let sink: any TraceSink = format == .fiot && output != "-"
+            ? try FiotWriter(path: output, metadata: meta, options: .init(blockRecords: 16384))
+            : try openTraceSink(path: output, format: format, metadata: meta)
+        let writer = RecordingWriter(sink: sink)
         installInterruptHandler()
 
         // The command itself is the first process (no /usr/bin/env in between), so that its
@@ -29,22 +35,28 @@ extension RecordCommand {
             if output != "-" && isRegularFile(output) { unlink(output) }
             throw TraceError(.cannotOpen, "\(cmd[0]): command not found on PATH")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = Array(cmd.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env["LD_PRELOAD"] = [lib, env["LD_PRELOAD"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
         env["FIOTRACE_RECORD_SOCKET"] = channel.path
-        p.environment = env
         let started = Date()
-        do { try p.run() } catch {
+        let child: SpawnedCommand
+        do { child = try SpawnedCommand(exe, arguments: cmd, environment: env) } catch {
             writer.close()
             if output != "-" && isRegularFile(output) { unlink(output) }
-            throw TraceError(.cannotOpen, "cannot run \(cmd[0]): \(error.localizedDescription)")
+            throw TraceError(.cannotOpen, "cannot run \(cmd[0]): \(error)")
         }
-        let root = UInt32(bitPattern: p.processIdentifier)
+        let root = UInt32(bitPattern: child.pid)
+        // The command runs at the priority it would have without the recorder; the recorder's
+        // own threads (decoding here, compressing in the writer) yield to it: on a busy
+        // machine they run when the command waits, and the command waits for them only when
+        // its socket buffer is full (memory stays bounded; no event is dropped).
+        yieldToRecordedCommand()
 
-        let decoder = PreloadEventDecoder(pathPrefixes: paths)
+        // Records wait 50 ms for older events of other threads: a running thread sends its
+        // buffer at least every 20 ms (and the recorder takes packets every 5 ms), so 50 ms
+        // covers them, and what is left to order when the command exits is 50 ms of records,
+        // not 250.
+        let decoder = PreloadEventDecoder(pathPrefixes: paths, windowNs: 50_000_000)
         var out: [TraceRecord] = []
         out.reserveCapacity(4096)
         func pass(final: Bool) {
@@ -55,25 +67,25 @@ extension RecordCommand {
                 out.removeAll(keepingCapacity: true)
             }
         }
-        while p.isRunning {
+        while !child.exited {
             var got = false
-            channel.receive(waitMs: 50) { got = true; decoder.consume($0) }
+            // Wakes at once when the command exits (its pidfd is polled with the sockets).
+            channel.receive(waitMs: 50, alsoPoll: child.pidfd) { got = true; decoder.consume($0) }
             pass(final: false)
-            forwardInterrupt(to: p.processIdentifier)
-            // Take packets in batches: waking for each one (73 events) costs the machine a
-            // context switch per packet, which the recorded program pays for on a busy
-            // machine. A process's socket buffer holds about 50 packets (3,600 events):
-            // at 100,000 calls/s, 5 ms of them wait there without blocking the sender.
-            if got { usleep(5_000) }
+            forwardInterrupt(to: child.pid)
+            // Take packets in batches: waking for each one costs the machine a context switch
+            // per packet, which the recorded program pays for on a busy machine. A process's
+            // socket buffer holds about 1 MB (18,000 events): 5 ms of them wait there
+            // without blocking the sender.
+            if got && !child.exited { child.sleep(ms: 5) }
         }
-        p.waitUntilExit()
+        let status = child.wait()
         // What the command's processes sent before they ended is queued: take all of it
         // (connections made since the last pass included).
         for _ in 0..<3 { channel.receive(waitMs: 0) { decoder.consume($0) } }
         decoder.closeAll()
         pass(final: true)
-        let wall = Date().timeIntervalSince(started)
-        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        let wall = child.exitedAt.map { $0.timeIntervalSince(started) } ?? Date().timeIntervalSince(started)
 
         var endMeta = meta
         endMeta[MetadataKey.recordExitStatus] = String(status)
@@ -127,7 +139,8 @@ final class EventSocket {
     private let dir: String
     private let listener: Int32
     private var connections: [Int32] = []
-    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var buffer = [UInt8](repeating: 0, count: 1 << 17)
+    private var pollSet: [pollfd] = []
 
     init() throws {
         var template = Array((NSTemporaryDirectory() + "fio-replay-record-XXXXXX").utf8CString)
@@ -165,10 +178,13 @@ final class EventSocket {
 
     /// Accepts new connections and hands every packet queued on any of them to `body`,
     /// waiting up to `waitMs` for the first; a connection its processes closed is dropped.
-    func receive(waitMs: Int32, _ body: (UnsafeRawBufferPointer) -> Void) {
-        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
-        for c in connections { fds.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }
-        guard poll(&fds, nfds_t(fds.count), waitMs) > 0 else { return }
+    /// `alsoPoll` (a pidfd) ends the wait too when it becomes readable.
+    func receive(waitMs: Int32, alsoPoll: Int32 = -1, _ body: (UnsafeRawBufferPointer) -> Void) {
+        pollSet.removeAll(keepingCapacity: true)
+        pollSet.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))
+        for c in connections { pollSet.append(pollfd(fd: c, events: Int16(POLLIN), revents: 0)) }
+        if alsoPoll >= 0 { pollSet.append(pollfd(fd: alsoPoll, events: Int16(POLLIN), revents: 0)) }
+        guard poll(&pollSet, nfds_t(pollSet.count), waitMs) > 0 else { return }
         while true {
             let c = accept(listener, nil, nil)
             if c < 0 { break }

@@ -12,9 +12,13 @@ import HeapModule
 ///   adoption carrying the kernel's position, and an O_APPEND write arrives with where it
 ///   landed, so no file size has to be guessed.
 /// - Threads send their events in buffers, so events of different threads arrive out of
-///   time order: records wait in a heap until events `windowNs` newer have arrived (or at
-///   most `maxHeld` records are held), then leave in issue-time order, each with the
-///   per-file depth (calls on that file in flight at its issue, itself included).
+///   time order: records wait until events `windowNs` newer have arrived (or at most
+///   `maxHeld` records are held), then leave in issue-time order, each with the per-file
+///   depth (calls on that file in flight at its issue, itself included). One thread's
+///   events come in its own issue order, so records wait in a queue per thread and leave by
+///   a merge of the queues' heads (a heap as small as the number of threads, not of the
+///   records held); a record that is older than its thread's last (a signal handler's call
+///   inside another call) waits in a heap of its own that joins the merge.
 /// - Streams are lanes, not thread ids: a thread takes the lowest lane no running thread
 ///   holds, and gives it back when it (or its process image) ends. Threads that ran one
 ///   after another (`sh -c "dd ...; dd ..."`) share a lane, so a replay with one thread per
@@ -48,12 +52,24 @@ public final class PreloadEventDecoder {
     public private(set) var malformed: UInt64 = 0
 
     final class Description {
-        let path: String
+        var path: String { didSet { file = nil } }
         var offset: UInt64
+        /// The path's index in the file table when it is recorded, -1 when `--paths` leaves
+        /// it out; nil until first needed (computed once, not per call).
+        var file: Int64?
         init(path: String, offset: UInt64) {
             self.path = path
             self.offset = offset
         }
+    }
+
+    /// The file index of `d`'s path, or nil when it is not recorded.
+    private func fileID(_ d: Description) -> UInt32? {
+        if let f = d.file { return f < 0 ? nil : UInt32(f) }
+        guard wanted(d.path) else { d.file = -1; return nil }
+        let f = table.id(for: d.path)
+        d.file = Int64(f)
+        return f
     }
 
     private var lanes: [UInt32: UInt32] = [:]        // tid -> lane
@@ -100,7 +116,25 @@ public final class PreloadEventDecoder {
         static func < (a: Held, b: Held) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
         static func == (a: Held, b: Held) -> Bool { a.absTime == b.absTime && a.seq == b.seq }
     }
-    private var held = Heap<Held>()
+    /// Records of one thread, oldest first, from `head` on.
+    struct Queue {
+        var items: [Held] = []
+        var head = 0
+    }
+    /// A queue's oldest record, in the merge heap.
+    struct Head: Comparable {
+        var absTime: UInt64
+        var seq: UInt64
+        var source: UInt32
+        static func < (a: Head, b: Head) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
+    }
+    private var queues: [UInt32: Queue] = [:]     // thread id -> its records
+    private var heads = Heap<Head>()
+    private var stragglers = Heap<Held>()
+    private var spareArrays: [[Held]] = []
+    private var heldCount = 0
+    /// The thread whose event is being applied: the queue its records join.
+    private var source: UInt32 = 0
     private var seq: UInt64 = 0
     private var newest: UInt64 = 0
     private var base: UInt64?
@@ -151,8 +185,58 @@ public final class PreloadEventDecoder {
     }
 
     private func hold(_ r: TraceRecord, at t: UInt64, pid: UInt32 = 0, marker: UInt8 = 0) {
-        held.insert(Held(absTime: t, seq: seq, record: r, pid: pid, marker: marker))
+        let h = Held(absTime: t, seq: seq, record: r, pid: pid, marker: marker)
         seq += 1
+        heldCount += 1
+        let src = source
+        if var q = queues.removeValue(forKey: src) { // no copy on write
+            if let last = q.items.last, last.absTime > t {
+                stragglers.insert(h)
+            } else {
+                q.items.append(h)
+            }
+            queues[src] = q
+        } else {
+            var q = Queue()
+            q.items = spareArrays.popLast() ?? []
+            q.items.append(h)
+            queues[src] = q
+            heads.insert(Head(absTime: t, seq: h.seq, source: src))
+        }
+    }
+
+    /// The time of the oldest record held and whether it is a straggler (nil when none).
+    private func oldest() -> (UInt64, Bool)? {
+        switch (heads.min, stragglers.min) {
+        case let (a?, b?):
+            let s = (b.absTime, b.seq) < (a.absTime, a.seq)
+            return (s ? b.absTime : a.absTime, s)
+        case let (a?, nil): return (a.absTime, false)
+        case let (nil, b?): return (b.absTime, true)
+        default: return nil
+        }
+    }
+
+    private func takeOldest(straggler: Bool) -> Held {
+        heldCount -= 1
+        if straggler { return stragglers.removeMin() }
+        let top = heads.removeMin()
+        var q = queues.removeValue(forKey: top.source)!
+        let h = q.items[q.head]
+        q.head += 1
+        if q.head == q.items.count {
+            q.items.removeAll(keepingCapacity: true)
+            if spareArrays.count < 64 { spareArrays.append(q.items) }
+        } else {
+            if q.head >= 4096 && q.head * 2 >= q.items.count {
+                q.items.removeFirst(q.head)
+                q.head = 0
+            }
+            let next = q.items[q.head]
+            heads.insert(Head(absTime: next.absTime, seq: next.seq, source: top.source))
+            queues[top.source] = q
+        }
+        return h
     }
 
     private func setFD(_ pid: UInt32, _ fd: Int32, _ d: Description?, time: UInt64, latency: UInt64?, result: Int64?, tid: UInt32) {
@@ -199,6 +283,7 @@ public final class PreloadEventDecoder {
     private func apply(kind: UInt16, t0: UInt64, t1: UInt64, off: UInt64, len: UInt64, res: Int64,
                        pid: UInt32, tid: UInt32, fd: Int32, path: String) {
         newest = max(newest, t1)
+        source = tid
         let latency = t1 >= t0 ? t1 - t0 : 0
         if kind == 19 { // a thread ended: its lane is free from then on
             hold(TraceRecord(time: 0, op: .close, file: 0, stream: tid), at: t0, pid: pid, marker: 1)
@@ -206,8 +291,7 @@ public final class PreloadEventDecoder {
         }
         func desc() -> Description? { fdTables[pid]?[fd] }
         func record(_ op: TraceOp, _ d: Description, offset: UInt64, length: UInt64) {
-            guard wanted(d.path) else { return }
-            let f = table.id(for: d.path)
+            guard let f = fileID(d) else { return }
             if op == .write && res > 0 {
                 let (end, over) = offset.addingReportingOverflow(UInt64(res))
                 if !over { sizes[f] = max(sizes[f] ?? 0, end) }
@@ -259,8 +343,7 @@ public final class PreloadEventDecoder {
             let keep = len >> 63 == 1
             let n = len & ~(UInt64(1) << 63)
             record(kind == 15 ? .trim : .fallocate, d, offset: off, length: n)
-            if kind == 14 && !keep && res == 0 && wanted(d.path) {
-                let f = table.id(for: d.path)
+            if kind == 14 && !keep && res == 0, let f = fileID(d) {
                 let (end, over) = off.addingReportingOverflow(n)
                 if !over { sizes[f] = max(sizes[f] ?? 0, end) }
             }
@@ -285,8 +368,8 @@ public final class PreloadEventDecoder {
     /// when `final`) into `out`, oldest first, with times from the first record and depths.
     public func drain(into out: inout [TraceRecord], final: Bool = false) {
         let limit = newest > windowNs ? newest - windowNs : 0
-        while let top = held.min, final || top.absTime <= limit || held.count > maxHeld {
-            let h = held.removeMin()
+        while let (t, straggler) = oldest(), final || t <= limit || heldCount > maxHeld {
+            let h = takeOldest(straggler: straggler)
             switch h.marker {
             case 1: endThread(h.pid, h.record.stream ?? 0); continue
             case 2: endProcess(h.pid); continue
@@ -312,6 +395,9 @@ public final class PreloadEventDecoder {
     /// Closes what is still open when the recording ends (processes killed before their
     /// library could say goodbye) at the newest time seen.
     public func closeAll() {
-        for pid in fdTables.keys.sorted() { dropProcess(pid, time: newest) }
+        for pid in fdTables.keys.sorted() {
+            source = pid
+            dropProcess(pid, time: newest)
+        }
     }
 }

@@ -3,10 +3,14 @@
  * to `fio-replay record --via preload` over a unix socket.
  *
  * Why this shape:
- * - No lock on the fast path: each thread appends events to its own buffer (thread-local,
- *   initial-exec TLS) and sends the buffer with one send() when it is full (about 73
- *   events), when its oldest event is 20 ms old, and at thread exit, process exit, _exit,
- *   exec and fork. The socket is a unix SOCK_SEQPACKET connection per process (shared by
+ * - No lock on the fast path: each thread appends events to its own buffer and sends the
+ *   buffer with one send() when it is full (32 KiB: 585 events), when its oldest event is
+ *   20 ms old, and at thread exit, process exit, _exit, exec and fork. Buffers live in a
+ *   registry (mmap'd, claimed by a thread at its first event, given back at its end), so
+ *   that the thread that ends the process image (exit, _exit, exec) sends the other
+ *   threads' buffers too: a thread still running when another calls exit() loses nothing it
+ *   buffered. A buffer's `busy` flag (one atomic exchange per event, uncontended) keeps its
+ *   thread and that last sender from using it at once. The socket is a unix SOCK_SEQPACKET connection per process (shared by
  *   its threads and forked children): a packet is delivered whole, so writers never
  *   interleave inside one, and a sender waits only when its socket buffer (about 200 KB)
  *   is full, not when ten packets are queued as with a datagram socket.
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -88,8 +93,9 @@ struct fiot_ev {
 };
 
 #define FIOT_EV_SIZE 56
-/** Bytes per packet at most (one per-thread buffer). */
-#define FIOT_EV_BUFFER 4096
+/** Bytes per packet at most (one per-thread buffer). The recorder reads packets of up to
+ *  128 KiB. */
+#define FIOT_EV_BUFFER 32768
 /** The environment variable naming the recorder's unix socket (SOCK_SEQPACKET). */
 #define FIOT_SOCKET_ENV "FIOTRACE_RECORD_SOCKET"
 
@@ -151,13 +157,24 @@ static uint64_t seen_total;     /* read/write calls seen (atomic adds) */
 static uint64_t lost_total;     /* events that could not be sent */
 static uint64_t syscalls_at_start;
 
+/** One thread's events waiting to be sent. */
+struct fiot_buf {
+    int busy;        /* 1 while its thread, or the thread ending the image, uses it */
+    int owned;       /* 1 while a thread holds it */
+    uint32_t used;   /* bytes of events in data */
+    uint64_t first;  /* t0 of its oldest event */
+    uint64_t seen;   /* read/write calls its thread made since they were last added up */
+    _Alignas(8) char data[FIOT_EV_BUFFER];
+};
+/** Registered buffers (a slot, once set, always holds the same buffer). A thread beyond
+ *  the last slot gets a buffer of its own that the image's end does not see. */
+#define FIOT_SLOTS 4096
+static struct fiot_buf *slots[FIOT_SLOTS];
+
 static TLS struct {
-    uint32_t used;
+    struct fiot_buf *buf;
     uint32_t tid;
     int registered;
-    uint64_t first;
-    uint64_t seen;
-    _Alignas(8) char data[FIOT_EV_BUFFER];
 } tb;
 static TLS int in_hook;
 
@@ -196,21 +213,84 @@ static void connect_socket(void) {
     if (s < FDK_MAX) fdk[s] = FDK_IGNORED;
 }
 
-/** Sends this thread's buffer (one packet). Called with in_hook set. */
-static void flush(void) {
-    if (tb.seen) { __atomic_fetch_add(&seen_total, tb.seen, __ATOMIC_RELAXED); tb.seen = 0; }
-    if (tb.used == 0) return;
+static struct fiot_buf *new_buffer(void) {
+    void *m = mmap(NULL, sizeof(struct fiot_buf), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : (struct fiot_buf *)m;
+}
+
+/** This thread's buffer: a free registered one, else a new one in a free slot, else one
+ *  of its own (NULL only when memory is exhausted). */
+static struct fiot_buf *claim_buffer(void) {
+    for (int i = 0; i < FIOT_SLOTS; i++) {
+        struct fiot_buf *b = __atomic_load_n(&slots[i], __ATOMIC_ACQUIRE);
+        if (b == NULL) {
+            struct fiot_buf *nb = new_buffer();
+            if (!nb) return NULL;
+            nb->owned = 1;
+            struct fiot_buf *expected = NULL;
+            if (__atomic_compare_exchange_n(&slots[i], &expected, nb, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return nb;
+            munmap(nb, sizeof *nb);
+            b = expected;
+        }
+        int zero = 0;
+        if (__atomic_compare_exchange_n(&b->owned, &zero, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return b;
+    }
+    struct fiot_buf *nb = new_buffer();
+    if (nb) nb->owned = 1;
+    return nb;
+}
+
+static inline struct fiot_buf *my_buffer(void) {
+    if (__builtin_expect(tb.buf == NULL, 0)) tb.buf = claim_buffer();
+    return tb.buf;
+}
+
+/** Sends `b`'s events (one packet); `b` is held (busy) by the caller, with in_hook set. */
+static void send_buffer(struct fiot_buf *b) {
+    if (b->used == 0) return;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (sock < 0) connect_socket();
         if (sock < 0) break;
         ssize_t r;
-        do { r = send(sock, tb.data, tb.used, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
-        if (r >= 0) { tb.used = 0; return; }
+        do { r = send(sock, b->data, b->used, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
+        if (r >= 0) { b->used = 0; return; }
         if (errno != ENOTSOCK && errno != EBADF && errno != ENOTCONN && errno != EDESTADDRREQ) break;
         sock = -1; /* the program closed or reused it: make a new one */
     }
-    __atomic_fetch_add(&lost_total, tb.used / FIOT_EV_SIZE, __ATOMIC_RELAXED);
-    tb.used = 0;
+    __atomic_fetch_add(&lost_total, b->used / FIOT_EV_SIZE, __ATOMIC_RELAXED);
+    b->used = 0;
+}
+
+static inline int hold_buffer(struct fiot_buf *b) { return __atomic_exchange_n(&b->busy, 1, __ATOMIC_ACQUIRE) == 0; }
+static inline void release_buffer(struct fiot_buf *b) { __atomic_store_n(&b->busy, 0, __ATOMIC_RELEASE); }
+
+/** Sends this thread's buffer (one packet). Called with in_hook set. */
+static void flush(void) {
+    struct fiot_buf *b = tb.buf;
+    if (!b || !hold_buffer(b)) return;
+    if (b->seen) { __atomic_fetch_add(&seen_total, b->seen, __ATOMIC_RELAXED); b->seen = 0; }
+    send_buffer(b);
+    release_buffer(b);
+}
+
+/** The image ends: sends the other threads' buffers (they may be running: each is taken
+ *  when its thread is not inside an event, waiting up to about 10 ms for it) and adds up
+ *  their call counts. Called with in_hook set. */
+static void flush_others(void) {
+    for (int i = 0; i < FIOT_SLOTS; i++) {
+        struct fiot_buf *b = __atomic_load_n(&slots[i], __ATOMIC_ACQUIRE);
+        if (b == NULL) break;
+        if (b == tb.buf || !__atomic_load_n(&b->owned, __ATOMIC_ACQUIRE)) continue;
+        int got = 0;
+        for (int spin = 0; spin < 1000 && !(got = hold_buffer(b)); spin++) {
+            struct timespec ts = {0, 10000};
+            nanosleep(&ts, NULL);
+        }
+        if (!got) continue;
+        if (b->seen) { __atomic_fetch_add(&seen_total, b->seen, __ATOMIC_RELAXED); b->seen = 0; }
+        send_buffer(b);
+        release_buffer(b);
+    }
 }
 
 static void emit(uint16_t kind, int fd, uint64_t t0, uint64_t t1, uint64_t off, uint64_t len, int64_t res,
@@ -223,6 +303,12 @@ static void thread_exit(void *unused) {
     emit(FIOT_EV_THREAD_END, -1, t, t, 0, 0, 0, NULL, 0);
     in_hook++;
     flush();
+    struct fiot_buf *b = tb.buf;
+    if (b && hold_buffer(b)) {
+        tb.buf = NULL;
+        __atomic_store_n(&b->owned, 0, __ATOMIC_RELEASE); /* free for the next thread */
+        release_buffer(b);
+    }
     in_hook--;
 }
 
@@ -235,23 +321,30 @@ static inline uint32_t my_tid(void) {
 static void emit(uint16_t kind, int fd, uint64_t t0, uint64_t t1, uint64_t off, uint64_t len, int64_t res,
                  const char *path, size_t pathlen) {
     in_hook++;
+    struct fiot_buf *b = my_buffer();
+    if (!b || !hold_buffer(b)) { /* no memory, or a signal handler inside this thread's event */
+        __atomic_fetch_add(&lost_total, 1, __ATOMIC_RELAXED);
+        in_hook--;
+        return;
+    }
     if (pathlen > FIOT_EV_BUFFER - FIOT_EV_SIZE - 8) pathlen = FIOT_EV_BUFFER - FIOT_EV_SIZE - 8;
     uint32_t need = FIOT_EV_SIZE + (uint32_t)((pathlen + 7) & ~(size_t)7);
-    if (tb.used + need > FIOT_EV_BUFFER) flush();
+    if (b->used + need > FIOT_EV_BUFFER) send_buffer(b);
     if (__builtin_expect(!tb.registered, 0)) {
         tb.registered = 1;
         pthread_setspecific(exit_key, (void *)1);
     }
-    if (tb.used == 0) tb.first = t0;
-    struct fiot_ev *e = (struct fiot_ev *)(tb.data + tb.used);
+    if (b->used == 0) b->first = t0;
+    struct fiot_ev *e = (struct fiot_ev *)(b->data + b->used);
     e->t0 = t0; e->t1 = t1; e->off = off; e->len = len; e->res = res;
     e->pid = my_pid; e->tid = my_tid(); e->fd = fd; e->kind = kind; e->pathlen = (uint16_t)pathlen;
     if (pathlen) {
-        memcpy(tb.data + tb.used + FIOT_EV_SIZE, path, pathlen);
-        memset(tb.data + tb.used + FIOT_EV_SIZE + pathlen, 0, need - FIOT_EV_SIZE - pathlen);
+        memcpy(b->data + b->used + FIOT_EV_SIZE, path, pathlen);
+        memset(b->data + b->used + FIOT_EV_SIZE + pathlen, 0, need - FIOT_EV_SIZE - pathlen);
     }
-    tb.used += need;
-    if (t1 - tb.first > MAX_AGE_NS) flush();
+    b->used += need;
+    if (t1 - b->first > MAX_AGE_NS) send_buffer(b);
+    release_buffer(b);
     in_hook--;
 }
 
@@ -310,7 +403,10 @@ static unsigned char classify(int fd) {
 /** The kind of `fd` when the call on it should be recorded, else 0. Counts the call. */
 static inline unsigned char want(int fd, int counts) {
     if (!active || in_hook) return 0;
-    tb.seen += counts;
+    if (counts) {
+        struct fiot_buf *b = my_buffer();
+        if (b) b->seen += (uint64_t)counts;
+    }
     if (fd < 0) return 0;
     unsigned char k = fd < FDK_MAX ? fdk[fd] : FDK_UNKNOWN;
     if (__builtin_expect(k == FDK_UNKNOWN, 0)) k = classify(fd);
@@ -377,8 +473,8 @@ static void goodbye(void) {
     uint32_t pid = (uint32_t)getpid(); /* not the cached one: a vfork child execs here */
     uint32_t saved = my_pid;
     my_pid = pid;
-    __atomic_fetch_add(&seen_total, tb.seen, __ATOMIC_RELAXED);
-    tb.seen = 0;
+    flush();
+    flush_others();
     uint64_t made = proc_io_syscalls();
     made = made > syscalls_at_start ? made - syscalls_at_start : 0;
     uint64_t t = now_ns();
@@ -401,7 +497,15 @@ static void in_child(void) {
      * from the kernel at first use). The buffer was sent before the fork. */
     my_pid = (uint32_t)getpid();
     tb.tid = 0;
-    tb.used = 0;
+    /* The other threads' buffers are the parent's (it sends them); this thread's was sent. */
+    for (int i = 0; i < FIOT_SLOTS && slots[i]; i++) {
+        struct fiot_buf *b = slots[i];
+        b->busy = 0;
+        b->used = 0;
+        b->seen = 0;
+        b->owned = b == tb.buf;
+    }
+    if (tb.buf) { tb.buf->busy = 0; tb.buf->used = 0; tb.buf->seen = 0; }
     seen_total = 0;
     lost_total = 0;
     syscalls_at_start = 0;
