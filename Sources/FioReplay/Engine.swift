@@ -158,7 +158,7 @@ func performSynchronously(_ s: UnsafeMutablePointer<IOSlot>) -> Int64 {
         return Int64(cfio_fallocate(fd, s.pointee.offset, s.pointee.length))
     case .truncate:
         return ftruncate(fd, off_t(truncatingIfNeeded: s.pointee.offset)) == 0 ? 0 : -Int64(errno)
-    case .add, .open, .close:
+    case .add, .open, .close, .create, .rename, .unlink:
         return 0
     }
 }

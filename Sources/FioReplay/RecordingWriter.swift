@@ -73,6 +73,9 @@ public final class RecordingWriter: @unchecked Sendable {
     /// no footer).
     public func close() { stopThread() }
 
+    /// create/rename/unlink records the sink's format could not hold (read after `finish`).
+    public var skippedNamespaceRecords: UInt64 { sink.skippedNamespaceRecords }
+
     /// Records handed to the sink so far.
     public var recorded: UInt64 { monitor.withLock { recordedCount } }
 

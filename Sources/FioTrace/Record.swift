@@ -61,6 +61,13 @@ public enum TraceOp: UInt8, Sendable, CaseIterable, Hashable {
     case add = 8
     case open = 9
     case close = 10
+    /// Namespace events, recorded programs only; fio's iolog has no words for them. The file
+    /// appeared (renamed into the recorded paths from outside them; an open that made a file
+    /// is an open record with the `created` flag), was renamed, or was unlinked.
+    case create = 12
+    /// The file is renamed to the path of file `offset` (a file index, not a byte offset).
+    case rename = 13
+    case unlink = 14
 
     /// The action word fio's iolog uses for this op.
     public var fioName: String {
@@ -77,6 +84,9 @@ public enum TraceOp: UInt8, Sendable, CaseIterable, Hashable {
         case .add: "add"
         case .open: "open"
         case .close: "close"
+        case .create: "create"
+        case .rename: "rename"
+        case .unlink: "unlink"
         }
     }
 
@@ -95,14 +105,20 @@ public enum TraceOp: UInt8, Sendable, CaseIterable, Hashable {
         case "add": self = .add
         case "open": self = .open
         case "close": self = .close
+        case "create": self = .create
+        case "rename": self = .rename
+        case "unlink": self = .unlink
         default: return nil
         }
     }
 
     /// read, write or trim: the ops that move or discard data over offset/length.
     @inlinable public var isData: Bool { rawValue <= 2 }
-    /// add, open, close.
-    @inlinable public var isFileEvent: Bool { self == .add || self == .open || self == .close }
+    /// add, open, close, and the namespace events create, rename, unlink: replayed in
+    /// order, not as I/O.
+    @inlinable public var isFileEvent: Bool { rawValue >= 8 && rawValue <= 10 || rawValue >= 12 }
+    /// create, rename, unlink: they change which files exist.
+    @inlinable public var isNamespace: Bool { rawValue >= 12 }
     /// sync, datasync, sync_file_range, syncfs.
     @inlinable public var isSync: Bool { rawValue >= 3 && rawValue <= 6 }
 }
@@ -121,6 +137,9 @@ public struct TraceFlags: OptionSet, Sendable, Hashable {
     public static let sync = TraceFlags(rawValue: 1 << 3)
     /// Filesystem metadata request (REQ_META).
     public static let meta = TraceFlags(rawValue: 1 << 4)
+    /// On an open record: the open made the file (a recorded program's O_CREAT of a name
+    /// that was not there). A replay makes it again if it is missing.
+    public static let created = TraceFlags(rawValue: 1 << 5)
 
     public var names: [String] {
         var out: [String] = []
@@ -129,6 +148,7 @@ public struct TraceFlags: OptionSet, Sendable, Hashable {
         if contains(.direct) { out.append("direct") }
         if contains(.sync) { out.append("sync") }
         if contains(.meta) { out.append("meta") }
+        if contains(.created) { out.append("created") }
         return out
     }
 }

@@ -47,9 +47,13 @@ public protocol TraceSink: AnyObject {
     func write(_ records: UnsafeBufferPointer<TraceRecord>) throws
     /// Adds metadata, writes what is buffered and the trailer, and closes the output.
     func finish(metadata: [String: String]) throws
+    /// create/rename/unlink records the format cannot hold, left out (see `TraceOp.isNamespace`).
+    var skippedNamespaceRecords: UInt64 { get }
 }
 
 extension TraceSink {
+    public var skippedNamespaceRecords: UInt64 { 0 }
+
     /// Appends one record (convenience; batch writes are faster).
     public func write(_ record: TraceRecord) throws {
         var r = record

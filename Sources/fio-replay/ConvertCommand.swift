@@ -95,6 +95,9 @@ struct ConvertCommand: ParsableCommand {
                 // complete, and an existing output stays as it was.
                 sink = try writeAtomically(output) { try convert(to: $0) }
             }
+            if sink.skippedNamespaceRecords > 0 {
+                warn("fio-replay: warning: \(sink.skippedNamespaceRecords) create/rename/unlink records left out: \(output) is in a format that cannot hold them (a .fiot can)")
+            }
             if let w = sink as? IologWriter {
                 if w.droppedFields > 0 {
                     warn("fio-replay: note: \(w.droppedFields) records carried latency/result/depth/stream/flags, which a fio iolog cannot hold")

@@ -95,6 +95,9 @@ extension RecordCommand {
         try writer.finish(files: decoder.filesWithSizes, metadata: endMeta)
 
         for line in bypassWarnings(decoder, root: root, command: cmd[0]) { warn("fio-replay: warning: " + line) }
+        if writer.skippedNamespaceRecords > 0 {
+            warn("fio-replay: warning: \(writer.skippedNamespaceRecords) create/rename/unlink records left out: \(output) is in a format that cannot hold them (a .fiot can)")
+        }
         warn("fio-replay: recorded \(writer.recorded) records on \(decoder.files.count) files in \(String(format: "%.3f", wall)) s; command exited \(status)")
         return status
     }

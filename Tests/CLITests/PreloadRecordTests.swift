@@ -307,11 +307,18 @@ import Testing
         // Commits synced the WAL; creating it synced the directory (a path ending in "/").
         #expect(recorded.filter { $0.hasPrefix(app + "/db-wal ") && ($0.contains(" datasync ") || $0.contains(" sync ")) }.count >= 2000)
         #expect(recorded.contains { $0.hasPrefix(app + "/ ") && ($0.contains(" datasync ") || $0.contains(" sync ")) })
-        // The replay wrote the copy (sqlite removed its WAL at exit; the replay made one at
-        // the size the recording reached) and left the original alone.
-        let walEnd = try records(dir + "/rec.fiot").0.filter { $0.op == .write }.map { $0.offset + $0.length }.max() ?? 0
-        let attrs = try FileManager.default.attributesOfItem(atPath: copy + "/db-wal")
-        #expect((attrs[.size] as? UInt64 ?? 0) >= walEnd / 2)
+        // The replay wrote the copy (the replay made a WAL at the size the recording reached,
+        // wrote it, and removed it at the end as sqlite did its own) and left the original
+        // alone.
+        let (recs, recFiles) = try records(dir + "/rec.fiot")
+        let wal = recFiles.firstIndex { $0.path == app + "/db-wal" }.map(UInt32.init)
+        let walEnd = recs.filter { $0.op == .write && $0.file == wal }.map { $0.offset + $0.length }.max() ?? 0
+        let (done, doneFiles) = try records(dir + "/replayed.fiot")
+        let copyWal = doneFiles.firstIndex { $0.path == app + "/db-wal" }.map(UInt32.init) // the replay names files as the trace does
+        #expect(walEnd > 0 && done.filter { $0.op == .write && $0.file == copyWal && $0.result == Int64($0.length) }
+            .map { $0.offset + $0.length }.max() == walEnd)
+        #expect(recs.contains { $0.op == .unlink && $0.file == wal })
+        #expect(!FileManager.default.fileExists(atPath: copy + "/db-wal"))
         #expect(!FileManager.default.fileExists(atPath: app + "/db-wal"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: app + "/db")) == before)
     }

@@ -251,6 +251,8 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
         case .add:
             break
         case .open:
+            if r.flags.contains(.created) { replayNamespace(TraceRecord(time: r.time, op: .create, file: r.file)) }
+            if stop { return }
             if openFile(f) { targets.targets[targets.fileTarget[f]].openCount += 1 }
         case .close:
             guard f < targets.fileTarget.count else { return }
@@ -266,6 +268,8 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
                     refreshFileCache(target: t)
                 }
             }
+        case .create, .rename, .unlink:
+            replayNamespace(r)
         default:
             break
         }

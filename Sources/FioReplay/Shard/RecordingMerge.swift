@@ -86,6 +86,13 @@ public struct RecordingMerge {
                 throw MergeError("\(names[k]): a record names file \(r.file), which the trace never defined")
             }
             r.file = fileMap[k][Int(r.file)]
+            if r.op == .rename {
+                // The new name is a file index too.
+                guard r.offset < UInt64(fileMap[k].count) else {
+                    throw MergeError("\(names[k]): a rename names file \(r.offset), which the trace never defined")
+                }
+                r.offset = UInt64(fileMap[k][Int(r.offset)])
+            }
             let key = UInt64(k) << 33 | (r.stream.map { UInt64($0) | 1 << 32 } ?? 0)
             if let id = streamIds[key] {
                 r.stream = id

@@ -245,6 +245,9 @@ public final class IologWriter: TraceSink {
     public private(set) var nonFioRecords: UInt64 = 0
     /// Records whose latency, result, depth, stream or flags the text format dropped.
     public private(set) var droppedFields: UInt64 = 0
+    /// create/rename/unlink records left out (and opens whose `created` flag was): fio's
+    /// iolog has no words for them.
+    public private(set) var skippedNamespaceRecords: UInt64 = 0
 
     public convenience init(path: String, version: Int = 3) throws {
         try self.init(output: TraceOutput(path: path), version: version)
@@ -302,6 +305,7 @@ public final class IologWriter: TraceSink {
                 line(r.time, f, "add\n")
                 added[f] = true
             case .open:
+                if r.flags.contains(.created) { skippedNamespaceRecords += 1 } // the open stays; that it made the file does not
                 if !added[f] { line(r.time, f, "add\n"); added[f] = true }
                 line(r.time, f, "open\n")
                 open[f] = true
@@ -310,6 +314,8 @@ public final class IologWriter: TraceSink {
                     line(r.time, f, "close\n")
                     open[f] = false
                 }
+            case .create, .rename, .unlink:
+                skippedNamespaceRecords += 1
             default:
                 ensureOpen(f, time: r.time)
                 if version == 2 {

@@ -12,13 +12,12 @@ import HeapModule
 ///   adoption carrying the kernel's position, and an O_APPEND write arrives with where it
 ///   landed, so no file size has to be guessed.
 /// - Threads send their events in buffers, so events of different threads arrive out of
-///   time order: records wait until events `windowNs` newer have arrived (or at most
-///   `maxHeld` records are held), then leave in issue-time order, each with the per-file
-///   depth (calls on that file in flight at its issue, itself included). One thread's
-///   events come in its own issue order, so records wait in a queue per thread and leave by
-///   a merge of the queues' heads (a heap as small as the number of threads, not of the
-///   records held); a record that is older than its thread's last (a signal handler's call
-///   inside another call) waits in a heap of its own that joins the merge.
+///   time order: events wait until events `windowNs` newer have arrived (or at most
+///   `maxHeld` are held), then are applied in issue-time order (one thread's open and
+///   another's write on that descriptor meet in the order they happened), and records leave
+///   in issue-time order, each with the per-file depth (calls on that file in flight at its
+///   issue, itself included). Both wait in a queue per thread and leave by a merge of the
+///   queues' heads (`ThreadMerge`).
 /// - Streams are lanes, not thread ids: a thread takes the lowest lane no running thread
 ///   holds, and gives it back when it (or its process image) ends. Threads that ran one
 ///   after another (`sh -c "dd ...; dd ..."`) share a lane, so a replay with one thread per
@@ -105,7 +104,7 @@ public final class PreloadEventDecoder {
     /// Largest size each file reached (from opens and writes), for the file table.
     private var sizes: [UInt32: UInt64] = [:]
 
-    struct Held: Comparable {
+    struct Held: TimeOrdered {
         var absTime: UInt64
         var seq: UInt64
         var record: TraceRecord
@@ -116,23 +115,25 @@ public final class PreloadEventDecoder {
         static func < (a: Held, b: Held) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
         static func == (a: Held, b: Held) -> Bool { a.absTime == b.absTime && a.seq == b.seq }
     }
-    /// Records of one thread, oldest first, from `head` on.
-    struct Queue {
-        var items: [Held] = []
-        var head = 0
-    }
-    /// A queue's oldest record, in the merge heap.
-    struct Head: Comparable {
-        var absTime: UInt64
+    private var held = ThreadMerge<Held>()
+    /// Events not applied yet, by thread: they are applied in time order once events
+    /// `windowNs` newer have arrived, so that one thread's open (or close) and another's
+    /// I/O on that descriptor meet in the order they happened, whatever order their
+    /// threads' buffers came in.
+    private var pending = ThreadMerge<Event>()
+
+    struct Event: TimeOrdered {
+        var absTime: UInt64 // t0
         var seq: UInt64
-        var source: UInt32
-        static func < (a: Head, b: Head) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
+        var t1: UInt64, off: UInt64, len: UInt64
+        var res: Int64
+        var pid: UInt32, tid: UInt32
+        var fd: Int32
+        var kind: UInt16
+        var path: String
+        static func < (a: Event, b: Event) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
+        static func == (a: Event, b: Event) -> Bool { a.absTime == b.absTime && a.seq == b.seq }
     }
-    private var queues: [UInt32: Queue] = [:]     // thread id -> its records
-    private var heads = Heap<Head>()
-    private var stragglers = Heap<Held>()
-    private var spareArrays: [[Held]] = []
-    private var heldCount = 0
     /// The thread whose event is being applied: the queue its records join.
     private var source: UInt32 = 0
     private var seq: UInt64 = 0
@@ -179,64 +180,17 @@ public final class PreloadEventDecoder {
                 path = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(at + Self.eventSize)..<(at + Self.eventSize + pathLength)]), as: UTF8.self)
             }
             at += Self.eventSize + padded
-            apply(kind: kind, t0: t0, t1: t1, off: off, len: len, res: res, pid: pid, tid: tid, fd: fd, path: path)
+            newest = max(newest, t1)
+            pending.insert(Event(absTime: t0, seq: seq, t1: t1, off: off, len: len, res: res, pid: pid, tid: tid, fd: fd,
+                                 kind: kind, path: path), source: tid)
+            seq += 1
         }
         if at != bytes.count { malformed += 1 }
     }
 
     private func hold(_ r: TraceRecord, at t: UInt64, pid: UInt32 = 0, marker: UInt8 = 0) {
-        let h = Held(absTime: t, seq: seq, record: r, pid: pid, marker: marker)
+        held.insert(Held(absTime: t, seq: seq, record: r, pid: pid, marker: marker), source: source)
         seq += 1
-        heldCount += 1
-        let src = source
-        if var q = queues.removeValue(forKey: src) { // no copy on write
-            if let last = q.items.last, last.absTime > t {
-                stragglers.insert(h)
-            } else {
-                q.items.append(h)
-            }
-            queues[src] = q
-        } else {
-            var q = Queue()
-            q.items = spareArrays.popLast() ?? []
-            q.items.append(h)
-            queues[src] = q
-            heads.insert(Head(absTime: t, seq: h.seq, source: src))
-        }
-    }
-
-    /// The time of the oldest record held and whether it is a straggler (nil when none).
-    private func oldest() -> (UInt64, Bool)? {
-        switch (heads.min, stragglers.min) {
-        case let (a?, b?):
-            let s = (b.absTime, b.seq) < (a.absTime, a.seq)
-            return (s ? b.absTime : a.absTime, s)
-        case let (a?, nil): return (a.absTime, false)
-        case let (nil, b?): return (b.absTime, true)
-        default: return nil
-        }
-    }
-
-    private func takeOldest(straggler: Bool) -> Held {
-        heldCount -= 1
-        if straggler { return stragglers.removeMin() }
-        let top = heads.removeMin()
-        var q = queues.removeValue(forKey: top.source)!
-        let h = q.items[q.head]
-        q.head += 1
-        if q.head == q.items.count {
-            q.items.removeAll(keepingCapacity: true)
-            if spareArrays.count < 64 { spareArrays.append(q.items) }
-        } else {
-            if q.head >= 4096 && q.head * 2 >= q.items.count {
-                q.items.removeFirst(q.head)
-                q.head = 0
-            }
-            let next = q.items[q.head]
-            heads.insert(Head(absTime: next.absTime, seq: next.seq, source: top.source))
-            queues[top.source] = q
-        }
-        return h
     }
 
     private func setFD(_ pid: UInt32, _ fd: Int32, _ d: Description?, time: UInt64, latency: UInt64?, result: Int64?, tid: UInt32) {
@@ -252,22 +206,67 @@ public final class PreloadEventDecoder {
         openCount[d.path, default: 0] += 1
     }
 
+    /// The file index of `path`, with its `add` record the first time.
+    private func added(_ path: String, time: UInt64, pid: UInt32) -> UInt32 {
+        let f = table.id(for: path)
+        if !opened.contains(f) {
+            opened.insert(f)
+            hold(TraceRecord(time: 0, op: .add, file: f), at: time, pid: pid)
+        }
+        return f
+    }
+
+    /// A rename of `from` to `to` that succeeded: descriptors open on `from` (or, for a
+    /// directory, on a path under it) now name the new path, as the kernel's do; the record
+    /// is a rename, or an unlink or a create when `--paths` keeps only one side.
+    private func renamed(_ from: String, _ to: String, time: UInt64, latency: UInt64, pid: UInt32, tid: UInt32) {
+        let under = from.hasSuffix("/") ? from : from + "/"
+        let toDir = to.hasSuffix("/") ? to : to + "/"
+        for (_, t) in fdTables {
+            for (_, d) in t {
+                if d.path == from {
+                    d.path = to
+                } else if d.path.hasPrefix(under) {
+                    d.path = toDir + d.path.dropFirst(under.count)
+                }
+            }
+        }
+        var moved: [String: Int] = [:]
+        for (p, n) in openCount where n > 0 && (p == from || p.hasPrefix(under)) {
+            moved[p == from ? to : toDir + p.dropFirst(under.count), default: 0] += n
+            openCount[p] = nil
+        }
+        for (p, n) in moved { openCount[p, default: 0] += n }
+        switch (wanted(from), wanted(to)) {
+        case (true, true):
+            let a = added(from, time: time, pid: pid), b = added(to, time: time, pid: pid)
+            if let s = sizes[a] { sizes[b] = max(sizes[b] ?? 0, s) }
+            hold(TraceRecord(time: 0, op: .rename, file: a, offset: UInt64(b), latency: latency, result: 0, stream: tid), at: time, pid: pid)
+        case (true, false):
+            hold(TraceRecord(time: 0, op: .unlink, file: added(from, time: time, pid: pid), latency: latency, result: 0, stream: tid), at: time, pid: pid)
+        case (false, true):
+            hold(TraceRecord(time: 0, op: .create, file: added(to, time: time, pid: pid), latency: latency, result: 0, stream: tid), at: time, pid: pid)
+        case (false, false):
+            break
+        }
+    }
+
     private func opens(_ pid: UInt32, _ fd: Int32, path: String, offset: UInt64, size: Int64,
-                       time: UInt64, latency: UInt64?, tid: UInt32) {
+                       time: UInt64, latency: UInt64?, tid: UInt32, created: Bool = false) {
         // A descriptor number reused without a close seen (closed by a raw system call):
         // the old one is gone.
         setFD(pid, fd, nil, time: time, latency: nil, result: 0, tid: tid)
         let wasOpen = (openCount[path] ?? 0) > 0
         setFD(pid, fd, Description(path: path, offset: offset), time: time, latency: nil, result: nil, tid: tid)
         guard wanted(path) else { return }
-        let f = table.id(for: path)
+        let f = added(path, time: time, pid: pid)
         if size > 0 { sizes[f] = max(sizes[f] ?? 0, UInt64(size)) }
-        if !opened.contains(f) {
-            opened.insert(f)
-            hold(TraceRecord(time: 0, op: .add, file: f), at: time, pid: pid)
-        }
         if !wasOpen {
-            hold(TraceRecord(time: 0, op: .open, file: f, latency: latency, result: 0, stream: tid), at: time, pid: pid)
+            hold(TraceRecord(time: 0, op: .open, file: f, latency: latency, result: 0, stream: tid, flags: created ? .created : []),
+                 at: time, pid: pid)
+        } else if created {
+            // Made again while a descriptor of the name it replaced is still open.
+            hold(TraceRecord(time: 0, op: .create, file: f, latency: latency, result: 0, stream: tid), at: time, pid: pid)
         }
     }
 
@@ -282,7 +281,6 @@ public final class PreloadEventDecoder {
 
     private func apply(kind: UInt16, t0: UInt64, t1: UInt64, off: UInt64, len: UInt64, res: Int64,
                        pid: UInt32, tid: UInt32, fd: Int32, path: String) {
-        newest = max(newest, t1)
         source = tid
         let latency = t1 >= t0 ? t1 - t0 : 0
         if kind == 19 { // a thread ended: its lane is free from then on
@@ -306,8 +304,17 @@ public final class PreloadEventDecoder {
             started[pid] = UInt32(truncatingIfNeeded: off)
         case 2: // adopt
             opens(pid, fd, path: path, offset: off, size: res, time: t0, latency: nil, tid: tid)
-        case 3: // open
-            opens(pid, fd, path: path, offset: 0, size: res, time: t0, latency: latency, tid: tid)
+        case 3: // open (len bit 1: it created the file)
+            opens(pid, fd, path: path, offset: 0, size: res, time: t0, latency: latency, tid: tid, created: len & 2 != 0)
+        case 20: // rename: path is "from\0to"
+            guard res == 0, let nul = path.utf8.firstIndex(of: 0) else { return }
+            let from = String(path[..<nul]), to = String(path[path.utf8.index(after: nul)...])
+            guard from.hasPrefix("/"), to.hasPrefix("/") else { malformed += 1; return }
+            renamed(from, to, time: t0, latency: latency, pid: pid, tid: tid)
+        case 21: // unlink
+            guard res == 0, path.hasPrefix("/"), wanted(path) else { return }
+            hold(TraceRecord(time: 0, op: .unlink, file: added(path, time: t0, pid: pid), latency: latency, result: 0, stream: tid),
+                 at: t0, pid: pid)
         case 4: // close
             guard desc() != nil else { return }
             setFD(pid, fd, nil, time: t0, latency: latency, result: res, tid: tid)
@@ -364,12 +371,23 @@ public final class PreloadEventDecoder {
 
     // MARK: - Output in time order
 
+    /// Applies the events that can no longer be preceded by a late one (all, when `final`;
+    /// the oldest regardless while more than `maxHeld` wait), oldest first.
+    private func applyPending(final: Bool, limit: UInt64) {
+        while let t = pending.oldestTime, final || t <= limit || pending.count > maxHeld {
+            let e = pending.popOldest()!
+            apply(kind: e.kind, t0: e.absTime, t1: e.t1, off: e.off, len: e.len, res: e.res, pid: e.pid, tid: e.tid,
+                  fd: e.fd, path: e.path)
+        }
+    }
+
     /// Moves the records that can no longer be preceded by a late event (or all of them,
     /// when `final`) into `out`, oldest first, with times from the first record and depths.
     public func drain(into out: inout [TraceRecord], final: Bool = false) {
         let limit = newest > windowNs ? newest - windowNs : 0
-        while let (t, straggler) = oldest(), final || t <= limit || heldCount > maxHeld {
-            let h = takeOldest(straggler: straggler)
+        applyPending(final: final, limit: limit)
+        while let t = held.oldestTime, final || t <= limit || held.count > maxHeld {
+            let h = held.popOldest()!
             switch h.marker {
             case 1: endThread(h.pid, h.record.stream ?? 0); continue
             case 2: endProcess(h.pid); continue
@@ -395,6 +413,7 @@ public final class PreloadEventDecoder {
     /// Closes what is still open when the recording ends (processes killed before their
     /// library could say goodbye) at the newest time seen.
     public func closeAll() {
+        applyPending(final: true, limit: 0)
         for pid in fdTables.keys.sorted() {
             source = pid
             dropProcess(pid, time: newest)

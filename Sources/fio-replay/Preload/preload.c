@@ -39,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <linux/fs.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,7 +62,7 @@
 enum fiot_ev_kind {
     FIOT_EV_HELLO = 1,     /* a process image started: off = parent pid, len = read+write syscalls before (from /proc/self/io) */
     FIOT_EV_ADOPT = 2,     /* fd first used (inherited, exec, fork): off = its position now, len = 1 if O_APPEND, res = file size; path */
-    FIOT_EV_OPEN = 3,      /* fd = new descriptor, len = 1 if O_APPEND, off = open flags, res = file size after the open; path */
+    FIOT_EV_OPEN = 3,      /* fd = new descriptor, len: bit 0 O_APPEND, bit 1 the open created the file; off = open flags, res = file size after the open; path */
     FIOT_EV_CLOSE = 4,     /* fd */
     FIOT_EV_DUP = 5,       /* fd = old descriptor, res = new descriptor */
     FIOT_EV_LSEEK = 6,     /* fd, res = new position */
@@ -77,6 +79,8 @@ enum fiot_ev_kind {
     FIOT_EV_BYE = 17,      /* process image ends: off = read/write calls seen, len = read+write syscalls made (from /proc/self/io, its reaped children's included), res = io_uring descriptors open, fd = events lost */
     FIOT_EV_APPEND = 18,   /* an O_APPEND write: off = where it landed, len; the position moves past it */
     FIOT_EV_THREAD_END = 19, /* a thread that sent events ends */
+    FIOT_EV_RENAME = 20,   /* a regular file renamed: path = "from\0to" (absolute; parents resolved before the call) */
+    FIOT_EV_UNLINK = 21,   /* res; path (absolute) of the regular file unlinked */
 };
 
 struct fiot_ev {
@@ -144,6 +148,9 @@ static struct {
     int (*fexecve)(int, char *const[], char *const[]);
     void (*exit_)(int);
     ssize_t (*readlink)(const char *, char *, size_t);
+    int (*renameat)(int, const char *, int, const char *);
+    int (*renameat2)(int, const char *, int, const char *, unsigned int);
+    int (*unlinkat)(int, const char *, int);
 } real;
 
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
@@ -187,6 +194,7 @@ static void resolve(void) {
     RESOLVE(pwritev2); RESOLVE(fsync); RESOLVE(fdatasync); RESOLVE(sync_file_range);
     RESOLVE(fallocate); RESOLVE(ftruncate); RESOLVE(close_range); RESOLVE(closefrom);
     RESOLVE(execve); RESOLVE(execvpe); RESOLVE(fexecve); RESOLVE(readlink);
+    RESOLVE(renameat); RESOLVE(renameat2); RESOLVE(unlinkat);
     real.exit_ = dlsym(RTLD_NEXT, "_exit");
 }
 
@@ -413,7 +421,7 @@ static inline unsigned char want(int fd, int counts) {
     return (k & FDK_TRACKED) ? k : 0;
 }
 
-static void after_open(int r, int flags, uint64_t t0, uint64_t t1) {
+static void after_open(int r, int flags, int created, uint64_t t0, uint64_t t1) {
     if (!active || in_hook || r < 0) return;
     in_hook++;
     unsigned char k = FDK_IGNORED;
@@ -424,7 +432,7 @@ static void after_open(int r, int flags, uint64_t t0, uint64_t t1) {
         size_t n = recorded_path(r, kind, path, sizeof path);
         if (n > 0) {
             int append = (flags & O_APPEND) != 0;
-            emit(FIOT_EV_OPEN, r, t0, t1, (uint64_t)(unsigned)flags, append, size, path, n);
+            emit(FIOT_EV_OPEN, r, t0, t1, (uint64_t)(unsigned)flags, (uint64_t)append | (created ? 2u : 0u), size, path, n);
             k = FDK_TRACKED | (append ? FDK_APPEND : 0);
         }
     }
@@ -540,6 +548,19 @@ __attribute__((destructor)) static void finish(void) { goodbye(); }
 
 /* ---- Opens ---- */
 
+/** Whether an open with `flags` of `p` (relative to `d`) will create the file, if it
+ *  succeeds: O_CREAT with O_EXCL always does; plain O_CREAT when nothing is there now (one
+ *  fstatat, only for O_CREAT opens). */
+static int absent_before(int d, const char *p, int flags) {
+    if (!(flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE) return 0;
+    if (flags & O_EXCL) return 1;
+    struct stat st;
+    int saved = errno;
+    int r = fstatat(d, p, &st, 0) != 0 && errno == ENOENT;
+    errno = saved;
+    return r;
+}
+
 static inline int needs_mode(int flags) { return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE; }
 
 #define OPEN_BODY(call)                                      \
@@ -552,25 +573,27 @@ static inline int needs_mode(int flags) { return (flags & O_CREAT) || (flags & _
         va_end(ap);                                          \
     }                                                        \
     if (!active || in_hook) return call;                     \
+    int absent = absent_before(d, p, flags);                 \
     uint64_t t0 = now_ns();                                  \
     int r = call;                                            \
     int e = errno;                                           \
-    after_open(r, flags, t0, now_ns());                      \
+    after_open(r, flags, absent, t0, now_ns());              \
     errno = e;                                               \
     return r;
 
-EXPORT int open(const char *p, int flags, ...) { OPEN_BODY(real.open(p, flags, mode)) }
-EXPORT int open64(const char *p, int flags, ...) { OPEN_BODY(real.open(p, flags, mode)) }
+EXPORT int open(const char *p, int flags, ...) { const int d = AT_FDCWD; OPEN_BODY(real.open(p, flags, mode)) }
+EXPORT int open64(const char *p, int flags, ...) { const int d = AT_FDCWD; OPEN_BODY(real.open(p, flags, mode)) }
 EXPORT int openat(int d, const char *p, int flags, ...) { OPEN_BODY(real.openat(d, p, flags, mode)) }
 EXPORT int openat64(int d, const char *p, int flags, ...) { OPEN_BODY(real.openat(d, p, flags, mode)) }
 
 static int open_plain(int d, const char *p, int flags, mode_t mode) {
     ensure();
     if (!active || in_hook) return real.openat(d, p, flags, mode);
+    int absent = absent_before(d, p, flags);
     uint64_t t0 = now_ns();
     int r = real.openat(d, p, flags, mode);
     int e = errno;
-    after_open(r, flags, t0, now_ns());
+    after_open(r, flags, absent, t0, now_ns());
     errno = e;
     return r;
 }
@@ -581,6 +604,115 @@ EXPORT int __open_2(const char *p, int flags) { return open_plain(AT_FDCWD, p, f
 EXPORT int __open64_2(const char *p, int flags) { return open_plain(AT_FDCWD, p, flags, 0); }
 EXPORT int __openat_2(int d, const char *p, int flags) { return open_plain(d, p, flags, 0); }
 EXPORT int __openat64_2(int d, const char *p, int flags) { return open_plain(d, p, flags, 0); }
+
+/* ---- Names: rename, unlink ---- */
+
+/** The absolute path `p` (relative to `d`) names, its parent directory resolved (symlinks,
+ *  "." and ".."), into buf; its length, or 0 when it cannot be resolved. The last component
+ *  is kept as given: it is what the call renames or removes. */
+static size_t absolute(int d, const char *p, char *buf, size_t size) {
+    char joined[8192];
+    size_t n;
+    if (p[0] == '/') {
+        n = strlen(p);
+        if (n >= sizeof joined) return 0;
+        memcpy(joined, p, n + 1);
+    } else {
+        size_t b;
+        if (d == AT_FDCWD) {
+            if (!getcwd(joined, 4096)) return 0;
+            b = strlen(joined);
+        } else {
+            b = fd_path(d, joined, 4096);
+            if (b == 0) return 0;
+        }
+        n = strlen(p);
+        if (b + 1 + n >= sizeof joined) return 0;
+        joined[b] = '/';
+        memcpy(joined + b + 1, p, n + 1);
+        n += b + 1;
+    }
+    while (n > 1 && joined[n - 1] == '/') joined[--n] = 0;
+    char *slash = strrchr(joined, '/');
+    const char *name = slash + 1;
+    if (!*name || !strcmp(name, ".") || !strcmp(name, "..")) return 0;
+    char parent[4096];
+    if (slash == joined) { parent[0] = '/'; parent[1] = 0; }
+    else {
+        *slash = 0;
+        if (!realpath(joined, parent)) return 0;
+    }
+    size_t pl = strlen(parent), nl = strlen(name);
+    if (pl > 0 && parent[pl - 1] == '/') pl--;
+    if (pl + 1 + nl >= size) return 0;
+    memcpy(buf, parent, pl);
+    buf[pl] = '/';
+    memcpy(buf + pl + 1, name, nl + 1);
+    return pl + 1 + nl;
+}
+
+/** 1 for a regular file, 2 for a directory at `p` (relative to `d`, not followed), else 0. */
+static int file_kind_at(int d, const char *p) {
+    struct stat st;
+    if (fstatat(d, p, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+    return S_ISREG(st.st_mode) ? 1 : S_ISDIR(st.st_mode) ? 2 : 0;
+}
+
+static int rename_body(int da, const char *a, int db, const char *b, unsigned int fl, int plain) {
+    ensure();
+    int (*fallback)(int, const char *, int, const char *) = real.renameat;
+    if (!active || in_hook || (fl & RENAME_EXCHANGE)) {
+        if (plain) return fallback(da, a, db, b);
+        return real.renameat2 ? real.renameat2(da, a, db, b, fl) : (int)syscall(SYS_renameat2, da, a, db, b, fl);
+    }
+    in_hook++;
+    int saved = errno;
+    char buf[8200];
+    size_t na = 0, nb = 0;
+    if (file_kind_at(da, a) == 1) { /* regular files (a directory's rename is not recorded) */
+        na = absolute(da, a, buf, 4096);
+        if (na) nb = absolute(db, b, buf + na + 1, 4096);
+    }
+    errno = saved;
+    in_hook--;
+    uint64_t t0 = now_ns();
+    int r = plain ? fallback(da, a, db, b)
+                  : real.renameat2 ? real.renameat2(da, a, db, b, fl) : (int)syscall(SYS_renameat2, da, a, db, b, fl);
+    int e = errno;
+    if (r == 0 && na && nb) emit(FIOT_EV_RENAME, -1, t0, now_ns(), 0, 0, 0, buf, na + 1 + nb);
+    errno = e;
+    return r;
+}
+
+EXPORT int rename(const char *a, const char *b) { return rename_body(AT_FDCWD, a, AT_FDCWD, b, 0, 1); }
+EXPORT int renameat(int da, const char *a, int db, const char *b) { return rename_body(da, a, db, b, 0, 1); }
+EXPORT int renameat2(int da, const char *a, int db, const char *b, unsigned int fl) { return rename_body(da, a, db, b, fl, 0); }
+
+static int unlink_body(int d, const char *p, int fl) {
+    ensure();
+    if (!active || in_hook || (fl & AT_REMOVEDIR)) return real.unlinkat(d, p, fl);
+    in_hook++;
+    int saved = errno;
+    char buf[4200];
+    size_t n = file_kind_at(d, p) == 1 ? absolute(d, p, buf, sizeof buf) : 0;
+    errno = saved;
+    in_hook--;
+    uint64_t t0 = now_ns();
+    int r = real.unlinkat(d, p, fl);
+    int e = errno;
+    if (r == 0 && n) emit(FIOT_EV_UNLINK, -1, t0, now_ns(), 0, 0, 0, buf, n);
+    errno = e;
+    return r;
+}
+
+EXPORT int unlink(const char *p) { return unlink_body(AT_FDCWD, p, 0); }
+EXPORT int unlinkat(int d, const char *p, int fl) { return unlink_body(d, p, fl); }
+/* glibc's remove() calls its own unlink, past this library: wrap it too. */
+EXPORT int remove(const char *p) {
+    ensure();
+    if (file_kind_at(AT_FDCWD, p) == 2) return rmdir(p);
+    return unlink_body(AT_FDCWD, p, 0);
+}
 
 /* ---- Descriptors ---- */
 

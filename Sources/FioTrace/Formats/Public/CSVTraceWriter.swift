@@ -4,6 +4,9 @@
 public final class CSVTraceWriter: TraceSink {
     public let out: TraceOutput
     private var names: [String] = []
+    /// create/rename/unlink records left out: a rename names a second file by its index in
+    /// the trace's table, which a CSV (files by name, numbered as they appear) does not keep.
+    public private(set) var skippedNamespaceRecords: UInt64 = 0
 
     public convenience init(path: String) throws {
         try self.init(output: TraceOutput(path: path))
@@ -25,6 +28,10 @@ public final class CSVTraceWriter: TraceSink {
         for r in records {
             guard Int(r.file) < names.count else {
                 throw TraceError(.invalidSequence, "\(out.name): a record names file \(r.file) but only \(names.count) are defined")
+            }
+            if r.op.isNamespace {
+                skippedNamespaceRecords += 1
+                continue
             }
             out.append(decimal: r.time); out.append(0x2c)
             out.append(names[Int(r.file)]); out.append(0x2c)

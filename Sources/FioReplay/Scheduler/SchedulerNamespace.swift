@@ -1,0 +1,102 @@
+import FioTrace
+import Glibc
+
+/// Replays a recording's namespace events (create, rename, unlink) in their place in the
+/// record order, on the mapped paths, so that a replay onto an empty copy ends with the
+/// files the recorded program left.
+///
+/// - A target stays open across them the way the program's descriptors did: an unlinked
+///   file's descriptor keeps its (now nameless) file; a renamed file's descriptor becomes
+///   the target of the new name, and the descriptor of the file the rename replaced goes
+///   (after the I/O in flight on it ends).
+/// - A create of a path that is missing (it was unlinked or renamed away) makes it again at
+///   the size the trace needs, as a missing target is made at the start.
+/// - A rename or unlink whose source is already gone is skipped: a replay with a thread per
+///   stream gives every stream the trace's file events.
+/// - Paths the trace names (not mapped) are renamed or removed only when this replay made
+///   them, as writes are guarded; a read-only replay changes no name.
+extension SchedulerCore {
+    mutating func replayNamespace(_ r: TraceRecord) {
+        if skipMask & (1 << UInt32(r.op.rawValue)) != 0 {
+            stats.skipped &+= 1
+            return
+        }
+        if targets.readOnly { return }
+        let f = Int(r.file)
+        guard f < targets.fileTarget.count else {
+            fail(ReplayError(.trace, "record \(current) names file \(f), which the trace never defined", record: current))
+            return
+        }
+        let t = targets.fileTarget[f]
+        guard mayRename(t, r.op) else { return }
+        let path = targets.targets[t].path
+        switch r.op {
+        case .create:
+            var st = stat()
+            guard stat(path, &st) != 0 else { return } // there already (made at the start)
+            if targets.targets[t].fd >= 0 {
+                // The target open now is the file an unlink or rename took away.
+                settle()
+                targets.close(t)
+            }
+            if openFile(f) { targets.targets[t].openCount = max(1, targets.targets[t].openCount) }
+        case .unlink:
+            if Glibc.unlink(path) != 0 && errno != ENOENT {
+                let e = errno
+                fail(ReplayError(.ioFailed, "record \(current): unlink \(path): \(ReplayError.errnoString(e))", record: current, errno: e))
+            }
+        case .rename:
+            guard r.offset < UInt64(targets.fileTarget.count) else {
+                fail(ReplayError(.trace, "record \(current): rename to file \(r.offset), which the trace never defined", record: current))
+                return
+            }
+            let u = targets.fileTarget[Int(r.offset)]
+            guard u != t, mayRename(u, r.op) else { return }
+            let to = targets.targets[u].path
+            if Glibc.rename(path, to) != 0 {
+                let e = errno
+                if e == ENOENT { return }
+                fail(ReplayError(.ioFailed, "record \(current): rename \(path) to \(to): \(ReplayError.errnoString(e))", record: current, errno: e))
+                return
+            }
+            if targets.created.contains(path) { targets.created.insert(to) }
+            if targets.targets[t].fd >= 0 || targets.targets[u].fd >= 0 {
+                settle()
+                if targets.targets[u].fd >= 0 { Glibc.close(targets.targets[u].fd) }
+                let from = targets.targets[t]
+                targets.targets[u].fd = from.fd
+                // The new name's size: what the trace needs there (its writes after the
+                // rename may reach past the renamed file's end), or the renamed file's.
+                targets.targets[u].size = max(from.size, targets.targets[u].size)
+                targets.targets[u].isBlockDevice = from.isBlockDevice
+                targets.targets[u].openCount = from.fd >= 0 ? max(from.openCount, targets.targets[u].openCount) : 0
+                targets.targets[t].fd = -1
+                targets.targets[t].openCount = 0
+                refreshFileCache(target: t)
+                refreshFileCache(target: u)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Waits for the I/O in flight (a descriptor is about to change).
+    private mutating func settle() {
+        commitPending()
+        while inflight > 0 && !stop { _ = reap(waitNs: 100_000_000) }
+    }
+
+    /// Whether target `t` may be renamed or removed: mapped by the user, made by this
+    /// replay, or a replay in place. Otherwise the replay stops with the reason.
+    private mutating func mayRename(_ t: Int, _ op: TraceOp) -> Bool {
+        let target = targets.targets[t]
+        if !targets.mapping.protectTracePaths || target.named || targets.created.contains(target.path)
+            || targets.mapping.createdPaths.contains(target.path) {
+            return true
+        }
+        fail(ReplayError(.refusedDestructive,
+            "record \(current): refusing to \(op.fioName) \(target.path): a file at a path the trace names that this replay did not make",
+            remedy: .replayInPlace, record: current))
+        return false
+    }
+}
