@@ -80,6 +80,9 @@ extension RecordCommand {
             if got && !child.exited { child.sleep(ms: 5) }
         }
         let status = child.wait()
+        // What is left (the last records, the last block) is the whole command's time now:
+        // back to normal priority where the system allows it.
+        restorePriority()
         // What the command's processes sent before they ended is queued: take all of it
         // (connections made since the last pass included).
         for _ in 0..<3 { channel.receive(waitMs: 0) { decoder.consume($0) } }

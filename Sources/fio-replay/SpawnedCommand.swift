@@ -98,6 +98,17 @@ final class SpawnedCommand: @unchecked Sendable {
     }
 }
 
+/// Undoes `yieldToRecordedCommand` as far as allowed: SCHED_OTHER always, nice 0 when the
+/// user may raise priority (root, or RLIMIT_NICE); otherwise the threads stay at nice 10.
+func restorePriority() {
+    guard let tids = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return }
+    for t in tids.compactMap({ Int32($0) }) {
+        var param = sched_param(sched_priority: 0)
+        _ = sched_setscheduler(t, 0 /* SCHED_OTHER */, &param)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(t), 0)
+    }
+}
+
 struct SpawnFailure: Error, CustomStringConvertible {
     let description: String
 }

@@ -11,39 +11,54 @@ protocol TimeOrdered: Comparable {
 /// leave by a merge of the queues' heads: a heap as small as the number of threads, not of
 /// the items held. An item older than its thread's last (a signal handler's call inside
 /// another call) waits in a heap of its own that joins the merge.
+/// Cost per item: an append and a take from an array, and a heap step over the threads
+/// (the last thread's queue is found without a lookup: items come in runs per thread).
 struct ThreadMerge<Element: TimeOrdered> {
     private struct Queue {
         var items: [Element] = []
         var head = 0
+        var source: UInt32 = 0
     }
     private struct Head: Comparable {
         var absTime: UInt64
         var seq: UInt64
-        var source: UInt32
+        var slot: Int
         static func < (a: Head, b: Head) -> Bool { (a.absTime, a.seq) < (b.absTime, b.seq) }
     }
-    private var queues: [UInt32: Queue] = [:]
+    private var slots: [Queue] = []
+    private var slotOf: [UInt32: Int] = [:]
+    private var freeSlots: [Int] = []
+    private var lastSource: UInt32 = 0
+    private var lastSlot = -1
     private var heads = Heap<Head>()
     private var stragglers = Heap<Element>()
-    private var spare: [[Element]] = []
     /// Items held.
     private(set) var count = 0
 
     mutating func insert(_ e: Element, source: UInt32) {
         count += 1
-        if var q = queues.removeValue(forKey: source) { // no copy on write
-            if let last = q.items.last, last.absTime > e.absTime {
-                stragglers.insert(e)
-            } else {
-                q.items.append(e)
-            }
-            queues[source] = q
+        let s: Int
+        if lastSlot >= 0 && lastSource == source {
+            s = lastSlot
+        } else if let known = slotOf[source] {
+            s = known
         } else {
-            var q = Queue()
-            q.items = spare.popLast() ?? []
-            q.items.append(e)
-            queues[source] = q
-            heads.insert(Head(absTime: e.absTime, seq: e.seq, source: source))
+            if let f = freeSlots.popLast() { s = f } else { s = slots.count; slots.append(Queue()) }
+            slots[s].source = source
+            slotOf[source] = s
+        }
+        lastSource = source
+        lastSlot = s
+        if slots[s].head == slots[s].items.count {
+            // Empty: it joins the merge.
+            slots[s].items.removeAll(keepingCapacity: true)
+            slots[s].head = 0
+            slots[s].items.append(e)
+            heads.insert(Head(absTime: e.absTime, seq: e.seq, slot: s))
+        } else if let last = slots[s].items.last, last.absTime > e.absTime {
+            stragglers.insert(e)
+        } else {
+            slots[s].items.append(e)
         }
     }
 
@@ -68,21 +83,23 @@ struct ThreadMerge<Element: TimeOrdered> {
         }
         count -= 1
         if fromStragglers { return stragglers.removeMin() }
-        let top = heads.removeMin()
-        var q = queues.removeValue(forKey: top.source)!
-        let e = q.items[q.head]
-        q.head += 1
-        if q.head == q.items.count {
-            q.items.removeAll(keepingCapacity: true)
-            if spare.count < 64 { spare.append(q.items) }
+        let s = heads.removeMin().slot
+        let e = slots[s].items[slots[s].head]
+        slots[s].head += 1
+        if slots[s].head == slots[s].items.count {
+            // Empty: the slot is free for another thread (its array kept for reuse).
+            slots[s].items.removeAll(keepingCapacity: slots[s].items.capacity <= 1 << 16)
+            slots[s].head = 0
+            slotOf[slots[s].source] = nil
+            freeSlots.append(s)
+            if lastSlot == s { lastSlot = -1 }
         } else {
-            if q.head >= 4096 && q.head * 2 >= q.items.count {
-                q.items.removeFirst(q.head)
-                q.head = 0
+            if slots[s].head >= 4096 && slots[s].head * 2 >= slots[s].items.count {
+                slots[s].items.removeFirst(slots[s].head)
+                slots[s].head = 0
             }
-            let next = q.items[q.head]
-            heads.insert(Head(absTime: next.absTime, seq: next.seq, source: top.source))
-            queues[top.source] = q
+            let next = slots[s].items[slots[s].head]
+            heads.insert(Head(absTime: next.absTime, seq: next.seq, slot: s))
         }
         return e
     }
