@@ -47,7 +47,8 @@ struct RecordCommand: ParsableCommand {
 
     static let traced = "open,openat,openat2,creat,close,dup,dup2,dup3,fcntl,lseek,read,write,readv,writev," +
         "pread64,pwrite64,preadv,pwritev,preadv2,pwritev2,fsync,fdatasync,sync_file_range,fallocate," +
-        "ftruncate,clone,clone3,fork,vfork,io_uring_setup,io_uring_enter,io_uring_register,mmap"
+        "ftruncate,clone,clone3,fork,vfork,io_uring_setup,io_uring_enter,io_uring_register,mmap," +
+        "rename,renameat,renameat2,unlink,unlinkat,chdir"
 
     func run() throws {
         var cmd = command

@@ -149,6 +149,35 @@ import Testing
         #expect(cv.stderr.contains("8 create/rename/unlink records left out"), "\(cv.stderr)")
     }
 
+    /// The strace back end sees the same renames and unlinks (strace does not tell whether an
+    /// O_CREAT open made its file, so creates are only those with O_EXCL), and its recording
+    /// replayed onto an empty directory leaves the same files.
+    @Test func straceBackEndRecordsRenamesAndUnlinks() throws {
+        #expect(haveTool("strace"), "strace must be installed (scripts/setup.sh installs it)")
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        let exe = try compile(Self.namesProgram, "names", in: dir)
+        let data = dir + "/data", copy = dir + "/copy"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let r = try run("fio-replay", ["record", "--via", "strace", "--keep-strace", dir + "/raw.txt", "-o", dir + "/t.fiot", "--paths", data, "--", exe, data])
+        #expect(r.status == 0, "\(r.stderr)")
+        let truth = straceTruth(try String(contentsOfFile: dir + "/raw.txt", encoding: .utf8)
+            .split(separator: "\n").map { line in
+                // strace -ttt -T -y: drop the timestamp and the duration, keep "PID call(...) = N".
+                let f = line.split(separator: " ", maxSplits: 2)
+                return f.count == 3 ? "\(f[0]) \(f[2])" : String(line)
+            }.joined(separator: "\n"), dir: data).filter { !$0.hasPrefix("create ") }
+        #expect(truth == ["rename a.tmp a.dat", "unlink b.log", "rename c.dat d.dat", "unlink e.dat"])
+        let (all, files) = try records(dir + "/t.fiot")
+        func rel(_ f: UInt32) -> String { String(files[Int(f)].path.dropFirst(data.count + 1)) }
+        #expect(all.filter(\.op.isNamespace).map { r in
+            r.op == .rename ? "rename \(rel(r.file)) \(rel(UInt32(r.offset)))" : "\(r.op.fioName) \(rel(r.file))"
+        } == truth)
+        #expect(all.filter { $0.flags.contains(.created) }.map { rel($0.file) } == ["b.log"], "O_EXCL")
+        let rp = try run("fio-replay", ["replay", dir + "/t.fiot", "--map", "\(data)=\(copy)", "--engine", "psync", "--no-progress"])
+        #expect(rp.status == 0, "\(rp.stderr)")
+        #expect(try listing(copy) == listing(data))
+    }
+
     /// sqlite3 in WAL mode (its WAL and shared-memory files are made, and removed when the
     /// database closes), recorded and replayed onto an empty directory: the directory ends
     /// as sqlite left its own.

@@ -41,7 +41,7 @@ public final class StraceReader: TraceSource {
 
     /// An open file description.
     final class Description {
-        let path: String
+        var path: String
         var offset: UInt64 = 0
         let append: Bool
         init(path: String, append: Bool) {
@@ -51,6 +51,9 @@ public final class StraceReader: TraceSource {
     }
 
     private var fdTables: [Int: [Int: Description]] = [:]
+    /// Each process's working directory, when known (from `AT_FDCWD</dir>`, which strace -y
+    /// prints, or a chdir to an absolute path), for the relative paths of rename and unlink.
+    private var cwd: [Int: String] = [:]
     /// Descriptors (over all processes) open on each path: the trace gets `open` when a
     /// path goes from none to one and `close` when its last descriptor closes, so that
     /// dup2-then-close (as dd does) never shows I/O on a closed file.
@@ -214,7 +217,72 @@ public final class StraceReader: TraceSource {
             return d
         }
         let ok = errno == nil
+        /// Argument `i` as an absolute path (relative to argument `dirArg`'s directory, or to
+        /// the working directory), nil when it cannot be told (an escaped name, an unknown
+        /// working directory).
+        func pathArg(_ i: Int, dirArg: Int?) -> String? {
+            guard i < args.count else { return nil }
+            let a = args[i]
+            guard a.count >= 2, a.first == "\"", a.last == "\"", !a.contains("\\") else { return nil }
+            let p = String(a.dropFirst().dropLast())
+            if p.hasPrefix("/") { return p }
+            var base = cwd[pid]
+            if let dirArg, dirArg < args.count, let lt = args[dirArg].firstIndex(of: "<"), args[dirArg].hasSuffix(">") {
+                base = String(args[dirArg][args[dirArg].index(after: lt)..<args[dirArg].index(before: args[dirArg].endIndex)])
+            }
+            guard let base, base.hasPrefix("/") else { return nil }
+            return (base.hasSuffix("/") ? base : base + "/") + p
+        }
+        if let first = args.first, first.hasPrefix("AT_FDCWD<"), first.hasSuffix(">") {
+            cwd[pid] = String(first.dropFirst("AT_FDCWD<".count).dropLast())
+        }
+        func added(_ path: String) -> UInt32 {
+            let f = fileID(path)
+            if !opened.contains(f) {
+                opened.insert(f)
+                batch.append(TraceRecord(time: time, op: .add, file: f))
+            }
+            return f
+        }
         switch name {
+        case "chdir":
+            if ok, let p = pathArg(0, dirArg: nil) { cwd[pid] = p }
+        case "rename", "renameat", "renameat2":
+            guard ok else { return }
+            let at = name != "rename"
+            guard let from = pathArg(at ? 1 : 0, dirArg: at ? 0 : nil), let to = pathArg(at ? 3 : 1, dirArg: at ? 2 : nil) else {
+                skippedLines += 1
+                return
+            }
+            if name == "renameat2" && args.count > 4 && args[4].contains("RENAME_EXCHANGE") { return }
+            // Descriptors open on the file now name the new path, as the kernel's do.
+            for (_, t) in fdTables { for (_, d) in t where d.path == from { d.path = to } }
+            if let n = openCount.removeValue(forKey: from) { openCount[to, default: 0] += n }
+            if let sz = sizes.removeValue(forKey: from) { sizes[to] = sz }
+            switch (wanted(from), wanted(to)) {
+            case (true, true):
+                let a = added(from), b = added(to)
+                batch.append(TraceRecord(time: time, op: .rename, file: a, offset: UInt64(b), latency: latency, result: 0,
+                                         stream: UInt32(truncatingIfNeeded: pid)))
+            case (true, false):
+                batch.append(TraceRecord(time: time, op: .unlink, file: added(from), latency: latency, result: 0,
+                                         stream: UInt32(truncatingIfNeeded: pid)))
+            case (false, true):
+                batch.append(TraceRecord(time: time, op: .create, file: added(to), latency: latency, result: 0,
+                                         stream: UInt32(truncatingIfNeeded: pid)))
+            case (false, false):
+                break
+            }
+        case "unlink", "unlinkat":
+            guard ok else { return }
+            if name == "unlinkat" && args.count > 2 && args[2].contains("AT_REMOVEDIR") { return }
+            guard let path = pathArg(name == "unlink" ? 0 : 1, dirArg: name == "unlink" ? nil : 0) else {
+                skippedLines += 1
+                return
+            }
+            guard wanted(path) else { return }
+            batch.append(TraceRecord(time: time, op: .unlink, file: added(path), latency: latency, result: 0,
+                                     stream: UInt32(truncatingIfNeeded: pid)))
         case "open", "openat", "creat", "openat2":
             guard ok, let r = ret, let path = retPath else { return }
             let flagsIndex = name == "open" ? 1 : 2
@@ -236,7 +304,11 @@ public final class StraceReader: TraceSource {
                 batch.append(TraceRecord(time: time, op: .add, file: f))
             }
             if !wasOpen {
-                batch.append(TraceRecord(time: time, op: .open, file: f, latency: latency, result: 0, stream: UInt32(truncatingIfNeeded: pid)))
+                // O_CREAT|O_EXCL made the file; a plain O_CREAT may have found it there, which
+                // strace does not tell.
+                let made = flagsArg.contains("O_CREAT") && flagsArg.contains("O_EXCL")
+                batch.append(TraceRecord(time: time, op: .open, file: f, latency: latency, result: 0, stream: UInt32(truncatingIfNeeded: pid),
+                                         flags: made ? .created : []))
             }
         case "close":
             guard let (n, _) = fd(0), let d = table(pid)[n] else { return }
@@ -312,6 +384,7 @@ public final class StraceReader: TraceSource {
             // The parent's line carries the child's pid: the child starts with its descriptors.
             guard ok, let child = ret, child > 0 else { return }
             for (n, d) in table(pid) { setFD(Int(child), n, d) }
+            if let c = cwd[pid] { cwd[Int(child)] = c }
         case "io_uring_setup", "io_uring_enter", "io_uring_register":
             invisible[name, default: 0] += 1
         case "mmap", "mmap2":
