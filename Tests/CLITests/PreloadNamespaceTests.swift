@@ -149,6 +149,22 @@ import Testing
         #expect(cv.stderr.contains("8 create/rename/unlink records left out"), "\(cv.stderr)")
     }
 
+    /// Replayed onto one target for every file (`--target`), the recording's unlinks and
+    /// renames do not touch the target: it is not the recorded file.
+    @Test func oneTargetForAllKeepsItsName() throws {
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        let exe = try compile(Self.namesProgram, "names", in: dir)
+        let data = dir + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", data, "--", exe, data])
+        #expect(r.status == 0, "\(r.stderr)")
+        let target = dir + "/one.img"
+        #expect(FileManager.default.createFile(atPath: target, contents: Data(count: 1 << 16)))
+        let rp = try run("fio-replay", ["replay", dir + "/t.fiot", "--target", target, "--engine", "psync", "--no-progress"])
+        #expect(rp.status == 0, "\(rp.stderr)")
+        #expect(try listing(dir).contains("one.img 65536"))
+    }
+
     /// The strace back end sees the same renames and unlinks (strace does not tell whether an
     /// O_CREAT open made its file, so creates are only those with O_EXCL), and its recording
     /// replayed onto an empty directory leaves the same files.

@@ -15,6 +15,9 @@ import Glibc
 ///   stream gives every stream the trace's file events.
 /// - Paths the trace names (not mapped) are renamed or removed only when this replay made
 ///   them, as writes are guarded; a read-only replay changes no name.
+/// - Only a target that is one trace file's own regular file takes a name event: a replay
+///   onto one target for every file (`--target`), onto a block device, or with several
+///   trace files mapped to one path skips them (the target is not the recorded file).
 extension SchedulerCore {
     mutating func replayNamespace(_ r: TraceRecord) {
         if skipMask & (1 << UInt32(r.op.rawValue)) != 0 {
@@ -28,7 +31,7 @@ extension SchedulerCore {
             return
         }
         let t = targets.fileTarget[f]
-        guard mayRename(t, r.op) else { return }
+        guard ownsName(t), mayRename(t, r.op) else { return }
         let path = targets.targets[t].path
         switch r.op {
         case .create:
@@ -51,7 +54,7 @@ extension SchedulerCore {
                 return
             }
             let u = targets.fileTarget[Int(r.offset)]
-            guard u != t, mayRename(u, r.op) else { return }
+            guard u != t, ownsName(u), mayRename(u, r.op) else { return }
             let to = targets.targets[u].path
             if Glibc.rename(path, to) != 0 {
                 let e = errno
@@ -78,6 +81,17 @@ extension SchedulerCore {
         default:
             break
         }
+    }
+
+    /// Whether target `t` stands for one trace file at a path of its own (not `--target`'s
+    /// one target for all, not a path several trace files share) and is a regular file or
+    /// missing (never a block device or a directory).
+    private func ownsName(_ t: Int) -> Bool {
+        if targets.fileTarget.lazy.filter({ $0 == t }).count != 1 { return false }
+        if let all = targets.mapping.all, targets.targets[t].path == all { return false }
+        var st = stat()
+        if lstat(targets.targets[t].path, &st) != 0 { return errno == ENOENT }
+        return (st.st_mode & S_IFMT) == S_IFREG
     }
 
     /// Waits for the I/O in flight (a descriptor is about to change).
