@@ -14,7 +14,7 @@ import Glibc
 /// - A rename or unlink whose source is already gone is skipped: a replay with a thread per
 ///   stream gives every stream the trace's file events.
 /// - Paths the trace names (not mapped) are renamed or removed only when this replay made
-///   them, as writes are guarded; a read-only replay changes no name.
+///   them, as writes are guarded; a read-only or diskless replay changes no name.
 /// - Only a target that is one trace file's own regular file takes a name event: a replay
 ///   onto one target for every file (`--target`), onto a block device, or with several
 ///   trace files mapped to one path skips them (the target is not the recorded file).
@@ -24,7 +24,7 @@ extension SchedulerCore {
             stats.skipped &+= 1
             return
         }
-        if targets.readOnly { return }
+        if targets.readOnly || diskless { return } // no target is changed (or, diskless, opened)
         let f = Int(r.file)
         guard f < targets.fileTarget.count else {
             fail(ReplayError(.trace, "record \(current) names file \(f), which the trace never defined", record: current))
