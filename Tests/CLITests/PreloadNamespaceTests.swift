@@ -7,22 +7,6 @@ import Testing
 /// files the program left; a thread still writing when another calls exit() keeps every
 /// write it made.
 @Suite struct PreloadNamespaceTests {
-    func compile(_ source: String, _ name: String, in dir: String) throws -> String {
-        let c = dir + "/\(name).c", exe = dir + "/\(name)"
-        try source.write(toFile: c, atomically: true, encoding: .utf8)
-        let r = try run("cc", ["-O1", "-pthread", "-o", exe, c])
-        #expect(r.status == 0, "cc: \(r.stderr)")
-        return exe
-    }
-
-    func records(_ path: String) throws -> ([TraceRecord], [TraceFile]) {
-        var src = try openTraceSource(path: path)
-        var all: [TraceRecord] = []
-        var batch: [TraceRecord] = []
-        while try src.nextBatch(&batch, maxCount: 1000) { all += batch }
-        return (all, src.files)
-    }
-
     /// Names and sizes of the regular files in `dir`, sorted.
     func listing(_ dir: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { name in
@@ -114,7 +98,7 @@ import Testing
     @Test func createsRenamesUnlinksRecordedInOrderAndReplayedOntoAnEmptyCopy() throws {
         #expect(haveTool("strace"), "strace must be installed (scripts/setup.sh installs it)")
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile(Self.namesProgram, "names", in: dir)
+        let exe = try compileC(Self.namesProgram, "names", in: dir, ["-pthread"])
         let data = dir + "/data", truth = dir + "/truth", copy = dir + "/copy"
         for d in [data, truth] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", data, "--", exe, data])
@@ -125,7 +109,7 @@ import Testing
         let expected = straceTruth(try String(contentsOfFile: dir + "/st.txt", encoding: .utf8), dir: truth)
         #expect(expected.count == 8, "\(expected)")
 
-        let (all, files) = try records(dir + "/t.fiot")
+        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
         func rel(_ f: UInt32) -> String { String(files[Int(f)].path.dropFirst(data.count + 1)) }
         let recorded = all.filter { $0.op.isNamespace || $0.flags.contains(.created) }.map { r in
             r.op == .rename ? "rename \(rel(r.file)) \(rel(UInt32(r.offset)))"
@@ -153,7 +137,7 @@ import Testing
     /// renames do not touch the target: it is not the recorded file.
     @Test func oneTargetForAllKeepsItsName() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile(Self.namesProgram, "names", in: dir)
+        let exe = try compileC(Self.namesProgram, "names", in: dir, ["-pthread"])
         let data = dir + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", data, "--", exe, data])
@@ -171,7 +155,7 @@ import Testing
     @Test func straceBackEndRecordsRenamesAndUnlinks() throws {
         #expect(haveTool("strace"), "strace must be installed (scripts/setup.sh installs it)")
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile(Self.namesProgram, "names", in: dir)
+        let exe = try compileC(Self.namesProgram, "names", in: dir, ["-pthread"])
         let data = dir + "/data", copy = dir + "/copy"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let r = try run("fio-replay", ["record", "--via", "strace", "--keep-strace", dir + "/raw.txt", "-o", dir + "/t.fiot", "--paths", data, "--", exe, data])
@@ -183,7 +167,7 @@ import Testing
                 return f.count == 3 ? "\(f[0]) \(f[2])" : String(line)
             }.joined(separator: "\n"), dir: data).filter { !$0.hasPrefix("create ") }
         #expect(truth == ["rename a.tmp a.dat", "unlink b.log", "rename c.dat d.dat", "unlink e.dat"])
-        let (all, files) = try records(dir + "/t.fiot")
+        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
         func rel(_ f: UInt32) -> String { String(files[Int(f)].path.dropFirst(data.count + 1)) }
         #expect(all.filter(\.op.isNamespace).map { r in
             r.op == .rename ? "rename \(rel(r.file)) \(rel(UInt32(r.offset)))" : "\(r.op.fioName) \(rel(r.file))"
@@ -198,18 +182,11 @@ import Testing
     /// database closes), recorded and replayed onto an empty directory: the directory ends
     /// as sqlite left its own.
     @Test func sqliteReplayedOntoAnEmptyDirectoryLeavesItsFiles() throws {
-        #expect(haveTool("sqlite3"), "sqlite3 must be installed (scripts/setup.sh installs it)")
-        let shm = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : nil
-        let dir = shm.map { $0 + "/fiotrace-sqlite-ns-\(UUID().uuidString)" } ?? makeTempDir()
-        try FileManager.default.createDirectory(atPath: dir + "/app", withIntermediateDirectories: true)
+        let dir = try sqliteWorkDir()
         defer { cleanup(dir) }
-        var sql = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nCREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\n"
-        for i in 0..<300 { sql += "INSERT INTO t(b) VALUES('row \(i)');\n" }
-        try sql.write(toFile: dir + "/s.sql", atomically: true, encoding: .utf8)
         let app = dir + "/app", copy = dir + "/empty"
-        let r = try run("fio-replay", ["record", "-o", dir + "/rec.fiot", "--paths", app, "--", "sqlite3", app + "/db", ".read " + dir + "/s.sql"])
-        #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try records(dir + "/rec.fiot")
+        _ = try recordSqlite(in: dir, inserts: 300)
+        let (all, files) = try recordsAndFiles(dir + "/rec.fiot")
         let names = all.filter { $0.op.isNamespace || $0.flags.contains(.created) }
             .map { "\($0.op == .open ? "create" : $0.op.fioName) \(files[Int($0.file)].path.dropFirst(app.count + 1))" }
         #expect(names.contains("create db") && names.contains("create db-wal") && names.contains("unlink db-wal"), "\(names)")
@@ -224,7 +201,7 @@ import Testing
     /// program counted is in the recording.
     @Test func threadRunningAtExitKeepsItsWrites() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <pthread.h>
         #include <stdio.h>
@@ -249,13 +226,13 @@ import Testing
             fflush(stdout);
             exit(0);
         }
-        """, "exitthread", in: dir)
+        """, "exitthread", in: dir, ["-pthread"])
         let f = dir + "/f.dat"
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", f, "--", exe, f])
         #expect(r.status == 0, "\(r.stderr)")
         let counted = Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         #expect(counted == 1000)
-        let (all, _) = try records(dir + "/t.fiot")
+        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
         let writes = all.filter { $0.op == .write }
         #expect(writes.count == counted)
         #expect(writes.map(\.offset) == (0..<1000).map { UInt64($0 * 512) })

@@ -5,23 +5,6 @@ import Testing
 /// `record --via preload`: small C programs (compiled here with cc) whose I/O is known
 /// exactly, recorded, and the recording checked call by call.
 @Suite struct PreloadRecordTests {
-    /// Compiles `source` into `dir/name` (extra flags after the source).
-    func compile(_ source: String, _ name: String, in dir: String, _ flags: [String] = []) throws -> String {
-        let c = dir + "/\(name).c", exe = dir + "/\(name)"
-        try source.write(toFile: c, atomically: true, encoding: .utf8)
-        let r = try run("cc", ["-O1", "-o", exe, c] + flags)
-        #expect(r.status == 0, "cc: \(r.stderr)")
-        return exe
-    }
-
-    func records(_ path: String) throws -> ([TraceRecord], [TraceFile]) {
-        var src = try openTraceSource(path: path)
-        var all: [TraceRecord] = []
-        var batch: [TraceRecord] = []
-        while try src.nextBatch(&batch, maxCount: 1000) { all += batch }
-        return (all, src.files)
-    }
-
     /// The capture issue's dd script, recorded with each back end: the same calls in the
     /// same order (strace is the ground truth: it sees every system call).
     @Test(arguments: ["preload", "strace"]) func ddScriptSameCallsEitherWay(via: String) throws {
@@ -36,7 +19,7 @@ import Testing
         """
         let r = try run("fio-replay", ["record", "--via", via, "-o", dir + "/t.fiot", "--paths", dir, "--", "sh", "-c", script])
         #expect(r.status == 3, "\(r.stderr)")
-        let (all, files) = try records(dir + "/t.fiot")
+        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
         #expect(files.map(\.path) == [f])
         #expect(all.map { "\($0.op.fioName) \($0.offset) \($0.length)" } == [
             "add 0 0", "open 0 0", "write 0 4096", "write 4096 4096", "sync 0 0", "close 0 0",
@@ -55,7 +38,7 @@ import Testing
     /// (a stream is a lane threads that ran one after another share).
     @Test func twoThreadsTwoFiles() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <pthread.h>
         #include <stdio.h>
@@ -81,7 +64,7 @@ import Testing
         """, "threads", in: dir, ["-pthread"])
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir + "/t", "--", exe, dir])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try records(dir + "/t.fiot")
+        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
         #expect(Set(files.map(\.path)) == [dir + "/t0.dat", dir + "/t1.dat"])
         var streams: Set<UInt32> = []
         var spans: [ClosedRange<UInt64>] = []
@@ -105,7 +88,7 @@ import Testing
     /// is a stream of its own.
     @Test func forkParentAndChildBothRecorded() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <stdio.h>
         #include <sys/wait.h>
@@ -130,7 +113,7 @@ import Testing
         """, "forker", in: dir)
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir + "/parent.dat", dir + "/child.dat", "--", exe, dir])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try records(dir + "/t.fiot")
+        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
         func calls(_ name: String) -> [String] {
             guard let i = files.firstIndex(where: { $0.path == dir + "/" + name }) else { return [] }
             return all.filter { $0.file == UInt32(i) && !$0.op.isFileEvent }.map { "\($0.op.fioName) \($0.offset) \($0.length)" }
@@ -147,7 +130,7 @@ import Testing
     /// dup shares the position of one open file description; lseek on either moves both.
     @Test func dupSharesThePosition() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <unistd.h>
         int main(int argc, char **argv) {
@@ -171,7 +154,7 @@ import Testing
         let f = dir + "/f.dat"
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", f, "--", exe, f])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, _) = try records(dir + "/t.fiot")
+        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
         #expect(all.map { "\($0.op.fioName) \($0.offset) \($0.length)" } == [
             "add 0 0", "open 0 0", "write 0 4096", "write 4096 100", "write 4196 200", "write 10 300",
             "write 310 400", "read 710 1000", "close 0 0",
@@ -183,7 +166,7 @@ import Testing
     /// within 5 %.
     @Test func rateLimitedWriterKeepsItsSchedule() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <stdio.h>
         #include <time.h>
@@ -210,7 +193,7 @@ import Testing
         let f = dir + "/f.dat"
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", f, "--", exe, f, dir + "/own.txt"])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, _) = try records(dir + "/t.fiot")
+        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
         let writes = all.filter { $0.op == .write }.map(\.time)
         #expect(writes.count == 2000)
         let own = try String(contentsOfFile: dir + "/own.txt", encoding: .utf8).split(separator: "\n").compactMap { UInt64($0) }
@@ -230,7 +213,7 @@ import Testing
     /// --via strace, and strace then records its writes.
     @Test func staticBinaryIsReportedNotSilentlyEmpty() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <unistd.h>
         int main(int argc, char **argv) {
@@ -246,13 +229,13 @@ import Testing
         #expect(r.stderr.contains("did not load the recorder's library") && r.stderr.contains("--via strace"), "\(r.stderr)")
         let s = try run("fio-replay", ["record", "--via", "strace", "-o", dir + "/s.fiot", "--paths", f, "--", exe, f])
         #expect(s.status == 0, "\(s.stderr)")
-        #expect(try records(dir + "/s.fiot").0.filter { $0.op == .write }.count == 4)
+        #expect(try recordsAndFiles(dir + "/s.fiot").0.filter { $0.op == .write }.count == 4)
     }
 
     /// An io_uring program is named in a warning (its ring's I/O is invisible).
     @Test func ioUringUseIsReported() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <liburing.h>
         int main(int argc, char **argv) {
@@ -279,18 +262,10 @@ import Testing
     /// --map onto a copy of the database directory: the replay issues the recorded calls, in
     /// order, on the copy (the directory's syncs included), and the original is untouched.
     @Test func sqliteWalRecordedAndReplayedOntoACopy() throws {
-        #expect(haveTool("sqlite3"), "sqlite3 must be installed (scripts/setup.sh installs it)")
-        // tmpfs when there is one: 2000 syncs on a disk take seconds.
-        let shm = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : nil
-        let dir = shm.map { $0 + "/fiotrace-sqlite-\(UUID().uuidString)" } ?? makeTempDir()
-        try FileManager.default.createDirectory(atPath: dir + "/app", withIntermediateDirectories: true)
+        let dir = try sqliteWorkDir()
         defer { cleanup(dir) }
-        var sql = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nCREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\n"
-        for i in 0..<2000 { sql += "INSERT INTO t(b) VALUES('row \(i) with some text');\n" }
-        try sql.write(toFile: dir + "/s.sql", atomically: true, encoding: .utf8)
         let app = dir + "/app", copy = dir + "/copy"
-        let r = try run("fio-replay", ["record", "-o", dir + "/rec.fiot", "--paths", app, "--", "sqlite3", app + "/db", ".read " + dir + "/s.sql"])
-        #expect(r.status == 0, "\(r.stderr)")
+        let r = try recordSqlite(in: dir, inserts: 2000)
         #expect(!r.stderr.contains("warning"), "\(r.stderr)")
         try FileManager.default.copyItem(atPath: app, toPath: copy)
         let before = try Data(contentsOf: URL(fileURLWithPath: app + "/db"))
@@ -298,7 +273,7 @@ import Testing
                                         "--no-progress", "--write-iolog", dir + "/replayed.fiot"])
         #expect(rp.status == 0, "\(rp.stderr)")
         func calls(_ path: String) throws -> [String] {
-            let (all, files) = try records(path)
+            let (all, files) = try recordsAndFiles(path)
             return all.filter { !$0.op.isFileEvent }.map { "\(files[Int($0.file)].path) \($0.op.fioName) \($0.offset) \($0.length)" }
         }
         let recorded = try calls(dir + "/rec.fiot"), replayed = try calls(dir + "/replayed.fiot")
@@ -310,10 +285,10 @@ import Testing
         // The replay wrote the copy (the replay made a WAL at the size the recording reached,
         // wrote it, and removed it at the end as sqlite did its own) and left the original
         // alone.
-        let (recs, recFiles) = try records(dir + "/rec.fiot")
+        let (recs, recFiles) = try recordsAndFiles(dir + "/rec.fiot")
         let wal = recFiles.firstIndex { $0.path == app + "/db-wal" }.map(UInt32.init)
         let walEnd = recs.filter { $0.op == .write && $0.file == wal }.map { $0.offset + $0.length }.max() ?? 0
-        let (done, doneFiles) = try records(dir + "/replayed.fiot")
+        let (done, doneFiles) = try recordsAndFiles(dir + "/replayed.fiot")
         let copyWal = doneFiles.firstIndex { $0.path == app + "/db-wal" }.map(UInt32.init) // the replay names files as the trace does
         #expect(walEnd > 0 && done.filter { $0.op == .write && $0.file == copyWal && $0.result == Int64($0.length) }
             .map { $0.offset + $0.length }.max() == walEnd)
@@ -327,7 +302,7 @@ import Testing
     /// replay makes when the copy lacks it (a recorded directory's path ends in "/").
     @Test func directoryFsyncIsReplayedOnTheMappedDirectory() throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
-        let exe = try compile("""
+        let exe = try compileC("""
         #include <fcntl.h>
         #include <stdio.h>
         #include <unistd.h>
@@ -346,18 +321,59 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir + "/data", "--", exe, dir + "/data"])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try records(dir + "/t.fiot")
+        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
         #expect(files.map(\.path) == [dir + "/data/new.dat", dir + "/data/"])
         #expect(all.filter { !$0.op.isFileEvent }.map { "\($0.file) \($0.op.fioName) \($0.offset) \($0.length)" } == ["0 write 0 10", "0 sync 0 0", "1 sync 0 0"])
         // Onto a copy that does not exist yet: the directory is made, the file created in it.
         let rp = try run("fio-replay", ["replay", dir + "/t.fiot", "--map", "\(dir)/data=\(dir)/copy", "--engine", "psync", "--no-progress",
                                         "--write-iolog", dir + "/r.fiot"])
         #expect(rp.status == 0, "\(rp.stderr)")
-        let (again, _) = try records(dir + "/r.fiot")
+        let (again, _) = try recordsAndFiles(dir + "/r.fiot")
         #expect(again.filter { !$0.op.isFileEvent }.map { "\($0.file) \($0.op.fioName) \($0.offset) \($0.length)" } == ["0 write 0 10", "0 sync 0 0", "1 sync 0 0"])
         #expect(again.filter { !$0.op.isFileEvent }.allSatisfy { $0.result == 0 || $0.result == 10 }, "every call succeeded")
         var isDir: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: dir + "/copy", isDirectory: &isDir) && isDir.boolValue)
         #expect((try FileManager.default.attributesOfItem(atPath: dir + "/copy/new.dat")[.size] as? UInt64) == 10)
     }
+}
+
+/// A directory for a sqlite3 workload, with its `app` directory made: on tmpfs when there
+/// is one (thousands of syncs on a disk take seconds). The caller removes it.
+func sqliteWorkDir() throws -> String {
+    #expect(haveTool("sqlite3"), "sqlite3 must be installed (scripts/setup.sh installs it)")
+    let shm = FileManager.default.isWritableFile(atPath: "/dev/shm") ? "/dev/shm" : nil
+    let dir = shm.map { $0 + "/fiotrace-sqlite-\(UUID().uuidString)" } ?? makeTempDir()
+    try FileManager.default.createDirectory(atPath: dir + "/app", withIntermediateDirectories: true)
+    return dir
+}
+
+/// Debian's sqlite3 making `DIR/app/db` in WAL mode with synchronous=FULL (every commit
+/// syncs the WAL) and `inserts` rows, recorded by `fio-replay record` (its default back end)
+/// into `DIR/rec.fiot`, limited to `DIR/app`.
+func recordSqlite(in dir: String, inserts: Int) throws -> RunResult {
+    var sql = "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nCREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\n"
+    for i in 0..<inserts { sql += "INSERT INTO t(b) VALUES('row \(i) with some text');\n" }
+    try sql.write(toFile: dir + "/s.sql", atomically: true, encoding: .utf8)
+    let app = dir + "/app"
+    let r = try run("fio-replay", ["record", "-o", dir + "/rec.fiot", "--paths", app, "--", "sqlite3", app + "/db", ".read " + dir + "/s.sql"])
+    #expect(r.status == 0, "\(r.stderr)")
+    return r
+}
+
+/// Compiles the C `source` into `dir/name` with cc -O1 (extra flags after the source).
+func compileC(_ source: String, _ name: String, in dir: String, _ flags: [String] = []) throws -> String {
+    let c = dir + "/\(name).c", exe = dir + "/\(name)"
+    try source.write(toFile: c, atomically: true, encoding: .utf8)
+    let r = try run("cc", ["-O1", "-o", exe, c] + flags)
+    #expect(r.status == 0, "cc: \(r.stderr)")
+    return exe
+}
+
+/// Every record of the trace at `path`, and its file table.
+func recordsAndFiles(_ path: String) throws -> ([TraceRecord], [TraceFile]) {
+    var src = try openTraceSource(path: path)
+    var all: [TraceRecord] = []
+    var batch: [TraceRecord] = []
+    while try src.nextBatch(&batch, maxCount: 1000) { all += batch }
+    return (all, src.files)
 }

@@ -206,8 +206,15 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
             return true
         }
         let t = targets.fileTarget[f]
+        let known = files
+        return opening(target: t) { try $0.open(t, files: known) }
+    }
+
+    /// Runs `body` (an open on the target table), then refreshes the file cache of target
+    /// `t`; a failure stops the replay with the current record named. False on error.
+    private mutating func opening(target t: Int, _ body: (inout TargetTable) throws -> Void) -> Bool {
         do {
-            try targets.open(t, files: files)
+            try body(&targets)
         } catch let e as ReplayError {
             var e = e
             e.record = current
@@ -229,20 +236,7 @@ struct SchedulerCore<E: IOEngine, T: ReplayTap>: ~Copyable {
             return true
         }
         let t = targets.fileTarget[f]
-        do {
-            try targets.openAlternate(t)
-        } catch let e as ReplayError {
-            var e = e
-            e.record = current
-            e.message = "record \(current): " + e.message
-            fail(e)
-            return false
-        } catch {
-            fail(ReplayError(.targetUnavailable, "record \(current): \(error)", record: current))
-            return false
-        }
-        refreshFileCache(target: t)
-        return true
+        return opening(target: t) { try $0.openAlternate(t) }
     }
 
     mutating func handleFileEvent(_ r: TraceRecord) {
