@@ -83,6 +83,50 @@ import Testing
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "records leave in issue order")
     }
 
+    /// A program writing one file through an O_DIRECT descriptor and a buffered one, with
+    /// each back end: the recording carries the direct flag on exactly the direct descriptor's I/O (the
+    /// program's own split is the ground truth), and its replay says it honours the flag
+    /// per record (the per-I/O check against strace: ReplayDefaultsTests).
+    @Test(arguments: ["preload", "strace"]) func directDescriptorsCarryTheDirectFlag(via: String) throws {
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        let exe = try compileC("""
+        #define _GNU_SOURCE
+        #include <fcntl.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            void *buf;
+            if (posix_memalign(&buf, 4096, 4096)) return 2;
+            memset(buf, 7, 4096);
+            int d = open(argv[1], O_RDWR | O_CREAT | O_DIRECT, 0644);
+            if (d < 0) return 3;
+            int b = open(argv[1], O_RDWR);
+            for (int i = 0; i < 8; i++) {
+                if (pwrite(d, buf, 4096, (off_t)i * 8192) != 4096) return 4;
+                if (pwrite(b, buf, 4096, (off_t)i * 8192 + 4096) != 4096) return 5;
+            }
+            if (pread(d, buf, 4096, 0) != 4096) return 6;
+            close(d);
+            close(b);
+            return 0;
+        }
+        """, "directio", in: dir)
+        let f = dir + "/d.dat"
+        let r = try run("fio-replay", ["record", "--via", via, "-o", dir + "/t.fiot", "--paths", f, "--", exe, f])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
+        let data = all.filter { $0.op.isData }
+        #expect(data.count == 17)
+        // The O_DIRECT descriptor did the writes at multiples of 8 KiB and the read.
+        #expect(data.allSatisfy { $0.flags.contains(.direct) == ($0.offset % 8192 == 0) },
+                "\(data.map { "\($0.op.fioName) \($0.offset) \($0.flags.contains(.direct))" })")
+        let p = try run("fio-replay", ["replay", dir + "/t.fiot", "--map", "\(f)=\(dir)/copy.dat", "--engine", "psync",
+                                       "--timing", "none", "--no-progress"])
+        #expect(p.status == 0, "\(p.stderr)")
+        #expect(p.stderr.contains("direct per record (9 of the first 17 data records carry the direct flag)"), "\(p.stderr)")
+    }
+
     /// fork: the parent and the child each write their own file after the fork, and both
     /// inherit a descriptor opened before it whose position the kernel shares; each process
     /// is a stream of its own.

@@ -56,9 +56,13 @@ public final class PreloadEventDecoder {
         /// The path's index in the file table when it is recorded, -1 when `--paths` leaves
         /// it out; nil until first needed (computed once, not per call).
         var file: Int64?
-        init(path: String, offset: UInt64) {
+        /// Opened with O_DIRECT: its reads and writes carry the direct flag, so a replay
+        /// does them with O_DIRECT too (a change by fcntl(F_SETFL) is not seen).
+        var direct: Bool
+        init(path: String, offset: UInt64, direct: Bool = false) {
             self.path = path
             self.offset = offset
+            self.direct = direct
         }
     }
 
@@ -252,12 +256,12 @@ public final class PreloadEventDecoder {
     }
 
     private func opens(_ pid: UInt32, _ fd: Int32, path: String, offset: UInt64, size: Int64,
-                       time: UInt64, latency: UInt64?, tid: UInt32, created: Bool = false) {
+                       time: UInt64, latency: UInt64?, tid: UInt32, created: Bool = false, direct: Bool = false) {
         // A descriptor number reused without a close seen (closed by a raw system call):
         // the old one is gone.
         setFD(pid, fd, nil, time: time, latency: nil, result: 0, tid: tid)
         let wasOpen = (openCount[path] ?? 0) > 0
-        setFD(pid, fd, Description(path: path, offset: offset), time: time, latency: nil, result: nil, tid: tid)
+        setFD(pid, fd, Description(path: path, offset: offset, direct: direct), time: time, latency: nil, result: nil, tid: tid)
         guard wanted(path) else { return }
         let f = added(path, time: time, pid: pid)
         if size > 0 { sizes[f] = max(sizes[f] ?? 0, UInt64(size)) }
@@ -295,7 +299,7 @@ public final class PreloadEventDecoder {
                 if !over { sizes[f] = max(sizes[f] ?? 0, end) }
             }
             hold(TraceRecord(time: 0, op: op, file: f, offset: offset, length: length, latency: latency,
-                             result: res, stream: tid), at: t0, pid: pid)
+                             result: res, stream: tid, flags: d.direct && op.isData ? .direct : []), at: t0, pid: pid)
         }
         let done = res > 0 ? UInt64(res) : 0
         switch kind {
@@ -304,8 +308,9 @@ public final class PreloadEventDecoder {
             started[pid] = UInt32(truncatingIfNeeded: off)
         case 2: // adopt
             opens(pid, fd, path: path, offset: off, size: res, time: t0, latency: nil, tid: tid)
-        case 3: // open (len bit 1: it created the file)
-            opens(pid, fd, path: path, offset: 0, size: res, time: t0, latency: latency, tid: tid, created: len & 2 != 0)
+        case 3: // open (len bit 1: it created the file; bit 2: O_DIRECT)
+            opens(pid, fd, path: path, offset: 0, size: res, time: t0, latency: latency, tid: tid, created: len & 2 != 0,
+                  direct: len & 4 != 0)
         case 20: // rename: path is "from\0to"
             guard res == 0, let nul = path.utf8.firstIndex(of: 0) else { return }
             let from = String(path[..<nul]), to = String(path[path.utf8.index(after: nul)...])

@@ -44,9 +44,12 @@ public final class StraceReader: TraceSource {
         var path: String
         var offset: UInt64 = 0
         let append: Bool
-        init(path: String, append: Bool) {
+        /// Opened with O_DIRECT: its reads and writes carry the direct flag.
+        let direct: Bool
+        init(path: String, append: Bool, direct: Bool = false) {
             self.path = path
             self.append = append
+            self.direct = direct
         }
     }
 
@@ -205,7 +208,8 @@ public final class StraceReader: TraceSource {
             guard wanted(d.path) else { return }
             let f = fileID(d.path)
             batch.append(TraceRecord(time: time, op: op, file: f, offset: offset, length: length, latency: latency,
-                                     result: errno.map { -$0 } ?? ret, stream: UInt32(truncatingIfNeeded: pid)))
+                                     result: errno.map { -$0 } ?? ret, stream: UInt32(truncatingIfNeeded: pid),
+                                     flags: d.direct && op.isData ? .direct : []))
         }
         func description(_ i: Int) -> Description? {
             guard let (n, path) = fd(i) else { return nil }
@@ -290,7 +294,7 @@ public final class StraceReader: TraceSource {
                 throw fail(line, "\(name) with \(args.count) arguments, expected a flags argument")
             }
             let flagsArg = name == "creat" ? "O_CREAT|O_WRONLY|O_TRUNC" : String(args[name == "open" ? 1 : 2])
-            let d = Description(path: path, append: flagsArg.contains("O_APPEND"))
+            let d = Description(path: path, append: flagsArg.contains("O_APPEND"), direct: flagsArg.contains("O_DIRECT"))
             let wasOpen = (openCount[path] ?? 0) > 0
             setFD(pid, Int(r), d)
             if flagsArg.contains("O_TRUNC") {

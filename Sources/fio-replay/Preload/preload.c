@@ -62,7 +62,7 @@
 enum fiot_ev_kind {
     FIOT_EV_HELLO = 1,     /* a process image started: off = parent pid, len = read+write syscalls before (from /proc/self/io) */
     FIOT_EV_ADOPT = 2,     /* fd first used (inherited, exec, fork): off = its position now, len = 1 if O_APPEND, res = file size; path */
-    FIOT_EV_OPEN = 3,      /* fd = new descriptor, len: bit 0 O_APPEND, bit 1 the open created the file; off = open flags, res = file size after the open; path */
+    FIOT_EV_OPEN = 3,      /* fd = new descriptor, len: bit 0 O_APPEND, bit 1 the open created the file, bit 2 O_DIRECT; off = open flags, res = file size after the open; path */
     FIOT_EV_CLOSE = 4,     /* fd */
     FIOT_EV_DUP = 5,       /* fd = old descriptor, res = new descriptor */
     FIOT_EV_LSEEK = 6,     /* fd, res = new position */
@@ -432,7 +432,9 @@ static void after_open(int r, int flags, int created, uint64_t t0, uint64_t t1) 
         size_t n = recorded_path(r, kind, path, sizeof path);
         if (n > 0) {
             int append = (flags & O_APPEND) != 0;
-            emit(FIOT_EV_OPEN, r, t0, t1, (uint64_t)(unsigned)flags, (uint64_t)append | (created ? 2u : 0u), size, path, n);
+            /* O_DIRECT's value differs between architectures: the decoder reads this bit. */
+            uint64_t bits = (uint64_t)append | (created ? 2u : 0u) | ((flags & O_DIRECT) ? 4u : 0u);
+            emit(FIOT_EV_OPEN, r, t0, t1, (uint64_t)(unsigned)flags, bits, size, path, n);
             k = FDK_TRACKED | (append ? FDK_APPEND : 0);
         }
     }
