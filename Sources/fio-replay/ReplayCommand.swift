@@ -338,7 +338,7 @@ struct ReplayCommand: ParsableCommand {
             return [JobReport(name: "replay", result: r, options: jobOptions(r))]
         }
         if let statusReports {
-            o.statusIntervalNs = try common.statusIntervalNs()
+            o.statusIntervalNs = statusReports.intervalNs
             o.status = { s, final in statusReports.deliver(0, s, final: final) }
         }
         let scheduler = Scheduler(options: o)
@@ -452,12 +452,11 @@ extension ReplayCommand {
             }
             return out
         }
-        let statusNs = try common.statusIntervalNs()
         var tasks: [StreamTask] = []
         for (k, s) in list.enumerated() {
             var o = base
             if let statusReports {
-                o.statusIntervalNs = statusNs
+                o.statusIntervalNs = statusReports.intervalNs
                 o.status = { st, final in statusReports.deliver(k, st, final: final) }
             }
             o.iodepth = iodepth ?? s.depth ?? base.depthHint

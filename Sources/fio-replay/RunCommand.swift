@@ -193,7 +193,7 @@ struct RunCommand: ParsableCommand {
             }))
         }
         if let statusReports {
-            live.options.statusIntervalNs = try common.statusIntervalNs()
+            live.options.statusIntervalNs = statusReports.intervalNs
             live.options.status = { j, s, final in statusReports.deliver(j, s, final: final) }
         }
         runStart.value = monotonicNs()

@@ -24,12 +24,15 @@ final class StatusReports: @unchecked Sendable {
     private var printed = 0
     private var closed = false
     private var thread: WorkerThread?
+    /// The interval between reports (ns): the schedulers' `ReplayOptions.statusIntervalNs`.
+    let intervalNs: UInt64
     /// How long a report waits for every running stream's snapshot (ns).
     static let gatherNs: UInt64 = 250_000_000
 
     /// `render` builds the report text from the streams' statistics (nil: not started); it
     /// runs on this object's thread. `write` puts the text out (stdout or --output).
-    init(streams: Int, render: @escaping ([ReplayStats?]) -> String?, write: @escaping (String) -> Void) throws {
+    init(streams: Int, intervalNs: UInt64, render: @escaping ([ReplayStats?]) -> String?, write: @escaping (String) -> Void) throws {
+        self.intervalNs = intervalNs
         latest = Array(repeating: nil, count: streams)
         delivered = Array(repeating: 0, count: streams)
         ended = Array(repeating: false, count: streams)
@@ -92,11 +95,12 @@ extension RunReportOptions {
     /// every --output-format asked for.
     func statusReports(streams: Int, label: String,
                        reports: @escaping ([ReplayStats?]) -> [JobReport]) throws -> StatusReports? {
-        guard try statusIntervalNs() > 0 else { return nil }
+        let interval = try statusIntervalNs()
+        guard interval > 0 else { return nil }
         let options = self
         return try reportingErrors {
             do {
-                return try StatusReports(streams: streams, render: { stats in
+                return try StatusReports(streams: streams, intervalNs: interval, render: { stats in
                     let jobs = reports(stats)
                     return jobs.isEmpty ? nil : try? options.renderReport(jobs, label: label, extras: ReportExtras())
                 }, write: { options.writeStatus($0) })

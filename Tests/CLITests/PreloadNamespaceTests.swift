@@ -109,7 +109,7 @@ import Testing
         let expected = straceTruth(try String(contentsOfFile: dir + "/st.txt", encoding: .utf8), dir: truth)
         #expect(expected.count == 8, "\(expected)")
 
-        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
         func rel(_ f: UInt32) -> String { String(files[Int(f)].path.dropFirst(data.count + 1)) }
         let recorded = all.filter { $0.op.isNamespace || $0.flags.contains(.created) }.map { r in
             r.op == .rename ? "rename \(rel(r.file)) \(rel(UInt32(r.offset)))"
@@ -167,7 +167,7 @@ import Testing
                 return f.count == 3 ? "\(f[0]) \(f[2])" : String(line)
             }.joined(separator: "\n"), dir: data).filter { !$0.hasPrefix("create ") }
         #expect(truth == ["rename a.tmp a.dat", "unlink b.log", "rename c.dat d.dat", "unlink e.dat"])
-        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
         func rel(_ f: UInt32) -> String { String(files[Int(f)].path.dropFirst(data.count + 1)) }
         #expect(all.filter(\.op.isNamespace).map { r in
             r.op == .rename ? "rename \(rel(r.file)) \(rel(UInt32(r.offset)))" : "\(r.op.fioName) \(rel(r.file))"
@@ -186,7 +186,7 @@ import Testing
         defer { cleanup(dir) }
         let app = dir + "/app", copy = dir + "/empty"
         _ = try recordSqlite(in: dir, inserts: 300)
-        let (all, files) = try recordsAndFiles(dir + "/rec.fiot")
+        let (all, files) = try readAllCLI(dir + "/rec.fiot")
         let names = all.filter { $0.op.isNamespace || $0.flags.contains(.created) }
             .map { "\($0.op == .open ? "create" : $0.op.fioName) \(files[Int($0.file)].path.dropFirst(app.count + 1))" }
         #expect(names.contains("create db") && names.contains("create db-wal") && names.contains("unlink db-wal"), "\(names)")
@@ -232,7 +232,7 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let counted = Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
         #expect(counted == 1000)
-        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, _) = try readAllCLI(dir + "/t.fiot")
         let writes = all.filter { $0.op == .write }
         #expect(writes.count == counted)
         #expect(writes.map(\.offset) == (0..<1000).map { UInt64($0 * 512) })

@@ -10,21 +10,12 @@ import Testing
         #expect(haveTool("strace"), "strace must be installed (scripts/test.sh installs it)")
         let dir = makeTempDir(); defer { cleanup(dir) }
         let f = dir + "/f.dat"
-        let script = """
-        dd if=/dev/zero of=\(f) bs=4096 count=2 conv=fsync status=none
-        dd if=/dev/zero of=\(f) bs=4096 count=1 seek=1 conv=notrunc,fsync status=none
-        dd if=\(f) of=/dev/null bs=4096 count=1 skip=1 status=none
-        echo to-stdout
-        exit 3
-        """
+        let script = ddCaptureScript(f) + "\necho to-stdout\nexit 3\n"
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir, "--", "sh", "-c", script])
         #expect(r.status == 3, "exit status passes through: \(r.status) \(r.stderr)")
         #expect(r.stdout == "to-stdout\n", "the command's stdout is untouched")
-        var src = try openTraceSource(path: dir + "/t.fiot")
-        var all: [TraceRecord] = []
-        var batch: [TraceRecord] = []
-        while try src.nextBatch(&batch, maxCount: 100) { all += batch }
-        #expect(src.files.map(\.path) == [f])
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
+        #expect(files.map(\.path) == [f])
         let ops = all.map { "\($0.op.fioName) \($0.offset) \($0.length)" }
         #expect(ops == [
             "add 0 0", "open 0 0", "write 0 4096", "write 4096 4096", "sync 0 0", "close 0 0",
@@ -50,14 +41,25 @@ import Testing
         let writes = recs.filter { $0.op == .write }.map { "\($0.offset) \($0.length)" }
         #expect(writes == ["8 4", "12 6"])
     }
+}
 
-    func readAllCLI(_ path: String) throws -> ([TraceRecord], [TraceFile]) {
-        var src = try openTraceSource(path: path)
-        var all: [TraceRecord] = []
-        var batch: [TraceRecord] = []
-        while try src.nextBatch(&batch, maxCount: 100) { all += batch }
-        return (all, src.files)
-    }
+/// Every record of the trace at `path`, and its file table.
+func readAllCLI(_ path: String) throws -> ([TraceRecord], [TraceFile]) {
+    var src = try openTraceSource(path: path)
+    var all: [TraceRecord] = []
+    var batch: [TraceRecord] = []
+    while try src.nextBatch(&batch, maxCount: 1000) { all += batch }
+    return (all, src.files)
+}
+
+/// The capture issue's three dd runs on file `f`: write 8 KiB with fsync, overwrite its
+/// second 4 KiB with fsync, read that block back.
+func ddCaptureScript(_ f: String) -> String {
+    """
+    dd if=/dev/zero of=\(f) bs=4096 count=2 conv=fsync status=none
+    dd if=/dev/zero of=\(f) bs=4096 count=1 seek=1 conv=notrunc,fsync status=none
+    dd if=\(f) of=/dev/null bs=4096 count=1 skip=1 status=none
+    """
 }
 
 @Suite struct RecordReplayTests {
