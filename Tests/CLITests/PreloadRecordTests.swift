@@ -10,16 +10,10 @@ import Testing
     @Test(arguments: ["preload", "strace"]) func ddScriptSameCallsEitherWay(via: String) throws {
         let dir = makeTempDir(); defer { cleanup(dir) }
         let f = dir + "/f.dat"
-        let script = """
-        dd if=/dev/zero of=\(f) bs=4096 count=2 conv=fsync status=none
-        dd if=/dev/zero of=\(f) bs=4096 count=1 seek=1 conv=notrunc,fsync status=none
-        dd if=\(f) of=/dev/null bs=4096 count=1 skip=1 status=none
-        echo abc >> \(f)
-        exit 3
-        """
+        let script = ddCaptureScript(f) + "\necho abc >> \(f)\nexit 3\n"
         let r = try run("fio-replay", ["record", "--via", via, "-o", dir + "/t.fiot", "--paths", dir, "--", "sh", "-c", script])
         #expect(r.status == 3, "\(r.stderr)")
-        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
         #expect(files.map(\.path) == [f])
         #expect(all.map { "\($0.op.fioName) \($0.offset) \($0.length)" } == [
             "add 0 0", "open 0 0", "write 0 4096", "write 4096 4096", "sync 0 0", "close 0 0",
@@ -64,7 +58,7 @@ import Testing
         """, "threads", in: dir, ["-pthread"])
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir + "/t", "--", exe, dir])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
         #expect(Set(files.map(\.path)) == [dir + "/t0.dat", dir + "/t1.dat"])
         var streams: Set<UInt32> = []
         var spans: [ClosedRange<UInt64>] = []
@@ -81,6 +75,26 @@ import Testing
         #expect(spans.count == 2)
         if spans.count == 2 && spans[0].overlaps(spans[1]) { #expect(streams.count == 2, "overlapping threads, separate streams") }
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "records leave in issue order")
+    }
+
+    /// A program that execs dd with an environment of its own (execle with none at all, as
+    /// `env -i` does): the recorder's variables go with the exec, so dd is recorded (its
+    /// three 4 KiB writes), not silently lost.
+    @Test func execWithAFreshEnvironmentStaysRecorded() throws {
+        let dir = makeTempDir(); defer { cleanup(dir) }
+        let exe = try compileC("""
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            char *env[] = {0};
+            execle("/bin/dd", "dd", "if=/dev/zero", argv[1], "bs=4096", "count=3", "status=none", (char *)0, env);
+            return 9;
+        }
+        """, "execfresh", in: dir)
+        let f = dir + "/o.dat"
+        let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", f, "--", exe, "of=" + f])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (all, _) = try readAllCLI(dir + "/t.fiot")
+        #expect(all.filter { $0.op == .write }.map { "\($0.offset) \($0.length)" } == ["0 4096", "4096 4096", "8192 4096"])
     }
 
     /// A program writing one file through an O_DIRECT descriptor and a buffered one, with
@@ -115,7 +129,7 @@ import Testing
         let f = dir + "/d.dat"
         let r = try run("fio-replay", ["record", "--via", via, "-o", dir + "/t.fiot", "--paths", f, "--", exe, f])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, _) = try readAllCLI(dir + "/t.fiot")
         let data = all.filter { $0.op.isData }
         #expect(data.count == 17)
         // The O_DIRECT descriptor did the writes at multiples of 8 KiB and the read.
@@ -157,7 +171,7 @@ import Testing
         """, "forker", in: dir)
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir + "/parent.dat", dir + "/child.dat", "--", exe, dir])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
         func calls(_ name: String) -> [String] {
             guard let i = files.firstIndex(where: { $0.path == dir + "/" + name }) else { return [] }
             return all.filter { $0.file == UInt32(i) && !$0.op.isFileEvent }.map { "\($0.op.fioName) \($0.offset) \($0.length)" }
@@ -198,7 +212,7 @@ import Testing
         let f = dir + "/f.dat"
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", f, "--", exe, f])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, _) = try readAllCLI(dir + "/t.fiot")
         #expect(all.map { "\($0.op.fioName) \($0.offset) \($0.length)" } == [
             "add 0 0", "open 0 0", "write 0 4096", "write 4096 100", "write 4196 200", "write 10 300",
             "write 310 400", "read 710 1000", "close 0 0",
@@ -237,7 +251,7 @@ import Testing
         let f = dir + "/f.dat"
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", f, "--", exe, f, dir + "/own.txt"])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, _) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, _) = try readAllCLI(dir + "/t.fiot")
         let writes = all.filter { $0.op == .write }.map(\.time)
         #expect(writes.count == 2000)
         let own = try String(contentsOfFile: dir + "/own.txt", encoding: .utf8).split(separator: "\n").compactMap { UInt64($0) }
@@ -273,7 +287,7 @@ import Testing
         #expect(r.stderr.contains("did not load the recorder's library") && r.stderr.contains("--via strace"), "\(r.stderr)")
         let s = try run("fio-replay", ["record", "--via", "strace", "-o", dir + "/s.fiot", "--paths", f, "--", exe, f])
         #expect(s.status == 0, "\(s.stderr)")
-        #expect(try recordsAndFiles(dir + "/s.fiot").0.filter { $0.op == .write }.count == 4)
+        #expect(try readAllCLI(dir + "/s.fiot").0.filter { $0.op == .write }.count == 4)
     }
 
     /// An io_uring program is named in a warning (its ring's I/O is invisible).
@@ -317,7 +331,7 @@ import Testing
                                         "--no-progress", "--write-iolog", dir + "/replayed.fiot"])
         #expect(rp.status == 0, "\(rp.stderr)")
         func calls(_ path: String) throws -> [String] {
-            let (all, files) = try recordsAndFiles(path)
+            let (all, files) = try readAllCLI(path)
             return all.filter { !$0.op.isFileEvent }.map { "\(files[Int($0.file)].path) \($0.op.fioName) \($0.offset) \($0.length)" }
         }
         let recorded = try calls(dir + "/rec.fiot"), replayed = try calls(dir + "/replayed.fiot")
@@ -329,10 +343,10 @@ import Testing
         // The replay wrote the copy (the replay made a WAL at the size the recording reached,
         // wrote it, and removed it at the end as sqlite did its own) and left the original
         // alone.
-        let (recs, recFiles) = try recordsAndFiles(dir + "/rec.fiot")
+        let (recs, recFiles) = try readAllCLI(dir + "/rec.fiot")
         let wal = recFiles.firstIndex { $0.path == app + "/db-wal" }.map(UInt32.init)
         let walEnd = recs.filter { $0.op == .write && $0.file == wal }.map { $0.offset + $0.length }.max() ?? 0
-        let (done, doneFiles) = try recordsAndFiles(dir + "/replayed.fiot")
+        let (done, doneFiles) = try readAllCLI(dir + "/replayed.fiot")
         let copyWal = doneFiles.firstIndex { $0.path == app + "/db-wal" }.map(UInt32.init) // the replay names files as the trace does
         #expect(walEnd > 0 && done.filter { $0.op == .write && $0.file == copyWal && $0.result == Int64($0.length) }
             .map { $0.offset + $0.length }.max() == walEnd)
@@ -365,14 +379,14 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         let r = try run("fio-replay", ["record", "-o", dir + "/t.fiot", "--paths", dir + "/data", "--", exe, dir + "/data"])
         #expect(r.status == 0, "\(r.stderr)")
-        let (all, files) = try recordsAndFiles(dir + "/t.fiot")
+        let (all, files) = try readAllCLI(dir + "/t.fiot")
         #expect(files.map(\.path) == [dir + "/data/new.dat", dir + "/data/"])
         #expect(all.filter { !$0.op.isFileEvent }.map { "\($0.file) \($0.op.fioName) \($0.offset) \($0.length)" } == ["0 write 0 10", "0 sync 0 0", "1 sync 0 0"])
         // Onto a copy that does not exist yet: the directory is made, the file created in it.
         let rp = try run("fio-replay", ["replay", dir + "/t.fiot", "--map", "\(dir)/data=\(dir)/copy", "--engine", "psync", "--no-progress",
                                         "--write-iolog", dir + "/r.fiot"])
         #expect(rp.status == 0, "\(rp.stderr)")
-        let (again, _) = try recordsAndFiles(dir + "/r.fiot")
+        let (again, _) = try readAllCLI(dir + "/r.fiot")
         #expect(again.filter { !$0.op.isFileEvent }.map { "\($0.file) \($0.op.fioName) \($0.offset) \($0.length)" } == ["0 write 0 10", "0 sync 0 0", "1 sync 0 0"])
         #expect(again.filter { !$0.op.isFileEvent }.allSatisfy { $0.result == 0 || $0.result == 10 }, "every call succeeded")
         var isDir: ObjCBool = false
@@ -411,13 +425,4 @@ func compileC(_ source: String, _ name: String, in dir: String, _ flags: [String
     let r = try run("cc", ["-O1", "-o", exe, c] + flags)
     #expect(r.status == 0, "cc: \(r.stderr)")
     return exe
-}
-
-/// Every record of the trace at `path`, and its file table.
-func recordsAndFiles(_ path: String) throws -> ([TraceRecord], [TraceFile]) {
-    var src = try openTraceSource(path: path)
-    var all: [TraceRecord] = []
-    var batch: [TraceRecord] = []
-    while try src.nextBatch(&batch, maxCount: 1000) { all += batch }
-    return (all, src.files)
 }

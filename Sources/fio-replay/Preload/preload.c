@@ -527,6 +527,16 @@ static void in_child(void) {
     }
 }
 
+/* "LD_PRELOAD=..." and "FIOTRACE_RECORD_SOCKET=..." as this process was started with
+ * (empty when it is not recorded): an exec with an environment that dropped them gets them
+ * back, so the program it starts is recorded too (env -i, execle with a fresh one). */
+static char keep_preload[4096], keep_socket[sizeof(FIOT_SOCKET_ENV) + 110];
+
+static void keep_entry(char *dst, size_t size, const char *name) {
+    const char *v = getenv(name);
+    if (v && strlen(name) + 1 + strlen(v) < size) snprintf(dst, size, "%s=%s", name, v);
+}
+
 __attribute__((constructor)) static void start(void) {
     ensure();
     const char *path = getenv(FIOT_SOCKET_ENV);
@@ -535,6 +545,8 @@ __attribute__((constructor)) static void start(void) {
     peer.sun_family = AF_UNIX;
     strcpy(peer.sun_path, path);
     peer_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+    keep_entry(keep_preload, sizeof keep_preload, "LD_PRELOAD");
+    keep_entry(keep_socket, sizeof keep_socket, FIOT_SOCKET_ENV);
     my_pid = (uint32_t)getpid();
     pthread_key_create(&exit_key, thread_exit);
     pthread_atfork(before_fork, NULL, in_child);
@@ -968,10 +980,37 @@ EXPORT int ftruncate64(int fd, off_t n) { return ftruncate(fd, n); }
 
 /* ---- Process image ends ---- */
 
+static size_t env_count(char *const env[]) {
+    size_t n = 0;
+    while (env && env[n]) n++;
+    return n;
+}
+
+static int env_has(char *const env[], const char *entry) {
+    size_t k = strchr(entry, '=') - entry + 1; /* the name and its '=' */
+    for (size_t i = 0; env && env[i]; i++) if (strncmp(env[i], entry, k) == 0) return 1;
+    return 0;
+}
+
+/* `env` with the kept entries it lacks added, in `room` (env_count(env) + 3 pointers). An
+ * entry of the same name the program set itself is left as it is. */
+static char *const *with_recorder(char *const env[], char **room) {
+    if (!active || !keep_socket[0]) return env;
+    size_t n = env_count(env), m = 0;
+    for (size_t i = 0; i < n; i++) room[m++] = env[i];
+    if (keep_preload[0] && !env_has(env, keep_preload)) room[m++] = keep_preload;
+    if (!env_has(env, keep_socket)) room[m++] = keep_socket;
+    room[m] = NULL;
+    return room;
+}
+
+/* Room for `with_recorder` on the caller's stack (it lives until the exec). */
+#define ENV_ROOM(env) ((char **)__builtin_alloca((env_count(env) + 3) * sizeof(char *)))
+
 EXPORT int execve(const char *p, char *const a[], char *const env[]) {
     ensure();
     goodbye();
-    return real.execve(p, a, env);
+    return real.execve(p, a, with_recorder(env, ENV_ROOM(env)));
 }
 EXPORT int execv(const char *p, char *const a[]) {
     ensure();
@@ -981,7 +1020,7 @@ EXPORT int execv(const char *p, char *const a[]) {
 EXPORT int execvpe(const char *p, char *const a[], char *const env[]) {
     ensure();
     goodbye();
-    return real.execvpe(p, a, env);
+    return real.execvpe(p, a, with_recorder(env, ENV_ROOM(env)));
 }
 EXPORT int execvp(const char *p, char *const a[]) {
     ensure();
@@ -991,50 +1030,39 @@ EXPORT int execvp(const char *p, char *const a[]) {
 EXPORT int fexecve(int fd, char *const a[], char *const env[]) {
     ensure();
     goodbye();
-    return real.fexecve(fd, a, env);
+    return real.fexecve(fd, a, with_recorder(env, ENV_ROOM(env)));
 }
 
-/* The execl family: gather the variadic arguments into an array, then exec as above. */
+/* The execl family: gather the variadic arguments into an array, then exec as above. A
+ * macro, not a function: the array lives on the caller's stack (alloca) until the exec.
+ * It leaves `ap` open just past the terminating NULL, for execle's environment. */
+#define GATHER_ARGV(argv, arg, ap)                                  \
+    size_t n_ = 1;                                                  \
+    va_start(ap, arg);                                              \
+    while (va_arg(ap, char *) != NULL) n_++;                        \
+    va_end(ap);                                                     \
+    char **argv = __builtin_alloca((n_ + 1) * sizeof(char *));      \
+    va_start(ap, arg);                                              \
+    argv[0] = (char *)arg;                                          \
+    for (size_t i_ = 1; i_ < n_; i_++) argv[i_] = va_arg(ap, char *); \
+    argv[n_] = NULL;                                                \
+    (void)va_arg(ap, char *); /* the NULL */
+
 EXPORT int execl(const char *p, const char *arg, ...) {
     va_list ap;
-    size_t n = 1;
-    va_start(ap, arg);
-    while (va_arg(ap, char *) != NULL) n++;
-    va_end(ap);
-    char **argv = __builtin_alloca((n + 1) * sizeof(char *));
-    va_start(ap, arg);
-    argv[0] = (char *)arg;
-    for (size_t i = 1; i < n; i++) argv[i] = va_arg(ap, char *);
-    argv[n] = NULL;
+    GATHER_ARGV(argv, arg, ap)
     va_end(ap);
     return execv(p, argv);
 }
 EXPORT int execlp(const char *p, const char *arg, ...) {
     va_list ap;
-    size_t n = 1;
-    va_start(ap, arg);
-    while (va_arg(ap, char *) != NULL) n++;
-    va_end(ap);
-    char **argv = __builtin_alloca((n + 1) * sizeof(char *));
-    va_start(ap, arg);
-    argv[0] = (char *)arg;
-    for (size_t i = 1; i < n; i++) argv[i] = va_arg(ap, char *);
-    argv[n] = NULL;
+    GATHER_ARGV(argv, arg, ap)
     va_end(ap);
     return execvp(p, argv);
 }
 EXPORT int execle(const char *p, const char *arg, ...) {
     va_list ap;
-    size_t n = 1;
-    va_start(ap, arg);
-    while (va_arg(ap, char *) != NULL) n++;
-    va_end(ap);
-    char **argv = __builtin_alloca((n + 1) * sizeof(char *));
-    va_start(ap, arg);
-    argv[0] = (char *)arg;
-    for (size_t i = 1; i < n; i++) argv[i] = va_arg(ap, char *);
-    argv[n] = NULL;
-    (void)va_arg(ap, char *); /* the NULL */
+    GATHER_ARGV(argv, arg, ap)
     char *const *env = va_arg(ap, char *const *);
     va_end(ap);
     return execve(p, argv, env);
